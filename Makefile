@@ -1,0 +1,35 @@
+# The README's commands. Each target creates .venv on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= paper
+OUT ?= runs/study
+
+.PHONY: reproduce test lint bench clean
+
+$(BIN)/multimnist: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/multimnist
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+reproduce: $(BIN)/multimnist
+	$(BIN)/multimnist reproduce --profile $(PROFILE) --out $(OUT)
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+
+bench: $(BIN)/multimnist
+	$(BIN)/python benchmarks/bench_generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

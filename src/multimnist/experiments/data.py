@@ -1,0 +1,52 @@
+"""Study sections 1-2 as steps: make the dataset files, then inspect them (figures 1-3 and class statistics)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, save_dataset
+from multimnist.data.inspect import class_stats, first_unique, hardness
+from multimnist.data.mnist import Digits
+from multimnist.files import write_json
+from multimnist.report.figures import class_histogram_figure, sample_grid_figure
+
+
+def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Path | None = None) -> Path:
+    """Generate a dataset and write it to `out` (train.npz, test.npz, meta.json)."""
+    digits = load_mnist(mnist)
+    ds = make_dataset(digits, config, seed=seed)
+    return save_dataset(ds, out)
+
+
+def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
+    """Write samples.png, histogram.png, hard.png and stats.json for the dataset at `data`."""
+    ds = load_dataset(data)
+    out = Path(out)
+    first = first_unique(ds.y_train, 16)
+    sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]}" for i in first], out / "samples.png",
+                       title="First 16 training samples with distinct labels")
+    train, test = class_stats(ds.y_train, ds.classes), class_stats(ds.y_test, ds.classes)
+    class_histogram_figure(train, out / "histogram.png",
+                           f"Training samples per class: mean {train['mean']:.0f}, std {train['std']:.0f}")
+    score, measure = hardness(ds, _digits_for(ds, mnist))
+    hard = np.argsort(-score, kind="stable")[:n_hard]
+    sample_grid_figure(ds.x_test[hard], [f"{ds.y_test[i]} ({score[i]:.2f})" for i in hard], out / "hard.png",
+                       title=f"Hardest test samples by {measure.split(' (')[0]} (label, score)")
+    stats = {"train": train, "test": test, "hardness_measure": measure,
+             "hard_samples": [{"index": int(i), "label": int(ds.y_test[i]), "score": float(score[i])} for i in hard],
+             "hardness_mean": float(score.mean()), "dataset": str(data)}
+    write_json(out / "stats.json", stats)
+    return stats
+
+
+def _digits_for(ds, mnist) -> Digits | None:
+    """The MNIST digits the dataset was drawn from, if they are at hand (hashes match)."""
+    recorded = ds.meta.get("mnist", {})
+    if "sha256" not in recorded:
+        return None
+    if mnist is None and recorded.get("source") not in (None, "vendored"):
+        mnist = recorded["source"] if Path(recorded["source"]).exists() else None
+    digits = load_mnist(mnist)
+    return digits if digits.sha256 == recorded["sha256"] else None

@@ -1,0 +1,142 @@
+"""Model-agnostic training: Keras `model.fit` with its own callbacks, in a run folder, resumable.
+
+The classifier (x -> one-hot) and the autoencoder (x -> x) both train through `fit`; it knows nothing about
+either. An interrupted run resumes from its last finished epoch (BackupAndRestore) when `fit` is called
+again on the same run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from multimnist.errors import UserError
+from multimnist.files import atomic_path
+
+OPTIMIZERS = ("sgd", "rmsprop", "adam")
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Keras EarlyStopping; the study used patience 10, min_delta 0.05 and restored the best weights."""
+
+    monitor: str = "val_loss"  # the quantity watched each epoch
+    min_delta: float = 0.05  # smaller improvements count as none
+    patience: int = 10  # epochs without improvement before stopping
+    restore_best_weights: bool = True  # end with the best epoch's weights, not the last
+
+
+@dataclass
+class TrainConfig:
+    """How a model is trained, whatever the model."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    optimizer: str = "adam"  # sgd, rmsprop or adam, each with Keras' defaults except the learning rate
+    learning_rate: float = 1e-3
+    beta_1: float = 0.9  # Adam only
+    beta_2: float = 0.999  # Adam only
+    early_stopping: EarlyStoppingConfig | None = None
+    lr_schedule: str | None = None  # None or "cosine" (decays to 0 over all epochs' steps)
+    shuffle: bool = True
+    extra: dict = field(default_factory=dict)  # optimizer keyword arguments beyond the above
+
+    def __post_init__(self):
+        if isinstance(self.early_stopping, dict):
+            self.early_stopping = EarlyStoppingConfig(**self.early_stopping)
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UserError("epochs and batch size must be positive")
+        if self.learning_rate <= 0:
+            raise UserError(f"learning rate must be positive, got {self.learning_rate}")
+        if self.lr_schedule not in (None, "cosine"):
+            raise UserError(f"lr_schedule must be null or 'cosine', got {self.lr_schedule!r}")
+
+
+def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
+    lr = cfg.learning_rate
+    if cfg.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, cfg.epochs * steps_per_epoch))
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2, **cfg.extra)
+    if cfg.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr, **cfg.extra)
+    return keras.optimizers.SGD(lr, **cfg.extra)
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list[float]]  # per epoch, as in history.csv
+    epochs_run: int
+    best_epoch: int  # 1-based epoch whose weights the model holds at the end
+    seconds_per_epoch: float  # wall time of this call's epochs, validation included
+
+
+def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | Path,
+        verbose: int = 1, callbacks=()) -> FitResult:
+    """Train a compiled `model` in `run_dir`: history.csv, model.keras, resumable from run_dir/backup."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    backup = run_dir / "backup"
+    resuming = backup.exists()
+    history_csv = run_dir / "history.csv"
+    if not resuming:
+        history_csv.unlink(missing_ok=True)
+    timer = EpochTimer()
+    cbs = [keras.callbacks.CSVLogger(str(history_csv), append=True), timer]
+    stopper = None
+    if cfg.early_stopping is not None:
+        es = cfg.early_stopping
+        stopper = keras.callbacks.EarlyStopping(monitor=es.monitor, min_delta=es.min_delta, patience=es.patience,
+                                                restore_best_weights=es.restore_best_weights, verbose=0)
+        cbs.append(stopper)
+    cbs += list(callbacks)
+    # Last, so an epoch counts as done only once everything above has recorded it.
+    cbs.append(keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True))
+    model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+              shuffle=cfg.shuffle, callbacks=cbs, verbose=verbose)
+    history = _dedupe_history(history_csv)
+    epochs_run = len(next(iter(history.values()), []))
+    restored = stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None
+    best = stopper.best_epoch + 1 if restored else epochs_run
+    with atomic_path(run_dir / "model.keras") as tmp:  # tmp ends in .keras, as Keras requires
+        model.save(tmp)
+    return FitResult(history, epochs_run, best, timer.mean())
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch, validation included."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+    def mean(self) -> float:
+        return float(np.mean(self.times)) if self.times else float("nan")
+
+
+def _dedupe_history(path: Path) -> dict[str, list[float]]:
+    """Keep one row per epoch (the last): a kill between logging and backing up repeats an epoch on resume."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_epoch = {int(r["epoch"]): r for r in rows}
+    rows = [by_epoch[e] for e in sorted(by_epoch)]
+    if rows:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    cols = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) for r in rows] for k in cols}
