@@ -45,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--out", type=Path, required=True)
     download.add_argument("--mirror", help="base URL holding the four .gz files")
     download.set_defaults(run=_data_download)
+
+    # Shared parents: classifier and autoencoder commands both hang under these.
+    train = commands.add_parser("train", help="train a model into a run folder").add_subparsers(  # noqa: F841
+        dest="train_command", required=True, metavar="MODEL")
+    sweep = commands.add_parser("sweep", help="train one model per setting of a knob").add_subparsers(  # noqa: F841
+        dest="sweep_command", required=True, metavar="KNOB")
+
+    # --- classifier commands (issue 3): train classifier, compare, sweep side experiments ---
+
+    # --- autoencoder commands (issue 4): train autoencoder, sweep compression, generate, score ---
+
+    # --- study commands (issue 5): reproduce, report ---
     return parser
 
 
