@@ -1,0 +1,119 @@
+"""Experiment configs: small YAML files that override dataclass defaults.
+
+A config is named (a built-in file in multimnist/configs/, e.g. `unregularized`) or given as a path. Its
+nested mappings fill nested dataclasses; unknown keys are errors, not silently ignored. `--set key=value`
+overrides (dotted keys, YAML values: `--set training.epochs=5 --set model.dropout=[0.1,0.1]`) apply last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from multimnist.errors import UserError
+
+T = TypeVar("T")
+
+
+def builtin_configs() -> list[str]:
+    """Names of the config files shipped in multimnist/configs/."""
+    folder = resources.files("multimnist") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_config(name_or_path: str | Path) -> tuple[str, dict]:
+    """(name, mapping) for a built-in config name or a YAML file path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise UserError(f"config file not found: {path}")
+        name, text = path.stem, path.read_text()
+    else:
+        ref = resources.files("multimnist") / "configs" / f"{name_or_path}.yaml"
+        if not ref.is_file():
+            raise UserError(f"no built-in config {name_or_path!r}; built-in: {', '.join(builtin_configs())}")
+        name, text = str(name_or_path), ref.read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"config {name_or_path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"config {name_or_path} must be a mapping of settings")
+    return name, data
+
+
+def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Return a copy of `data` with each 'dotted.key=yaml value' applied."""
+    data = _deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise UserError(f"--set {key}: cannot read value {raw!r}") from None
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {key}: {p} is not a group of settings")
+        node[leaf] = value
+    return data
+
+
+def from_dict(cls: type[T], data: dict | None, where: str = "config") -> T:
+    """Build dataclass `cls` from a mapping, recursing into dataclass-typed fields; unknown keys are errors."""
+    data = dict(data or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UserError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        sub = _dataclass_in(hints[key])
+        if sub is not None and isinstance(value, dict):
+            value = from_dict(sub, value, f"{where}.{key}")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{where}: {e}") from None
+
+
+def to_dict(obj: Any) -> Any:
+    """Dataclasses (nested) -> plain mappings, tuples -> lists: what config.yaml stores."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def _dataclass_in(hint) -> type | None:
+    """The dataclass inside a hint like `X`, `X | None` or `Optional[X]`, if any."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            if dataclasses.is_dataclass(arg):
+                return arg
+    return None
+
+
+def _deepcopy(data):
+    if isinstance(data, dict):
+        return {k: _deepcopy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deepcopy(v) for v in data]
+    return data

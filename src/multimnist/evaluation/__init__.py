@@ -1,0 +1,1 @@
+"""Metrics: classification (confusion, per-class) and generated-image scores."""

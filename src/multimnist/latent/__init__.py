@@ -1,0 +1,1 @@
+"""Samplers fitted on autoencoder encodings, for generating images from the decoder."""

@@ -1,0 +1,1 @@
+"""Model builders: a config in, a Keras model out. No I/O here."""
