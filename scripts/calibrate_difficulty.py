@@ -14,11 +14,11 @@ import argparse
 import json
 import time
 
-import keras
-import numpy as np
-
 import multimnist  # noqa: F401  (selects the JAX backend)
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, prepare
+
+import keras
+import numpy as np
 
 
 def study_network(n_classes: int) -> keras.Model:
