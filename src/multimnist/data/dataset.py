@@ -8,10 +8,9 @@ records the indices of its two source digits (`src`) and their intensities.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from multimnist import __version__
 from multimnist.data.compose import BLENDS, compose, split_label
@@ -19,6 +18,8 @@ from multimnist.data.mnist import Digits
 from multimnist.data.plans import load_plan, plan_stats, scale_plan
 from multimnist.errors import UserError
 from multimnist.files import write_json, write_npz
+
+import numpy as np
 
 HEIGHT, WIDTH = 28, 39
 FLAT = HEIGHT * WIDTH  # 1092
@@ -32,7 +33,7 @@ class GeneratorConfig:
     classes: tuple[int, ...] | None = None  # None: the plan's classes (1..50 for the study)
     train_size: int | None = None  # None: the plan's total (83,550 for the study); else scaled to this
     test_fraction: float = 0.2  # test images per train image, same class proportions
-    intensity: tuple[float, float] = (0.4, 1.0)  # each digit's brightness is drawn uniformly in this range
+    intensity: tuple[float, float] = (0.05, 1.0)  # each digit's brightness, uniform in this range (calibrated)
     blend: str = "max"  # how overlapping pixels combine: max, sum (clipped) or alpha (see compose)
     offset: int = 11  # columns between the two digits' left edges; 28 - offset columns overlap
 
@@ -165,7 +166,7 @@ def _read_npz(path: Path, suffix: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k[: len(k) - len(suffix)] if suffix else k: f[k] for k in f.files if k.endswith(suffix)}
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
     for key in ("x", "y"):
         if key not in arrays:
