@@ -14,9 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from multimnist.errors import UserError
+
+import yaml
 
 T = TypeVar("T")
 
@@ -82,6 +82,8 @@ def from_dict(cls: type[T], data: dict | None, where: str = "config") -> T:
         sub = _dataclass_in(hints[key])
         if sub is not None and isinstance(value, dict):
             value = from_dict(sub, value, f"{where}.{key}")
+        elif isinstance(value, str) and _accepts_float(hints[key]):
+            value = _float(value, f"{where}.{key}")  # YAML reads 1e-3 (no dot) as a string
         kwargs[key] = value
     try:
         return cls(**kwargs)
@@ -109,6 +111,18 @@ def _dataclass_in(hint) -> type | None:
             if dataclasses.is_dataclass(arg):
                 return arg
     return None
+
+
+def _accepts_float(hint) -> bool:
+    """Whether a field typed `hint` takes a float (float, float | None, float | tuple...)."""
+    return hint is float or float in typing.get_args(hint)
+
+
+def _float(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{where}: expected a number, got {text!r}") from None
 
 
 def _deepcopy(data):

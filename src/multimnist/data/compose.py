@@ -20,8 +20,9 @@ def compose(
 
     The right digit starts `offset` columns after the left one, so they share 28 - offset columns (17 for the
     default 11, giving the study's 28x39 images). Each digit is scaled by its intensity in [0, 1], then:
-    `max` keeps the brighter pixel, `sum` adds and clips at 255, `alpha` draws the right digit over the left
-    using its own ink as opacity (out = R + L * (1 - R/255)).
+    `max` keeps the brighter pixel, `sum` adds and clips at 255, `alpha` composites the right digit over the
+    left with each digit's ink as its own opacity (premultiplied "over": out = R + L * (1 - R/255)); for grey
+    ink this is symmetric in the two digits (the "screen" blend): overlaps brighten without saturating.
     """
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")

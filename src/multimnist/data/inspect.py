@@ -11,12 +11,12 @@ Without them (a user's own dataset) the fallback is the share of all ink inside 
 
 from __future__ import annotations
 
-import numpy as np
-
 from multimnist.data.compose import DIGIT
 from multimnist.data.dataset import Dataset
 from multimnist.data.mnist import Digits
 from multimnist.data.plans import plan_stats
+
+import numpy as np
 
 
 def class_stats(y: np.ndarray, classes) -> dict:

@@ -9,15 +9,16 @@ import struct
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, sha256_arrays, sha256_file
+
+import numpy as np
 
 VENDORED = "mnist.npz"  # its SHA-256 is in mnist.sha256 beside it; PROVENANCE.md says where it came from
 
@@ -82,7 +83,7 @@ def load_npz(path: Path) -> Digits:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in IDX_FILES if k in f.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"cannot read {path}: {e}") from None
     missing = sorted(set(IDX_FILES) - set(arrays))
     if missing:

@@ -11,10 +11,10 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from multimnist.errors import UserError
+
 import numpy as np
 import yaml
-
-from multimnist.errors import UserError
 
 STUDY_CLASSES = tuple(range(1, 51))
 
@@ -72,7 +72,8 @@ def scale_plan(plan: dict[int, int], total: int) -> dict[int, int]:
     exact = w / w.sum() * total
     counts = np.maximum(np.floor(exact).astype(int), 1)
     remainder = total - counts.sum()
-    order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+    # Classes raised to the minimum of one already hold more than their share: they get no remainder.
+    order = np.argsort(-np.where(exact < 1, -1.0, exact - np.floor(exact)), kind="stable")
     if remainder > 0:
         counts[order[:remainder]] += 1
     while counts.sum() > total:  # only when the minimum of 1 pushed us over

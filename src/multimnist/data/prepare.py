@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from multimnist.data.dataset import FLAT, Dataset
 from multimnist.errors import UserError
+
+import numpy as np
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, save_dataset
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
 from multimnist.files import write_json
 from multimnist.report.figures import class_histogram_figure, sample_grid_figure
+
+import numpy as np
 
 
 def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Path | None = None) -> Path:

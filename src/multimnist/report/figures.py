@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
-
 from multimnist.files import save_figure
 from multimnist.report import plots
+
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def sample_grid_figure(images: np.ndarray, titles, path: Path, cols: int = 8, title: str | None = None) -> Path:
@@ -25,4 +25,29 @@ def class_histogram_figure(stats: dict, path: Path, title: str) -> Path:
     classes = list(stats["counts"])
     plots.class_histogram(ax, classes, list(stats["counts"].values()), stats["mean"], stats["std"])
     ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def curves_figure(history: dict, metric: str, path: Path, title: str, best_epoch: int | None = None) -> Path:
+    """Train vs validation loss or accuracy of one run, per epoch."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    plots.training_curves(ax, history, metric, best_epoch)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def confusion_figure(cm: np.ndarray, classes, path: Path, title: str, threshold: int = 10) -> Path:
+    """The test confusion matrix with the study's colormap and a colour bar."""
+    fig, ax = plt.subplots(figsize=(8.2, 7.2))
+    image = plots.confusion_matrix(ax, cm, classes, threshold)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=f"test samples (below {threshold}: blank)")
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def accuracy_frequency_figure(counts, accuracy, classes, path: Path, title: str, rho: float | None = None) -> Path:
+    """Per-class test accuracy against class frequency in the training set."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    plots.accuracy_vs_frequency(ax, counts, accuracy, classes, rho)
+    fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)

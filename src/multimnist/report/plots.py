@@ -47,3 +47,49 @@ def study_colormap(n: int = 256, blank: int = 10, vmax: float | None = None) -> 
     cut = int(np.ceil(n * blank / vmax)) if vmax else blank
     colors[: max(cut, 1)] = (1.0, 1.0, 1.0, 1.0)
     return ListedColormap(colors)
+
+
+def training_curves(ax, history: dict, metric: str = "loss", best_epoch: int | None = None):
+    """Train vs validation `metric` per epoch (study figures 5, 6, 9, 10); the kept epoch marked."""
+    epochs = np.arange(1, len(history[metric]) + 1)
+    lines = ax.plot(epochs, history[metric], label="train", color="#4c72b0")
+    if f"val_{metric}" in history:
+        lines += ax.plot(epochs, history[f"val_{metric}"], label="validation", color="#dd8452")
+    if best_epoch is not None and best_epoch < len(epochs):
+        ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"weights kept (epoch {best_epoch})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return lines
+
+
+def confusion_matrix(ax, cm: np.ndarray, classes, threshold: int = 10):
+    """The K x K test confusion matrix (study figures 7, 11): rows true, columns predicted, every class labelled.
+
+    Viridis with counts below `threshold` drawn as background (`study_colormap`), so only real confusions show.
+    """
+    vmax = max(int(cm.max()), threshold)
+    # One colour per count (range -0.5 .. vmax + 0.5), so exactly the counts 0 .. threshold - 1 are blank.
+    image = ax.imshow(cm, cmap=study_colormap(n=vmax + 1, blank=threshold), vmin=-0.5, vmax=vmax + 0.5,
+                      interpolation="nearest")
+    ticks = np.arange(len(classes))
+    size = 8 if len(classes) <= 20 else 5
+    ax.set_xticks(ticks, [str(c) for c in classes], rotation=90, fontsize=size)
+    ax.set_yticks(ticks, [str(c) for c in classes], fontsize=size)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    return image
+
+
+def accuracy_vs_frequency(ax, counts, accuracy, classes, rho: float | None = None):
+    """Per-class test accuracy against training samples per class, each point labelled with its class."""
+    points = ax.scatter(counts, accuracy, s=18, color="#4c72b0", zorder=3)
+    for c, n, a in zip(classes, counts, accuracy, strict=True):
+        ax.annotate(str(c), (n, a), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax.set_xlabel("training samples of the class")
+    ax.set_ylabel("test accuracy of the class")
+    if rho is not None:
+        ax.set_title(f"Spearman rank correlation {rho:+.2f}", fontsize=9)
+    ax.grid(alpha=0.3)
+    return points

@@ -1,0 +1,136 @@
+"""End-to-end `multimnist data make` + `data inspect` on small plans in tmp_path, and the CLI's user errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from multimnist.cli import main, parse_range
+from multimnist.data import load_dataset
+
+import numpy as np
+import pytest
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_make_balanced_then_inspect(tmp_path, capsys):
+    data, figures = tmp_path / "data", tmp_path / "figures"
+    code, out, err = _run(["data", "make", "--out", str(data), "--plan", "balanced", "--train-size", "500",
+                           "--seed", "3"], capsys)
+    assert code == 0, err
+    assert "train.npz" in out
+    ds = load_dataset(data)
+    assert np.bincount(ds.y_train, minlength=51)[1:].tolist() == [10] * 50
+    assert len(ds.y_test) == 100
+    meta = json.loads((data / "meta.json").read_text())
+    assert meta["seed"] == 3 and meta["generator"]["plan"] == "balanced"
+
+    code, out, err = _run(["data", "inspect", "--data", str(data), "--out", str(figures)], capsys)
+    assert code == 0, err
+    assert "50 classes, 500 training images" in out
+    assert sorted(p.name for p in figures.iterdir()) == ["hard.png", "histogram.png", "samples.png", "stats.json"]
+    stats = json.loads((figures / "stats.json").read_text())
+    assert stats["train"]["std"] == 0 and stats["hardness_measure"].startswith("ink overlap")
+
+
+def test_make_study_plan_with_options(tmp_path, capsys):
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--train-size", "1000",
+                         "--intensity", "0.5", "0.9", "--blend", "sum"], capsys)
+    assert code == 0, err
+    ds = load_dataset(tmp_path / "d")
+    counts = np.bincount(ds.y_train, minlength=51)[1:]
+    assert counts.sum() == 1000 and counts.argmin() + 1 == 43 and counts.argmax() + 1 == 11
+    assert ds.intensity_train.min() >= 0.5 and ds.intensity_train.max() <= 0.9
+    assert ds.meta["generator"]["blend"] == "sum" and ds.meta["generator"]["intensity"] == [0.5, 0.9]
+
+
+def test_make_hundred_classes_from_user_mnist(tmp_path, capsys, digits):
+    np.savez(tmp_path / "mnist.npz", x_train=digits.x_train[:3000], y_train=digits.y_train[:3000],
+             x_test=digits.x_test[:1000], y_test=digits.y_test[:1000])
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced", "--classes", "0-99",
+                         "--train-size", "300", "--mnist", str(tmp_path / "mnist.npz")], capsys)
+    assert code == 0, err
+    ds = load_dataset(tmp_path / "d")
+    assert ds.classes == tuple(range(100)) and ds.src_train.max() < 3000 and ds.src_test.max() < 1000
+    assert ds.meta["mnist"]["source"] == str(tmp_path / "mnist.npz")
+
+
+def test_make_from_plan_file(tmp_path, capsys):
+    (tmp_path / "plan.yaml").write_text("counts: {5: 30, 55: 10}\n")
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", str(tmp_path / "plan.yaml")],
+                        capsys)
+    assert code == 0, err
+    ds = load_dataset(tmp_path / "d")
+    assert np.bincount(ds.y_train).tolist()[5::50] == [30, 10] and len(ds.y_test) == 8
+
+
+def _bad_plan(tmp_path):
+    (tmp_path / "plan.yaml").write_text("counts: {5: 30, 123: 10}\n")
+    return str(tmp_path / "plan.yaml")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (lambda t: ["--mnist", str(t / "no-such-mnist")], "MNIST source not found"),
+        (lambda t: ["--plan", _bad_plan(t)], "outside 0..99"),
+        (lambda t: ["--plan", str(t / "missing.yaml")], "--plan must be"),
+        (lambda t: ["--plan", "balanced", "--classes", "a-z"], "cannot read 'a-z' as a range"),
+        (lambda t: ["--classes", "0-99"], "study plan covers classes 1..50"),
+        (lambda t: ["--intensity", "0", "2"], "intensity range"),
+        (lambda t: ["--train-size", "0"], "train size"),
+        (lambda t: ["--train-size", "20"], "cannot hold 50 classes"),
+    ],
+    ids=["missing-mnist", "bad-plan", "missing-plan", "bad-classes", "classes-vs-study", "intensity", "size-0",
+         "size-too-small"],
+)
+def test_make_user_errors(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    code, stdout, err = _run(["data", "make", "--out", str(out), *extra(tmp_path)], capsys)
+    assert code == 2
+    assert err.startswith("multimnist: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (out / "train.npz").exists() and not (out / "meta.json").exists()
+
+
+def test_inspect_user_errors(tmp_path, capsys):
+    code, _, err = _run(["data", "inspect", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "f")], capsys)
+    assert code == 2 and "dataset not found" in err and err.count("\n") == 1
+    (tmp_path / "d").mkdir()
+    np.savez(tmp_path / "d" / "train.npz", x=np.zeros((4, 28, 28), np.uint8), y=np.ones(4, np.int64))
+    np.savez(tmp_path / "d" / "test.npz", x=np.zeros((4, 28, 39), np.uint8), y=np.ones(4, np.int64))
+    code, _, err = _run(["data", "inspect", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "f")], capsys)
+    assert code == 2 and "expected (N, 28, 39)" in err and err.count("\n") == 1
+    assert not (tmp_path / "f").exists()
+
+
+def test_parse_range():
+    assert parse_range("1-50") == tuple(range(1, 51))
+    assert parse_range("0-99")[-1] == 99
+    assert parse_range("3,5,7") == (3, 5, 7)
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).parent / "multimnist"
+    return str(script) if script.exists() else shutil.which("multimnist")
+
+
+def test_installed_console_script(tmp_path):
+    script = _console_script()
+    assert script, "the multimnist console script is not installed"
+    done = subprocess.run([script, "data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced",
+                           "--train-size", "100"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_dataset(tmp_path / "d").y_train.shape == (100,)
+    failed = subprocess.run([script, "data", "make", "--out", str(tmp_path / "e"), "--mnist", str(tmp_path / "no")],
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("multimnist: error: MNIST source not found") and "Traceback" not in failed.stderr
