@@ -131,3 +131,21 @@ def _deepcopy(data):
     if isinstance(data, list):
         return [_deepcopy(v) for v in data]
     return data
+
+
+def kind_config(config: Any, kind: str) -> tuple[str, dict]:
+    """(name, settings) of a config given as a name, a path, a mapping or a dataclass, without its `kind:` key.
+
+    A config file whose `kind` is another (e.g. a classifier config passed to `train autoencoder`) is refused.
+    """
+    if isinstance(config, dict):
+        name, data = config.get("name") or "custom", config
+    elif dataclasses.is_dataclass(config):
+        name, data = getattr(config, "name", "custom"), to_dict(config)
+    else:
+        name, data = read_config(config)
+    data = dict(data)
+    found = data.pop("kind", kind)
+    if found != kind:
+        raise UserError(f"config {name!r} is a {found} config, not a {kind} config")
+    return name, data

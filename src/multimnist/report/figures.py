@@ -51,3 +51,56 @@ def accuracy_frequency_figure(counts, accuracy, classes, path: Path, title: str,
     plots.accuracy_vs_frequency(ax, counts, accuracy, classes, rho)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+# --- autoencoder and generation figures (issue 4) ---
+
+def history_panels_figure(history: dict, metrics, path: Path, title: str) -> Path:
+    """Train vs validation curves side by side, one panel per metric (e.g. BCE loss and MSE)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        plots.training_curves(ax, history, metric)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, path: Path, title: str) -> Path:
+    """Originals on the top row, their reconstructions below (study figure 15)."""
+    n = len(originals)
+    fig, axes = plt.subplots(2, n, figsize=(n * 1.2, 2.3), squeeze=False)
+    plots.image_grid(axes[0], originals)
+    plots.image_grid(axes[1], reconstructions)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def latent_figure(encodings: np.ndarray, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(max(6.0, encodings.shape[1] * 0.2), 3.8))
+    plots.latent_boxes(ax, encodings)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def curves_figure_by_label(curves: dict, path: Path, title: str, ylabel: str, logy: bool = False) -> Path:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plots.curves_by_label(ax, curves, ylabel, logy)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def errorbar_figure(x, mean, std, path: Path, title: str, xlabel: str, ylabel: str, highlight=None) -> Path:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plots.errorbar_series(ax, x, mean, std, xlabel, ylabel, highlight)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def number_counts_figure(counts_by_label: dict, path: Path, title: str) -> Path:
+    """One bar chart of read numbers 0..99 per label (sampler), stacked, the study's 1..50 shaded."""
+    rows = len(counts_by_label)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.6 * rows + 0.6), sharex=True, squeeze=False, layout="constrained")
+    for ax, (label, counts) in zip(axes[:, 0], counts_by_label.items(), strict=True):
+        plots.number_counts(ax, counts, label)
+    axes[-1, 0].set_xlabel("number read (confident reads only; 1..50 shaded)")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

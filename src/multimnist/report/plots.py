@@ -93,3 +93,63 @@ def accuracy_vs_frequency(ax, counts, accuracy, classes, rho: float | None = Non
         ax.set_title(f"Spearman rank correlation {rho:+.2f}", fontsize=9)
     ax.grid(alpha=0.3)
     return points
+
+
+# --- autoencoder and generation plots (issue 4) ---
+
+def latent_boxes(ax, encodings: np.ndarray, uniform: tuple[float, float] = (0.0, 1.0)):
+    """One box per latent dimension (whiskers at the 1st and 99th percentiles), the U(0,1) range shaded (fig. 18)."""
+    band = ax.axhspan(*uniform, color="#55a868", alpha=0.15, zorder=0, label=f"U({uniform[0]:g}, {uniform[1]:g}) range")
+    boxes = ax.boxplot(encodings, whis=(1, 99), showfliers=False, patch_artist=True, widths=0.6,
+                       medianprops={"color": "#c44e52"}, boxprops={"facecolor": "#4c72b0", "alpha": 0.7})
+    dims = encodings.shape[1]
+    ax.set_xticks(range(1, dims + 1, max(1, dims // 27)), [str(i) for i in range(dims)][:: max(1, dims // 27)],
+                  fontsize=7)
+    ax.set_xlabel("latent dimension")
+    ax.set_ylabel("encoded value")
+    ax.legend(handles=[band], loc="upper right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return boxes
+
+
+def curves_by_label(ax, curves: dict, ylabel: str, logy: bool = False):
+    """One line per label, each a per-epoch series (e.g. validation MSE of every compression factor, fig. 12)."""
+    cmap = matplotlib.colormaps["viridis"]
+    lines = []
+    for i, (label, values) in enumerate(curves.items()):
+        color = cmap(i / max(1, len(curves) - 1))
+        lines += ax.plot(np.arange(1, len(values) + 1), values, label=str(label), color=color, lw=1.3)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return lines
+
+
+def errorbar_series(ax, x, mean, std, xlabel: str, ylabel: str, highlight=None):
+    """Means with +- std error bars against x (fig. 13); `highlight` marks one x value."""
+    bars = ax.errorbar(x, mean, yerr=std, fmt="o-", color="#4c72b0", capsize=3, lw=1.3)
+    if highlight is not None and highlight in list(x):
+        i = list(x).index(highlight)
+        ax.plot([x[i]], [mean[i]], "o", color="#c44e52", ms=9, mfc="none", mew=2, label=f"{xlabel} {highlight}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(list(x))
+    ax.grid(alpha=0.3)
+    return bars
+
+
+def number_counts(ax, counts, label: str = "", study_range: tuple[int, int] = (1, 50)):
+    """Bars of how often each number 0..99 was read, the study's range shaded."""
+    band = ax.axvspan(study_range[0] - 0.5, study_range[1] + 0.5, color="#55a868", alpha=0.12, zorder=0)
+    bars = ax.bar(np.arange(len(counts)), counts, color="#4c72b0", width=0.8, zorder=3)
+    ax.set_xlim(-1, len(counts))
+    ax.set_xticks(range(0, len(counts), 10))
+    ax.set_ylabel("images")
+    if label:
+        ax.set_title(label, fontsize=9, loc="left")
+    ax.grid(axis="y", alpha=0.3)
+    return bars, band

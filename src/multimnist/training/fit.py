@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from multimnist.errors import UserError
+from multimnist.files import atomic_path, write_npz
+
 import keras
 import numpy as np
-
-from multimnist.errors import UserError
-from multimnist.files import atomic_path
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
@@ -93,8 +93,8 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
     stopper = None
     if cfg.early_stopping is not None:
         es = cfg.early_stopping
-        stopper = keras.callbacks.EarlyStopping(monitor=es.monitor, min_delta=es.min_delta, patience=es.patience,
-                                                restore_best_weights=es.restore_best_weights, verbose=0)
+        stopper = ResumableEarlyStopping(run_dir, monitor=es.monitor, min_delta=es.min_delta, patience=es.patience,
+                                         restore_best_weights=es.restore_best_weights, verbose=0)
         cbs.append(stopper)
     cbs += list(callbacks)
     # Last, so an epoch counts as done only once everything above has recorded it.
@@ -108,6 +108,51 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
     with atomic_path(run_dir / "model.keras") as tmp:  # tmp ends in .keras, as Keras requires
         model.save(tmp)
     return FitResult(history, epochs_run, best, timer.mean())
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras EarlyStopping whose state survives an interruption.
+
+    BackupAndRestore brings back the weights and the epoch, not this callback's best value, patience count
+    and best weights: on resume they are replayed from history.csv and read from backup/best_weights.npz.
+    """
+
+    def __init__(self, run_dir: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.history_csv, self.best_file = run_dir / "history.csv", run_dir / "backup" / "best_weights.npz"
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch and epoch > 0 and self.history_csv.is_file():
+            self._replay(epoch)
+        self._first_epoch = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.restore_best_weights and self.best_epoch == epoch and self.best_weights is not None:
+            write_npz(self.best_file, epoch=np.array([epoch]), **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+
+    def _replay(self, start: int) -> None:
+        """Redo Keras' bookkeeping for the epochs before `start`, as logged (the same rules as on_epoch_end)."""
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        with open(self.history_csv, newline="") as f:
+            logged = {int(r["epoch"]): float(r[self.monitor]) for r in csv.DictReader(f) if r.get(self.monitor)}
+        for epoch in (e for e in sorted(logged) if self.start_from_epoch <= e < start):
+            if epoch == min(logged):
+                self.best_epoch = epoch
+            self.wait += 1
+            if self._is_improvement(logged[epoch], self.best):
+                self.best, self.best_epoch = logged[epoch], epoch
+                if self.baseline is None or self._is_improvement(logged[epoch], self.baseline):
+                    self.wait = 0
+        if self.restore_best_weights and self.best_file.is_file():
+            with np.load(self.best_file, allow_pickle=False) as saved:
+                if int(saved["epoch"][0]) == self.best_epoch:
+                    self.best_weights = [saved[f"w{i}"] for i in range(len(saved.files) - 1)]
 
 
 class EpochTimer(keras.callbacks.Callback):

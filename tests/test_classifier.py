@@ -1,0 +1,184 @@
+"""The classifier builder, its regularizers, the shared fit's early stopping and resume, and the run folder
+that train_classifier writes (idempotent, refuses a folder of another config)."""
+
+from __future__ import annotations
+
+import json
+
+from multimnist.config import read_config
+from multimnist.errors import UserError
+from multimnist.experiments.classifier import SWEEPS, load_classifier_config, train_classifier
+from multimnist.models.classifier import ModelConfig, build_classifier, count_params
+from multimnist.training.fit import EarlyStoppingConfig, TrainConfig, fit
+
+import keras
+import numpy as np
+import pytest
+
+RUN_FILES = ("config.yaml", "history.csv", "metrics.json", "model.keras", "loss.png", "accuracy.png",
+             "confusion.png", "confusion.csv", "confused_pairs.csv", "per_class.png")
+
+
+def test_the_study_network_has_96660_parameters():
+    model = build_classifier(ModelConfig())
+    assert model.count_params() == 96_660 == count_params(ModelConfig())
+    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [80, 70, 50]
+
+
+@pytest.mark.parametrize("cfg", [
+    ModelConfig(norm="layer", activation="leaky_relu", leaky_alpha=0.01, input_dropout=0.1, dropout=(0.1, 0.2)),
+    ModelConfig(pool=2, hidden=(240, 96), norm="batch", activation="gelu"),
+])
+def test_count_params_matches_keras(cfg):
+    assert build_classifier(cfg).count_params() == count_params(cfg)
+
+
+def test_every_sweep_setting_fits_the_budget():
+    for settings in SWEEPS.values():
+        for name, overrides in settings.items():
+            cfg = load_classifier_config("unregularized", overrides)
+            assert count_params(cfg.model) < 100_000, name
+    assert set(SWEEPS) == {"depth", "optimizer", "batch", "activation"}
+    depths = [len(load_classifier_config("unregularized", o).model.hidden) for o in SWEEPS["depth"].values()]
+    assert depths == [2, 3, 4, 5]
+
+
+def test_parameter_budget_and_bad_settings_are_user_errors():
+    with pytest.raises(UserError, match="over the budget of 100,000"):
+        build_classifier(ModelConfig(hidden=(100, 70)))
+    assert build_classifier(ModelConfig(hidden=(100, 70), max_params=None)).count_params() > 100_000
+    with pytest.raises(UserError, match="activation"):
+        ModelConfig(activation="softsign")
+    with pytest.raises(UserError, match="2 hidden layers"):
+        ModelConfig(dropout=(0.1, 0.1, 0.1))
+    with pytest.raises(UserError, match="initializer"):
+        ModelConfig(initializer="no_such_init")
+    with pytest.raises(UserError, match="unknown setting"):
+        load_classifier_config("unregularized", ["model.widths=[3]"])
+
+
+def test_l1_and_l2_add_their_keras_penalty_to_the_loss():
+    x = np.zeros((2, 1092), np.float32)
+    for l1, l2 in ((1e-3, 0.0), (0.0, 1e-4)):
+        model = build_classifier(ModelConfig(l1=l1, l2=l2))
+        model(x)
+        kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        expected = sum(l1 * np.abs(k).sum() + l2 * np.square(k).sum() for k in map(np.asarray, kernels))
+        assert np.isclose(float(sum(model.losses)), expected, rtol=1e-4) and expected > 0
+    plain = build_classifier(ModelConfig())
+    plain(x)
+    assert not plain.losses
+
+
+def test_dropout_is_active_only_in_training():
+    x = np.random.default_rng(0).uniform(size=(8, 1092)).astype(np.float32)
+    model = build_classifier(ModelConfig(dropout=0.3))
+    a, b = np.asarray(model(x, training=False)), np.asarray(model(x, training=True))
+    assert np.allclose(a, np.asarray(model(x, training=False))) and not np.allclose(a, b)
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class _Snapshots(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append([np.array(w) for w in self.model.get_weights()])
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+
+class _Started(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_an_interrupted_fit_resumes_from_its_last_finished_epoch(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[x[:, :3].argmax(1)]
+    cfg = TrainConfig(epochs=5, batch_size=16)
+    with pytest.raises(KeyboardInterrupt):
+        fit(_tiny_model(), x, y, x, y, cfg, tmp_path, verbose=0, callbacks=[_Interrupt()])
+    assert (tmp_path / "backup").exists()
+    started = _Started()
+    result = fit(_tiny_model(), x, y, x, y, cfg, tmp_path, verbose=0, callbacks=[started])
+    assert started.epochs[0] in (2, 3) and started.epochs[-1] == 4  # resumed, not restarted
+    assert result.epochs_run == 5
+    epochs = [int(line.split(",")[0]) for line in (tmp_path / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == [0, 1, 2, 3, 4]
+    assert not (tmp_path / "backup").exists() and (tmp_path / "model.keras").is_file()
+
+
+def test_early_stopping_restores_the_best_weights_even_across_an_interruption(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[x[:, :3].argmax(1)]
+    y_val = np.roll(y, 1, axis=1)  # the validation loss is best early, then grows
+    cfg = TrainConfig(epochs=12, batch_size=16, early_stopping=EarlyStoppingConfig(min_delta=0.0, patience=4))
+    snaps = _Snapshots()
+    with pytest.raises(KeyboardInterrupt):
+        fit(_tiny_model(), x, y, x, y_val, cfg, tmp_path, verbose=0, callbacks=[snaps, _Interrupt()])
+    model = _tiny_model()
+    result = fit(model, x, y, x, y_val, cfg, tmp_path, verbose=0, callbacks=[snaps])
+    val = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(val)) + 1 <= 2  # found before the interruption
+    assert result.epochs_run == result.best_epoch + 4  # patience counted across the interruption
+    best = snaps.weights[result.best_epoch - 1]  # snapshots of epochs 1-3, then of the resumed ones
+    for now, saved in zip(model.get_weights(), best, strict=True):
+        np.testing.assert_array_equal(np.asarray(now), saved)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(small_dataset_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clf") / "run"
+    metrics = train_classifier("regularized", small_dataset_dir, out, seed=1, epochs=2, verbose=0)
+    return out, metrics
+
+
+def test_train_classifier_writes_the_run_folder(tiny_run):
+    out, metrics = tiny_run
+    for name in RUN_FILES:
+        assert (out / name).is_file(), name
+    assert not (out / "backup").exists()
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == metrics
+    assert metrics["name"] == "regularized" and metrics["seed"] == 1 and metrics["n_params"] == 96_660
+    assert metrics["epochs_run"] == 2 and 1 <= metrics["best_epoch"] <= 2
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and len(metrics["per_class_accuracy"]) == len(metrics["classes"])
+    assert {"keras", "jax", "numpy", "multimnist"} <= set(metrics["versions"])
+    assert len(metrics["data"]["sha256"]) == 64
+    _, cfg = read_config(out / "config.yaml")
+    assert cfg["model"]["dropout"] == 0.1 and cfg["training"]["early_stopping"]["monitor"] == "val_loss"
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    assert model.count_params() == 96_660
+    rows = (out / "history.csv").read_text().splitlines()
+    assert rows[0].split(",") == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"] and len(rows) == 3
+
+
+def test_a_finished_run_is_returned_as_is(tiny_run, small_dataset_dir):
+    out, metrics = tiny_run
+    stamp = (out / "model.keras").stat().st_mtime_ns
+    again = train_classifier(out / "config.yaml", small_dataset_dir, out, seed=None, verbose=0)
+    assert again == metrics and (out / "model.keras").stat().st_mtime_ns == stamp
+
+
+def test_a_folder_of_another_config_is_refused(tiny_run, small_dataset_dir):
+    out, _ = tiny_run
+    with pytest.raises(UserError, match="another config"):
+        train_classifier("regularized", small_dataset_dir, out, seed=2, epochs=2, verbose=0)
