@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def image_grid(axes, images: np.ndarray, titles=None, cmap: str = "gray"):
@@ -36,16 +37,15 @@ def class_histogram(ax, classes, counts, mean: float | None = None, std: float |
     return bars
 
 
-def study_colormap(n: int = 256, blank: int = 10, vmax: float | None = None) -> ListedColormap:
-    """Viridis with its low end replaced by the background colour, as in the study's confusion matrices.
+def study_colormap(n: int = 256, blank: int = 10) -> ListedColormap:
+    """Viridis in `n` colours whose first `blank` are the background, as in the study's confusion matrices.
 
-    With `vmax` given, the blanked share is blank / vmax of the range, so counts below `blank` vanish.
+    With one colour per count (n = max count + 1), counts 0 .. blank-1 vanish.
     """
     import matplotlib.pyplot as plt
 
     colors = plt.get_cmap("viridis")(np.linspace(0, 1, n))
-    cut = int(np.ceil(n * blank / vmax)) if vmax else blank
-    colors[: max(cut, 1)] = (1.0, 1.0, 1.0, 1.0)
+    colors[: max(blank, 1)] = (1.0, 1.0, 1.0, 1.0)
     return ListedColormap(colors)
 
 
@@ -121,6 +121,7 @@ def curves_by_label(ax, curves: dict, ylabel: str, logy: bool = False):
         lines += ax.plot(np.arange(1, len(values) + 1), values, label=str(label), color=color, lw=1.3)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)

@@ -1,0 +1,154 @@
+"""Train the digit-pair reader that scores generated images, on Multi-MNIST over every number 00..99.
+
+The reader's data comes from the project's own generator (balanced plan, classes 0..99): training images
+use MNIST train digits, the held-out test images MNIST test digits. It is written once to RUN/data and
+only read from there, like any dataset. The run folder holds config.yaml, history.csv, model.keras,
+metrics.json (per-digit test accuracy, written last) and samples.png (test images with what it read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from multimnist.config import apply_overrides, from_dict, kind_config, to_dict
+from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
+from multimnist.data.compose import split_label
+from multimnist.data.prepare import one_hot
+from multimnist.errors import UserError
+from multimnist.files import write_json, write_yaml
+from multimnist.models.reader import HEADS, ReaderModelConfig
+from multimnist.training.fit import TrainConfig
+from multimnist.training.run import check_run_folder, is_complete, versions
+
+import numpy as np
+
+
+@dataclass
+class ReaderDataConfig:
+    """The 00..99 data the reader learns from (generated with the study's generator settings)."""
+
+    train_size: int = 60000  # training images, 600 per number; the test set gets 20% as many
+    val_fraction: float = 0.1  # share of the training images held out for validation
+    data_seed: int = 1  # seed of the generated dataset (fixed, so seeds vary only the training)
+
+    def __post_init__(self):
+        if self.train_size < 100:
+            raise UserError(f"reader train_size must be at least 100 (one image per number), got {self.train_size}")
+
+
+@dataclass
+class ReaderConfig:
+    """The digit-pair reader: a small strided convnet with a tens head and a units head."""
+
+    name: str = "reader"
+    seed: int = 0
+    data: ReaderDataConfig = field(default_factory=ReaderDataConfig)
+    model: ReaderModelConfig = field(default_factory=ReaderModelConfig)
+    training: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, batch_size=128,
+                                                                      lr_schedule="cosine"))
+
+
+def load_reader_config(config="reader", overrides=(), seed: int | None = None, epochs: int | None = None,
+                       train_size: int | None = None) -> ReaderConfig:
+    """A ReaderConfig from a built-in name, a YAML path, a mapping or a ReaderConfig, then overrides."""
+    name, data = kind_config(config, "reader")
+    extra = [f"seed={seed}"] if seed is not None else []
+    extra += [f"training.epochs={epochs}"] if epochs is not None else []
+    extra += [f"data.train_size={train_size}"] if train_size is not None else []
+    cfg = from_dict(ReaderConfig, apply_overrides(data, [*overrides, *extra]), name)
+    cfg.name = cfg.name or name
+    return cfg
+
+
+def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int | None = None, config="reader",
+                 overrides=(), verbose: int = 1) -> dict:
+    """Train (or resume, or reuse) the reader in `out`; returns metrics.json (tens/units/number accuracy)."""
+    from multimnist.models.reader import build_reader
+    from multimnist.training.fit import fit, make_optimizer
+    from multimnist.training.seeding import seed_everything
+
+    cfg = load_reader_config(config, overrides, seed, epochs, train_size)
+    out = Path(out)
+    finished = check_run_folder(out, to_dict(cfg))
+    if finished is not None:
+        return finished
+    write_yaml(out / "config.yaml", to_dict(cfg))
+    ds = _reader_data(out / "data", cfg.data)
+    arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.data_seed)
+    y_train, y_val = _targets(ds.y_train[arrays.train_idx]), _targets(ds.y_train[arrays.val_idx])
+    seed_everything(cfg.seed)
+    model = build_reader(cfg.model)
+    steps = int(np.ceil(len(arrays.x_train) / cfg.training.batch_size))
+    model.compile(optimizer=make_optimizer(cfg.training, steps),
+                  loss={h: "categorical_crossentropy" for h in HEADS}, metrics={h: ["accuracy"] for h in HEADS})
+    if verbose:
+        print(f"reader (seed {cfg.seed}): {model.count_params():,} parameters, {len(arrays.x_train):,} training "
+              f"images of 00..99, writing to {out}", flush=True)
+    result = fit(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out, verbose=verbose)
+    probs = model.predict(arrays.x_test, batch_size=2048, verbose=0)
+    metrics = reader_accuracy(probs["tens"], probs["units"], ds.y_test)
+    metrics.update(name=cfg.name, seed=cfg.seed, epochs_run=result.epochs_run,
+                   seconds_per_epoch=result.seconds_per_epoch, n_params=int(model.count_params()),
+                   train_images=len(arrays.x_train), test_images=len(ds.y_test), versions=versions(),
+                   config=to_dict(cfg))
+    _samples_figure(ds, probs, out / "samples.png")
+    write_json(out / "metrics.json", metrics)  # last: its presence marks the run finished
+    if verbose:
+        print(f"reader test accuracy: tens {metrics['tens_accuracy']:.2%}, units {metrics['units_accuracy']:.2%}, "
+              f"number {metrics['number_accuracy']:.2%}", flush=True)
+    return metrics
+
+
+def reader_accuracy(tens: np.ndarray, units: np.ndarray, y: np.ndarray) -> dict:
+    """Per-digit and whole-number accuracy of the reader's probabilities on labelled images, and of confident reads."""
+    from multimnist.evaluation.generation import read_numbers
+
+    numbers, readable = read_numbers(tens, units)
+    true_tens, true_units = split_label(y)
+    return {
+        "tens_accuracy": float((tens.argmax(1) == true_tens).mean()),
+        "units_accuracy": float((units.argmax(1) == true_units).mean()),
+        "number_accuracy": float((numbers == y).mean()),
+        "readable_share": float(readable.mean()),  # confident on both digits (>= 0.9)
+        "readable_accuracy": float((numbers[readable] == y[readable]).mean()) if readable.any() else None,
+    }
+
+
+def read_images(reading, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Probabilities and features for flat images (N, 1092) in [0, 1]; `reading` from `models.reader.reading_model`."""
+    out = reading.predict(x, batch_size=2048, verbose=0)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def load_reader(run) -> object:
+    """The trained reader of a finished reader run folder."""
+    from multimnist.training.run import load_model
+
+    run = Path(run)
+    if not is_complete(run):
+        raise UserError(f"{run} holds no finished reader run: train one with `multimnist train reader --out {run}`")
+    return load_model(run)
+
+
+def _reader_data(folder: Path, cfg: ReaderDataConfig):
+    """Generate the 00..99 dataset into `folder` once (meta.json marks it complete), then read it back."""
+    if not (folder / "meta.json").is_file():
+        gen = GeneratorConfig(plan="balanced", classes=tuple(range(100)), train_size=cfg.train_size)
+        save_dataset(make_dataset(load_mnist(), gen, seed=cfg.data_seed), folder)
+    return load_dataset(folder)
+
+
+def _targets(labels: np.ndarray) -> dict[str, np.ndarray]:
+    tens, units = split_label(labels)
+    return {"tens": one_hot(tens, 10), "units": one_hot(units, 10)}
+
+
+def _samples_figure(ds, probs, path: Path, n: int = 24) -> None:
+    from multimnist.evaluation.generation import read_numbers
+    from multimnist.report.figures import sample_grid_figure
+
+    numbers, readable = read_numbers(probs["tens"][:n], probs["units"][:n])
+    titles = [f"{y:02d}: {r:02d}" + ("" if ok else "?") for y, r, ok in zip(ds.y_test[:n], numbers, readable,
+                                                                            strict=True)]
+    sample_grid_figure(ds.x_test[:n], titles, path, title="Held-out 00..99 test images: true: read (? = not confident)")

@@ -1,0 +1,239 @@
+"""The whole study as one resumable pipeline: data, classifiers, autoencoder, generation, report.
+
+Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs
+(its settings and the hashes of the steps it reads) once it has finished. A rerun skips every finished
+step whose inputs are unchanged, so its files stay byte for byte as they were; an interrupted step
+starts again, and the training runs inside it resume from their last finished epoch. Every file is
+written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a
+later step would read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from multimnist import __version__
+from multimnist.errors import UserError
+from multimnist.executor import default_log
+from multimnist.files import write_json
+
+import yaml
+
+HEADLINE = ("unregularized", "regularized", "challenger")
+ABLATIONS = (
+    "aug_noise", "aug_shift", "aug_rotation",
+    "l1_1e-3", "l1_1e-4", "l1_1e-5", "l2_1e-5", "l2_1e-4_lr1e-2",
+    "dropout_0.1", "dropout_0.2", "dropout_0.3", "early_stopping",
+)
+SIDE_SWEEPS = ("depth", "optimizer", "batch", "activation")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of the study to run, and at what size."""
+
+    name: str
+    train_size: int | None  # training images (None: the study plan's 83,550)
+    seeds: tuple[int, ...]  # for the headline networks (unregularized, regularized, challenger)
+    classifier_epochs: int | None  # None: each config's own (the study's 50)
+    ablation_seeds: tuple[int, ...] = (0,)  # for single-technique ablations and side sweeps
+    ablations: bool = True
+    side_sweeps: bool = True
+    factors: tuple[int, ...] = tuple(range(20, 31))  # compression factors of the autoencoder sweep
+    sweep_seeds: tuple[int, ...] = (0,)
+    sweep_epochs: int | None = 20
+    autoencoder_epochs: int | None = None  # None: the config's own
+    reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
+    reader_epochs: int | None = None
+    n_generate: int = 1000  # generated images per sampler
+
+    def __post_init__(self):
+        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        if not self.seeds or not self.factors:
+            raise UserError("a profile needs at least one seed and one compression factor")
+
+    def with_seeds(self, seeds: tuple[int, ...] | None) -> Profile:
+        if not seeds:
+            return self
+        return replace(self, seeds=tuple(seeds), ablation_seeds=tuple(seeds), sweep_seeds=tuple(seeds))
+
+
+PROFILES = {
+    # The study's settings: full data, each config's 50 epochs, 3 seeds for the headline networks.
+    "paper": Profile("paper", train_size=None, seeds=(0, 1, 2), classifier_epochs=None),
+    # A first look in a few minutes: smaller data, few epochs, one seed, no ablations or side sweeps.
+    "quick": Profile(
+        "quick", train_size=8000, seeds=(0,), classifier_epochs=6, ablations=False, side_sweeps=False,
+        factors=(20, 25, 30), sweep_epochs=3, autoencoder_epochs=4, reader_train_size=12000, reader_epochs=4,
+        n_generate=400,
+    ),
+}
+
+
+@dataclass
+class Step:
+    name: str
+    run: Callable[[], object]  # does the work; returns a JSON-able summary
+    settings: dict  # what the step's result depends on, besides its upstream steps
+    needs: tuple[str, ...] = ()
+    cost: float = 1.0  # rough seconds on 2 cores, for the time-left estimate
+    outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
+
+
+def build_steps(out: Path, profile: Profile, jobs: int = 1) -> list[Step]:
+    """The study's steps in order, closed over their settings."""
+    from multimnist.data import GeneratorConfig
+    from multimnist.experiments import autoencoder as ae
+    from multimnist.experiments import classifier as clf
+    from multimnist.experiments.compare import compare_runs, confused_pair_change
+    from multimnist.experiments.data import inspect_data, make_data
+    from multimnist.experiments.generation import score_samplers
+    from multimnist.experiments.reader import train_reader
+
+    data = out / "data"
+    scale = (profile.train_size or 83550) / 83550
+    epochs = profile.classifier_epochs or 50
+    clf_cost = epochs * 0.9 * scale + 5
+    steps = [
+        Step("data", lambda: str(make_data(data, GeneratorConfig(train_size=profile.train_size), seed=0)),
+             {"train_size": profile.train_size, "seed": 0}, cost=15, outputs=("data",)),
+        Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), cost=10,
+             outputs=("inspect",)),
+    ]
+
+    def classifiers(names, root, seeds):
+        return lambda: {n: clf.run_seeds(n, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
+                                         n_jobs=jobs) for n in names}
+
+    steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
+                      {"configs": HEADLINE, "seeds": profile.seeds, "epochs": profile.classifier_epochs},
+                      ("data",), cost=len(HEADLINE) * len(profile.seeds) * clf_cost, outputs=("classifiers",)))
+    if profile.ablations:
+        steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", profile.ablation_seeds),
+                          {"configs": ABLATIONS, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
+                          ("data",), cost=len(ABLATIONS) * len(profile.ablation_seeds) * clf_cost * 1.2,
+                          outputs=("ablations",)))
+    if profile.side_sweeps:
+        for kind in SIDE_SWEEPS:
+            runs = {"depth": 4, "optimizer": 6, "batch": 5 + 12, "activation": 2}[kind]  # batch 8 is slow
+            steps.append(Step(
+                f"sweep-{kind}",
+                lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
+                                                epochs=profile.classifier_epochs, n_jobs=jobs),
+                {"kind": kind, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
+                ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
+    def compare():
+        rows = compare_runs(_run_dirs(out), out / "compare")
+        pairs = confused_pair_change(out / "classifiers" / "unregularized", out / "classifiers" / "regularized",
+                                     out / "compare")
+        return {"configs": [r["name"] for r in rows], "pairs": len(pairs)}
+
+    steps.append(Step("compare", compare, {},
+                      tuple(s.name for s in steps if s.name not in ("data", "inspect")), cost=5,
+                      outputs=("compare",)))
+    ae_cost = 6.5 * scale
+    steps += [
+        Step("compression-sweep",
+             lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
+                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=jobs),
+             {"factors": profile.factors, "seeds": profile.sweep_seeds, "epochs": profile.sweep_epochs},
+             ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
+             outputs=("autoencoder/sweep",)),
+        Step("autoencoder",
+             lambda: ae.train_autoencoder("autoencoder", data, out / "autoencoder" / "final", seed=0,
+                                          epochs=profile.autoencoder_epochs),
+             {"epochs": profile.autoencoder_epochs}, ("data",), cost=(profile.autoencoder_epochs or 30) * ae_cost,
+             outputs=("autoencoder/final",)),
+        Step("reader",
+             lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
+                                  train_size=profile.reader_train_size),
+             {"epochs": profile.reader_epochs, "train_size": profile.reader_train_size},
+             cost=120 if profile.reader_epochs is None else 20 + 5 * profile.reader_epochs, outputs=("reader",)),
+        Step("generation",
+             lambda: score_samplers(out / "autoencoder" / "final", out / "reader", data, out / "generation",
+                                    n=profile.n_generate, seed=0),
+             {"n": profile.n_generate}, ("autoencoder", "reader"), cost=60, outputs=("generation",)),
+    ]
+    return steps
+
+
+def _run_dirs(out: Path) -> list[Path]:
+    """Every finished classifier run folder of the study (those holding metrics.json)."""
+    dirs = []
+    for root in ("classifiers", "ablations", "sweeps"):
+        dirs += sorted(p.parent for p in (out / root).glob("**/metrics.json"))
+    return dirs
+
+
+def load_profile(spec: str | Profile) -> Profile:
+    """A built-in profile name (quick, paper) or a YAML file of Profile fields (for tiny test runs, say)."""
+    from multimnist.config import from_dict
+
+    if isinstance(spec, Profile):
+        return spec
+    if spec in PROFILES:
+        return PROFILES[spec]
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(f"unknown profile {spec!r}: use {', '.join(PROFILES)} or a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"profile {path} is not valid YAML: {e}") from None
+    return from_dict(Profile, {"name": path.stem, **data}, f"profile {path}")
+
+
+def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
+              jobs: int = 1, log=default_log) -> Path:
+    """Run every step not already finished with the same inputs, then write the report; returns OUT."""
+    from multimnist.report.html import write_report
+
+    profile = load_profile(profile).with_seeds(seeds)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "steps.json"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    steps = build_steps(out, profile, jobs)
+    steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
+                      outputs=("report.html", "report.md")))
+    log(f"multimnist reproduce: profile {profile.name}, {len(steps)} steps, writing to {out.resolve()}")
+    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": jobs, "multimnist_version": __version__})
+
+    hashes: dict[str, str] = {}
+    done_cost = spent = 0.0
+    remaining = sum(s.cost for s in steps)
+    for i, step in enumerate(steps, 1):
+        key = json.dumps({"settings": step.settings, "needs": [hashes[n] for n in step.needs if n in hashes],
+                          "profile": profile.name}, sort_keys=True, default=str)
+        hashes[step.name] = hashlib.sha256(key.encode()).hexdigest()[:16]
+        record = state.get(step.name)
+        if record and record.get("hash") == hashes[step.name]:
+            log(f"[{i}/{len(steps)}] {step.name}: done earlier, kept ({', '.join(step.outputs)})")
+            remaining -= step.cost
+            continue
+        rate = spent / done_cost if done_cost else 1.0
+        log(f"[{i}/{len(steps)}] {step.name} -> {', '.join(str(out / o) for o in step.outputs)} "
+            f"(about {_duration(remaining * rate)} left)")
+        t0 = time.time()
+        summary = step.run()
+        seconds = time.time() - t0
+        state[step.name] = {"hash": hashes[step.name], "seconds": round(seconds, 1), "summary": summary}
+        write_json(state_path, state)
+        spent += seconds
+        done_cost += step.cost
+        remaining -= step.cost
+        log(f"[{i}/{len(steps)}] {step.name}: finished in {_duration(seconds)}")
+    log(f"report: {(out / 'report.html').resolve()}")
+    return out
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"

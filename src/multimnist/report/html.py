@@ -1,0 +1,85 @@
+"""Render the study report: sections of paragraphs, tables and figures, as self-contained HTML and Markdown.
+
+Figures are referenced by paths relative to the report, inside the run folder; the HTML has no scripts,
+fonts or links outside it, so it works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from multimnist.files import write_text
+
+import jinja2
+
+VERDICTS = {"yes": "yes", "no": "no", "partly": "partly", "n/a": "na"}
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    title: str = ""
+
+
+@dataclass
+class Figure:
+    path: str  # relative to the report
+    caption: str
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
+
+
+def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("multimnist.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template("report.html.j2").render(title=title, subtitle=subtitle, sections=sections,
+                                                     verdicts=VERDICTS)
+
+
+def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
+    lines = [f"# {title}", "", subtitle, ""]
+    for s in sections:
+        lines += [f"## {s.title}", ""]
+        for p in s.paragraphs:
+            lines += [p, ""]
+        for t in s.tables:
+            if t.title:
+                lines += [f"### {t.title}", ""]
+            lines.append("| " + " | ".join(t.columns) + " |")
+            lines.append("|" + "---|" * len(t.columns))
+            lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in t.rows]
+            lines.append("")
+        for f in s.figures:
+            lines += [f"![{f.caption}]({f.path})", "", f"*{f.caption}*", ""]
+    return "\n".join(lines)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Collect the study's results under `run_dir` and write report.html and report.md there."""
+    from multimnist.report.study import collect_sections
+
+    run_dir = Path(run_dir)
+    title, subtitle, sections = collect_sections(run_dir)
+    for s in sections:
+        s.figures = [f for f in s.figures if (run_dir / f.path).is_file()]
+    write_text(run_dir / "report.md", render_markdown(title, subtitle, sections))
+    html = run_dir / "report.html"
+    write_text(html, render_html(title, subtitle, sections))
+    return html
+
+
+def relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()

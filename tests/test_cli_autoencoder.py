@@ -1,0 +1,74 @@
+"""End to end on tiny data through the CLI: `train autoencoder`, `sweep compression`, `generate`, and the one-line
+errors a user can cause (`score` runs end to end in test_generation.py, through the same library call)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from multimnist.cli import main
+from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_ae")
+    save_dataset(make_dataset(load_mnist(), GeneratorConfig(train_size=300), seed=0), root / "data")
+    assert main(["train", "autoencoder", "--data", str(root / "data"), "--out", str(root / "ae"), "--epochs", "1",
+                 "--set", "model.compression_factor=30"]) == 0
+    return root
+
+
+def test_train_autoencoder(root, capsys):
+    m = json.loads((root / "ae" / "metrics.json").read_text())
+    assert m["latent_dim"] == 36 and m["epochs_run"] == 1
+    for name in ("config.yaml", "history.csv", "model.keras", "loss.png", "reconstructions.png", "latent.png"):
+        assert (root / "ae" / name).is_file(), name
+    # Rerunning the same command reuses the finished run.
+    assert main(["train", "autoencoder", "--data", str(root / "data"), "--out", str(root / "ae"), "--epochs", "1",
+                 "--set", "model.compression_factor=30"]) == 0
+    assert "test MSE" in capsys.readouterr().out
+
+
+def test_sweep_compression(root, capsys):
+    out = root / "sweep"
+    assert main(["sweep", "compression", "--factors", "25..25", "--data", str(root / "data"), "--out", str(out),
+                 "--epochs", "1"]) == 0
+    with open(out / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["factor"], r["latent_size"], r["n_seeds"]) for r in rows] == [("25", "43", "1")]
+    assert (out / "mse_epochs.png").is_file() and (out / "mse_factor.png").is_file()
+    assert "no error bars" in capsys.readouterr().out
+
+
+def test_generate(root):
+    assert main(["generate", "--model", str(root / "ae"), "--sampler", "full-gaussian", "--n", "8",
+                 "--out", str(root / "gen"), "--seed", "1"]) == 0
+    with np.load(root / "gen" / "images.npz", allow_pickle=False) as f:
+        assert f["images"].shape == (8, 28, 39)
+    assert (root / "gen" / "grid.png").is_file()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "autoencoder", "--data", "{root}/missing", "--out", "{root}/x"], "dataset not found"),
+    (["train", "autoencoder", "--config", "unregularized", "--data", "{root}/data", "--out", "{root}/x"],
+     "classifier config, not a autoencoder config"),
+    (["train", "autoencoder", "--data", "{root}/data", "--out", "{root}/x", "--set", "model.compression_factor=0"],
+     "compression factor"),
+    (["sweep", "compression", "--factors", "20..x", "--data", "{root}/data", "--out", "{root}/x"], "cannot read"),
+    (["generate", "--model", "{root}/data", "--n", "3", "--out", "{root}/x"], "no finished autoencoder"),
+    (["generate", "--model", "{root}/ae", "--n", "0", "--out", "{root}/x"], "must be positive"),
+    (["score", "--model", "{root}/ae", "--reader", "{root}/nothing", "--data", "{root}/data", "--out", "{root}/x",
+      "--samplers", "vae"], "unknown sampler"),
+    (["score", "--model", "{root}/ae", "--reader", "{root}/nothing", "--data", "{root}/data", "--out", "{root}/x"],
+     "no finished reader"),
+    (["train", "reader", "--out", "{root}/x", "--train-size", "10"], "at least 100"),
+])
+def test_user_errors_are_one_line(root, capsys, argv, message):
+    assert main([a.format(root=root) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (root / "x" / "metrics.json").exists()

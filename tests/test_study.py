@@ -1,0 +1,186 @@
+"""The whole study pipeline on tiny settings: end to end, killed and resumed, and the report it writes.
+
+One pipeline run is shared by the tests of this module (it is the slowest thing in the suite): it is first
+killed with SIGKILL from outside while training, then interrupted from inside just before the generation
+step, then run to the end. The tests check what each of those left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import multimnist.experiments.generation as generation
+from multimnist.cli import main
+from multimnist.experiments.study import PROFILES, load_profile, reproduce
+from multimnist.report.study import _Results, claims
+
+import pytest
+import yaml
+
+TINY = {
+    "train_size": 500, "seeds": [0], "classifier_epochs": 2, "ablations": False, "side_sweeps": False,
+    "factors": [20, 30], "sweep_epochs": 1, "autoencoder_epochs": 2, "reader_train_size": 1500,
+    "reader_epochs": 1, "n_generate": 40,
+}
+
+
+def _digests(root: Path, folders) -> dict[str, tuple[str, int]]:
+    """sha256 and mtime of every file under the given folders of `root`."""
+    out = {}
+    for folder in folders:
+        for p in sorted((root / folder).rglob("*")):
+            if p.is_file():
+                out[str(p.relative_to(root))] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    profile = root / "tiny.yaml"
+    profile.write_text(yaml.safe_dump(TINY))
+    out = root / "run"
+    log = {}
+
+    # 1. SIGKILL from outside once the data step is recorded and classifier training has begun.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "multimnist.cli", "reproduce", "--profile", str(profile),
+                             "--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        state = out / "steps.json"
+        if state.is_file() and "inspect" in json.loads(state.read_text()) and \
+                any((out / "classifiers").glob("*/seed-0/config.yaml")):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the pipeline ended before it could be killed: " + proc.stderr.read().decode()[-2000:]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    log["after_kill"] = json.loads((out / "steps.json").read_text())
+    log["data_after_kill"] = _digests(out, ["data", "inspect"])
+
+    # 2. Interrupted from inside just before generation (as Ctrl-C would).
+    real = generation.score_samplers
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    generation.score_samplers = interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reproduce(out, profile=str(profile), log=lambda m: None)
+    finally:
+        generation.score_samplers = real
+    log["after_interrupt"] = json.loads((out / "steps.json").read_text())
+    finished = [s for s in log["after_interrupt"]]
+    log["finished_digests"] = _digests(out, ["data", "inspect", "classifiers", "autoencoder", "reader", "compare"])
+
+    # 3. The same command again runs to the end.
+    messages = []
+    reproduce(out, profile=str(profile), log=messages.append)
+    log["messages"] = messages
+    log["finished_before"] = finished
+    return out, log
+
+
+def test_kill_leaves_finished_steps_and_no_half_files(pipeline):
+    out, log = pipeline
+    assert {"data", "inspect"} <= set(log["after_kill"])
+    assert "report" not in log["after_kill"]
+    # The data the killed run wrote is kept byte for byte through the later runs.
+    assert _digests(out, ["data", "inspect"]) == log["data_after_kill"]
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    assert leftovers == []
+
+
+def test_resume_keeps_finished_steps_byte_for_byte(pipeline):
+    out, log = pipeline
+    before = log["after_interrupt"]
+    assert "generation" not in before and "report" not in before
+    assert {"data", "classifiers", "compare", "autoencoder", "reader"} <= set(before)
+    now = _digests(out, ["data", "inspect", "classifiers", "autoencoder", "reader", "compare"])
+    assert now == log["finished_digests"]
+    kept = [m for m in log["messages"] if "done earlier, kept" in m]
+    assert len(kept) == len(log["finished_before"])
+    # Finished steps keep their recorded hashes; only the missing ones were added.
+    state = json.loads((out / "steps.json").read_text())
+    assert all(state[k]["hash"] == v["hash"] for k, v in before.items())
+    assert {"generation", "report"} <= set(state)
+
+
+def test_every_step_wrote_its_outputs(pipeline):
+    out, _ = pipeline
+    for name in ("data/train.npz", "data/test.npz", "data/meta.json", "inspect/stats.json", "inspect/samples.png",
+                 "classifiers/unregularized/seed-0/metrics.json", "classifiers/regularized/seed-0/confusion.png",
+                 "classifiers/challenger/seed-0/model.keras", "compare/compare.md", "compare/pair_change.csv",
+                 "autoencoder/sweep/sweep.csv", "autoencoder/sweep/mse_factor.png",
+                 "autoencoder/final/reconstructions.png", "autoencoder/final/latent.png", "reader/metrics.json",
+                 "generation/scores.csv", "generation/gaussian.png", "report.html", "report.md", "profile.json"):
+        assert (out / name).is_file(), name
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("src", "href"):
+            if attrs.get(key):
+                self.refs.append((tag, attrs[key]))
+
+
+def test_report_is_offline_and_references_only_existing_files(pipeline):
+    out, _ = pipeline
+    parser = _Refs()
+    parser.feed((out / "report.html").read_text())
+    images = [ref for tag, ref in parser.refs if tag == "img"]
+    assert len(images) >= 15
+    for _tag, ref in parser.refs:
+        assert not ref.startswith(("http:", "https:", "//")), ref
+        if not ref.startswith("#"):
+            assert (out / ref).is_file(), ref
+    assert "<script" not in (out / "report.html").read_text()
+
+
+def test_claims_table_has_a_row_per_claim(pipeline):
+    out, _ = pipeline
+    items = claims(_Results(out))
+    assert len(items) >= 15
+    text = (out / "report.md").read_text()
+    for c in items:
+        assert c.statement in text
+    verdicts = {c.verdict for c in items}
+    assert verdicts <= {"yes", "partly", "no", "n/a"}
+    assert verdicts - {"n/a"}, "the tiny run should decide some claims"
+
+
+def test_report_command_rewrites_the_report(pipeline, capsys):
+    out, _ = pipeline
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").is_file()
+    assert main(["report", str(out / "missing")]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_profiles_and_bad_profiles(tmp_path, capsys):
+    assert PROFILES["paper"].seeds == (0, 1, 2) and PROFILES["paper"].classifier_epochs is None
+    assert PROFILES["quick"].train_size < 83550
+    assert load_profile("quick") is PROFILES["quick"]
+    assert load_profile(PROFILES["quick"]).with_seeds((4, 5)).ablation_seeds == (4, 5)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [0]\nnot_a_field: 1\n")
+    assert main(["reproduce", "--profile", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "not_a_field" in capsys.readouterr().err
+    assert main(["reproduce", "--profile", "nope", "--out", str(tmp_path / "o")]) == 2
