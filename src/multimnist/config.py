@@ -149,3 +149,18 @@ def kind_config(config: Any, kind: str) -> tuple[str, dict]:
     if found != kind:
         raise UserError(f"config {name!r} is a {found} config, not a {kind} config")
     return name, data
+
+
+def load_experiment(cls: type[T], kind: str, config: Any, overrides=(), seed: int | None = None,
+                    epochs: int | None = None) -> T:
+    """An experiment config of `kind` (built-in name, YAML path, mapping or dataclass), then `overrides`.
+
+    `seed` and `epochs`, when given, replace the config's own (`seed`, `training.epochs`); an empty `name`
+    becomes the config's file name.
+    """
+    name, data = kind_config(config, kind)
+    extra = [f"seed={seed}"] if seed is not None else []
+    extra += [f"training.epochs={epochs}"] if epochs is not None else []
+    cfg = from_dict(cls, apply_overrides(data, [*overrides, *extra]), name)
+    cfg.name = cfg.name or name
+    return cfg

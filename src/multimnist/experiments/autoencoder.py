@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.config import apply_overrides, from_dict, kind_config, to_dict
+from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, load_dataset, prepare
 from multimnist.errors import UserError
 from multimnist.executor import Job, run_jobs
@@ -52,12 +52,7 @@ class AutoencoderConfig:
 def load_autoencoder_config(config="autoencoder", overrides=(), seed: int | None = None,
                             epochs: int | None = None) -> AutoencoderConfig:
     """An AutoencoderConfig from a built-in name, a YAML path, a mapping or an AutoencoderConfig, then overrides."""
-    name, data = kind_config(config, "autoencoder")
-    extra = [f"seed={seed}"] if seed is not None else []
-    extra += [f"training.epochs={epochs}"] if epochs is not None else []
-    cfg = from_dict(AutoencoderConfig, apply_overrides(data, [*overrides, *extra]), name)
-    cfg.name = cfg.name or name
-    return cfg
+    return load_experiment(AutoencoderConfig, "autoencoder", config, overrides, seed, epochs)
 
 
 def train_autoencoder(config="autoencoder", data="data", out="run", seed: int | None = 0, epochs: int | None = None,

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.config import apply_overrides, from_dict, kind_config, to_dict
+from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, load_dataset, prepare
 from multimnist.data.augment import AugmentConfig, rebalance
 from multimnist.errors import UserError
@@ -65,12 +65,7 @@ def load_classifier_config(config, overrides=(), seed: int | None = None,
 
     `seed` and `epochs`, when given, replace the config's own.
     """
-    name, data = kind_config(config, "classifier")
-    extra = [f"seed={seed}"] if seed is not None else []
-    extra += [f"training.epochs={epochs}"] if epochs is not None else []
-    cfg = from_dict(ClassifierConfig, apply_overrides(data, [*overrides, *extra]), name)
-    cfg.name = cfg.name or name
-    return cfg
+    return load_experiment(ClassifierConfig, "classifier", config, overrides, seed, epochs)
 
 
 def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: int | None = 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.config import apply_overrides, from_dict, kind_config, to_dict
+from multimnist.config import load_experiment, to_dict
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
 from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
@@ -52,13 +52,8 @@ class ReaderConfig:
 def load_reader_config(config="reader", overrides=(), seed: int | None = None, epochs: int | None = None,
                        train_size: int | None = None) -> ReaderConfig:
     """A ReaderConfig from a built-in name, a YAML path, a mapping or a ReaderConfig, then overrides."""
-    name, data = kind_config(config, "reader")
-    extra = [f"seed={seed}"] if seed is not None else []
-    extra += [f"training.epochs={epochs}"] if epochs is not None else []
-    extra += [f"data.train_size={train_size}"] if train_size is not None else []
-    cfg = from_dict(ReaderConfig, apply_overrides(data, [*overrides, *extra]), name)
-    cfg.name = cfg.name or name
-    return cfg
+    size = [f"data.train_size={train_size}"] if train_size is not None else []
+    return load_experiment(ReaderConfig, "reader", config, [*overrides, *size], seed, epochs)
 
 
 def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int | None = None, config="reader",

@@ -90,14 +90,15 @@ def _data_section(r: _Results) -> Section:
     return s
 
 
-def _curves(r: _Results, group: str, label: str, numbers: tuple[int, int, int]) -> list[Figure]:
+def _curves(r: _Results, group: str, label: str, numbers: tuple[int, int, int] | None = None) -> list[Figure]:
+    """Loss, accuracy, confusion and per-class figures of a config's first seed; `numbers`: the study's figures."""
     run = r.first_seed(group)
     if run is None:
         return []
-    a, b, c = numbers
-    return [r.fig(f"{run}/loss.png", f"Figure {a}: loss, {label} ({run})"),
-            r.fig(f"{run}/accuracy.png", f"Figure {b}: categorical accuracy, {label} ({run})"),
-            r.fig(f"{run}/confusion.png", f"Figure {c}: test confusion matrix, {label}; counts below 10 blank"),
+    a, b, c = (f"Figure {n}: " for n in numbers) if numbers else ("", "", "")
+    return [r.fig(f"{run}/loss.png", f"{a}loss, {label} ({run})"),
+            r.fig(f"{run}/accuracy.png", f"{b}categorical accuracy, {label} ({run})"),
+            r.fig(f"{run}/confusion.png", f"{c}test confusion matrix, {label}; counts below 10 blank"),
             r.fig(f"{run}/per_class.png", f"Per-class test accuracy against class frequency, {label}")]
 
 
@@ -171,9 +172,7 @@ def _challenger_section(r: _Results) -> Section:
     s.paragraphs.append(f"A feed-forward challenger with {m.get('n_params', 0):,} parameters; its recipe is "
                         "src/multimnist/configs/challenger.yaml.")
     s.tables.append(_headline_table(r, ["unregularized", "regularized", "challenger"]))
-    s.figures += _curves(r, "classifiers/challenger", "challenger", (0, 0, 0))[:3]
-    for f in s.figures:
-        f.caption = f.caption.replace("Figure 0: ", "")
+    s.figures += _curves(r, "classifiers/challenger", "challenger")
     return s
 
 
