@@ -217,7 +217,7 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
             log(f"[{i}/{len(steps)}] {step.name}: done earlier, kept ({', '.join(step.outputs)})")
             remaining -= step.cost
             continue
-        rate = spent / done_cost if done_cost else 1.0
+        rate = (spent + 60) / (done_cost + 60)  # measured speed against the estimates, damped while little ran
         log(f"[{i}/{len(steps)}] {step.name} -> {', '.join(str(out / o) for o in step.outputs)} "
             f"(about {_duration(remaining * rate)} left)")
         t0 = time.time()

@@ -250,8 +250,9 @@ def claims(r: _Results) -> list[Claim]:
         delta = r_test.mean() - u_test.mean()
         err = np.sqrt(_var(u_test) / len(u_test) + _var(r_test) / len(r_test))
         verdict = "yes" if delta >= 0.015 else "partly" if delta > 0 else "no"
+        spread = f" ± {100 * err:.1f}" if min(len(u_test), len(r_test)) > 1 else ""
         out.append(Claim("Dropout 0.1 + early stopping: test 92%, +3 points over unregularized", "4.4", "92% (+3)",
-                         f"{100 * r_test.mean():.1f}% ({100 * delta:+.1f} ± {100 * err:.1f})", verdict,
+                         f"{100 * r_test.mean():.1f}% ({100 * delta:+.1f}{spread} points)", verdict,
                          "yes if the gain is >= 1.5 points, partly if positive"))
     else:
         out.append(_na("Dropout 0.1 + early stopping: test 92%, +3 points over unregularized", "4.4", "92% (+3)"))
@@ -264,7 +265,7 @@ def claims(r: _Results) -> list[Claim]:
     rho = np.array([m["frequency_correlation"]["spearman_rho"] for m in r.seeds(unreg)
                     if m.get("frequency_correlation", {}).get("spearman_rho") is not None])
     out.append(Claim("Rare classes are confused most", "3.3, fig. 7", "qualitative",
-                     f"Spearman rho (per-class accuracy, class frequency) {_pm(rho, 100)}" if len(rho) else "–",
+                     f"Spearman rho (per-class accuracy, class frequency) {_pm(rho, 1, 2)}" if len(rho) else "–",
                      _verdict(rho, lambda v: v >= 0.3, lambda v: v > 0),
                      "yes if rho >= 0.3, partly if positive"))
     out.append(_claim_pairs(r))
@@ -425,8 +426,9 @@ def _autoencoder_claims(r: _Results) -> list[Claim]:
                          "yes if both the readable share and the distinct numbers are higher"))
         outside = _float(g["outside_1_50_share"])
         out.append(Claim("The decoder also draws numbers outside 1..50 (a '98')", "5.4, fig. 19", "a 98 appears",
-                         f"{100 * outside:.1f}% of readable Gaussian samples read outside 1..50",
-                         "yes" if outside > 0 else "no"))
+                         f"{100 * outside:.1f}% of readable Gaussian samples read outside 1..50"
+                         if outside == outside else "no Gaussian sample was readable",
+                         "n/a" if outside != outside else "yes" if outside > 0 else "no"))
         best = min(scores, key=lambda k: _float(scores[k]["frechet_distance"]))
         out.append(Claim("(beyond the study) A better sampler beats Algorithm 2 on Frechet distance", "—", "—",
                          f"best: {best} (FD {_float(scores[best]['frechet_distance']):.2f} vs "
@@ -463,13 +465,14 @@ def _claims_table(items: list[Claim]) -> Table:
                  [[c.statement, c.where, c.study, c.ours, c.verdict, c.how] for c in items])
 
 
-def _pm(values, scale: float = 100.0) -> str:
+def _pm(values, scale: float = 100.0, digits: int = 1) -> str:
+    """Mean ± std (ddof 1) of `values` times `scale`; the bare value for one seed."""
     values = np.asarray(values, dtype=float)
     if not len(values):
         return "–"
     if len(values) == 1:
-        return f"{scale * values[0]:.1f}"
-    return f"{scale * values.mean():.1f} ± {scale * values.std(ddof=1):.1f}"
+        return f"{scale * values[0]:.{digits}f}"
+    return f"{scale * values.mean():.{digits}f} ± {scale * values.std(ddof=1):.{digits}f}"
 
 
 def _var(values) -> float:
