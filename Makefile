@@ -26,10 +26,11 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
 
 bench: $(BIN)/multimnist
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_classifier.py
+	$(BIN)/python benchmarks/bench_autoencoder.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
