@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare
 from multimnist.data.prepare import to_inputs
 from multimnist.experiments.autoencoder import compile_autoencoder, load_autoencoder_config
 from multimnist.models.autoencoder import build_autoencoder
-from multimnist.training.fit import fit
+from multimnist.training.fit import EpochTimer, fit
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -29,22 +28,11 @@ from common import dense_flops_per_sample, matmul_peak_gflops  # benchmarks/comm
 REFERENCE = 6.2  # s/epoch, plain Keras+JAX model.fit, batch 256, 83k images (the issue's measurement)
 
 
-class EpochTimes(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def plain_fit(cfg, x, epochs: int) -> float:
     """Median seconds per epoch of plain model.fit(x, x), first epoch left out."""
     seed_everything(0)
     model = compile_autoencoder(build_autoencoder(cfg.model).autoencoder, cfg, len(x))
-    timer = EpochTimes()
+    timer = EpochTimer()
     model.fit(x, x, batch_size=cfg.training.batch_size, epochs=epochs, verbose=0, callbacks=[timer])
     return float(np.median(timer.times[1:]))
 
@@ -53,7 +41,7 @@ def package_fit(cfg, arrays, epochs: int) -> float:
     """Median seconds per epoch through multimnist.training.fit (validation included), first epoch left out."""
     seed_everything(0)
     model = compile_autoencoder(build_autoencoder(cfg.model).autoencoder, cfg, len(arrays.x_train))
-    timer = EpochTimes()
+    timer = EpochTimer()
     cfg.training.epochs = epochs
     with tempfile.TemporaryDirectory() as run:
         fit(model, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training, run, verbose=0,

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare
 from multimnist.experiments.classifier import compile_classifier, load_classifier_config
 from multimnist.models.classifier import build_classifier
-from multimnist.training.fit import fit
+from multimnist.training.fit import EpochTimer, fit
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -26,22 +25,11 @@ import numpy as np
 from common import dense_flops_per_sample, matmul_peak_gflops  # benchmarks/common.py, beside this script
 
 
-class EpochTimes(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def plain_fit(cfg, arrays, batch, epochs, n, validation: bool) -> float:
     """Median seconds per epoch of plain model.fit on the first n training images (first epoch left out)."""
     seed_everything(0)
     model = compile_classifier(build_classifier(cfg.model), cfg.training, n)
-    timer = EpochTimes()
+    timer = EpochTimer()
     val = (arrays.x_val, arrays.y_val) if validation else None
     model.fit(arrays.x_train[:n], arrays.y_train[:n], batch_size=batch, epochs=epochs, validation_data=val,
               verbose=0, callbacks=[timer])
@@ -52,7 +40,7 @@ def package_fit(cfg, arrays, batch, epochs) -> float:
     """Seconds per epoch through multimnist.training.fit (validation included), first epoch left out."""
     seed_everything(0)
     model = compile_classifier(build_classifier(cfg.model), cfg.training, len(arrays.x_train))
-    timer = EpochTimes()
+    timer = EpochTimer()
     cfg.training.epochs, cfg.training.batch_size = epochs, batch
     with tempfile.TemporaryDirectory() as run:
         fit(model, arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val, cfg.training, run, verbose=0,
