@@ -374,12 +374,12 @@ def _sweep_claims(r: _Results) -> list[Claim]:
     if leaky:
         hist = _history(r.run / relative_first(r, "sweeps/activation/activation-leaky_relu") / "history.csv")
         vl = np.array(hist.get("val_loss", [np.nan]))
-        rise = float(vl[-1] - np.nanmin(vl))
+        rise = float(vl[-1] / np.nanmin(vl) - 1)
         out.append(Claim("LeakyReLU(0.01) diverges: validation loss grows after ~15 epochs", "3.1", "diverges",
-                         f"val loss min at epoch {int(np.nanargmin(vl)) + 1}, then +{rise:.2f}; test "
+                         f"val loss min at epoch {int(np.nanargmin(vl)) + 1}, then {100 * rise:+.0f}%; test "
                          f"{100 * leaky[0]['test_accuracy']:.1f}% vs sigmoid {100 * sig:.1f}%",
                          "yes" if rise > 0.1 and np.nanargmin(vl) < 25 else "partly" if rise > 0 else "no",
-                         "yes if validation loss ends > 0.1 above its minimum, reached before epoch 25"))
+                         "yes if validation loss ends > 10% above its minimum, reached before epoch 25"))
     return out
 
 
