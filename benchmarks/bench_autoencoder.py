@@ -11,19 +11,22 @@ float32 matmul peak measured here (benchmarks/common.py). The first epoch (XLA c
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare
 from multimnist.data.prepare import to_inputs
 from multimnist.experiments.autoencoder import compile_autoencoder, load_autoencoder_config
 from multimnist.models.autoencoder import build_autoencoder
-from multimnist.training.fit import EpochTimer, fit
+from multimnist.training.fit import EpochTimer
 from multimnist.training.seeding import seed_everything
 
 import keras
 import numpy as np
-from common import dense_flops_per_sample, matmul_peak_gflops  # benchmarks/common.py, beside this script
+from common import (  # benchmarks/common.py, beside this script
+    dense_flops_per_sample,
+    matmul_peak_gflops,
+    package_fit_seconds,
+)
 
 REFERENCE = 6.2  # s/epoch, plain Keras+JAX model.fit, batch 256, 83k images (the issue's measurement)
 
@@ -41,12 +44,8 @@ def package_fit(cfg, arrays, epochs: int) -> float:
     """Median seconds per epoch through multimnist.training.fit (validation included), first epoch left out."""
     seed_everything(0)
     model = compile_autoencoder(build_autoencoder(cfg.model).autoencoder, cfg, len(arrays.x_train))
-    timer = EpochTimer()
     cfg.training.epochs = epochs
-    with tempfile.TemporaryDirectory() as run:
-        fit(model, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training, run, verbose=0,
-            callbacks=[timer])
-    return float(np.median(timer.times[1:]))
+    return package_fit_seconds(model, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training)
 
 
 def main() -> None:

@@ -11,18 +11,21 @@ The first epoch (XLA compilation) is left out. Batch 8 is timed on a slice and s
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare
 from multimnist.experiments.classifier import compile_classifier, load_classifier_config
 from multimnist.models.classifier import build_classifier
-from multimnist.training.fit import EpochTimer, fit
+from multimnist.training.fit import EpochTimer
 from multimnist.training.seeding import seed_everything
 
 import keras
 import numpy as np
-from common import dense_flops_per_sample, matmul_peak_gflops  # benchmarks/common.py, beside this script
+from common import (  # benchmarks/common.py, beside this script
+    dense_flops_per_sample,
+    matmul_peak_gflops,
+    package_fit_seconds,
+)
 
 
 def plain_fit(cfg, arrays, batch, epochs, n, validation: bool) -> float:
@@ -40,12 +43,8 @@ def package_fit(cfg, arrays, batch, epochs) -> float:
     """Seconds per epoch through multimnist.training.fit (validation included), first epoch left out."""
     seed_everything(0)
     model = compile_classifier(build_classifier(cfg.model), cfg.training, len(arrays.x_train))
-    timer = EpochTimer()
     cfg.training.epochs, cfg.training.batch_size = epochs, batch
-    with tempfile.TemporaryDirectory() as run:
-        fit(model, arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val, cfg.training, run, verbose=0,
-            callbacks=[timer])
-    return float(np.median(timer.times[1:]))
+    return package_fit_seconds(model, arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val, cfg.training)
 
 
 def main() -> None:

@@ -27,3 +27,18 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
 def dense_flops_per_sample(widths: list[int]) -> int:
     """Forward + backward flops of a dense stack per sample: ~6 per weight (2 forward, 4 backward)."""
     return sum(6 * a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+
+
+def package_fit_seconds(model, x, y, x_val, y_val, train_cfg) -> float:
+    """Median seconds per epoch of a compiled model through multimnist.training.fit (validation included),
+    the first epoch (XLA compilation) left out."""
+    import tempfile
+
+    from multimnist.training.fit import EpochTimer, fit
+
+    import numpy as np
+
+    timer = EpochTimer()
+    with tempfile.TemporaryDirectory() as run:
+        fit(model, x, y, x_val, y_val, train_cfg, run, verbose=0, callbacks=[timer])
+    return float(np.median(timer.times[1:]))
