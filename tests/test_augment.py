@@ -73,16 +73,20 @@ def test_bad_methods_are_user_errors():
 
 def test_only_the_training_part_is_augmented(small_dataset):
     cfg = load_classifier_config("aug_rotation", seed=3)
-    arrays, added = classifier_inputs(small_dataset, cfg)
+    inputs = classifier_inputs(small_dataset, cfg)
+    arrays = inputs.arrays
     plain = prepare(small_dataset, 0.2, seed=3)
     counts = new_sample_counts(plain.y_train.argmax(1), p=10)
-    assert added == sum(counts.values()) > 0
-    assert len(arrays.x_train) == len(plain.x_train) + added
+    assert inputs.added == sum(counts.values()) > 0
+    assert len(inputs.x_fit) == len(plain.x_train) + inputs.added == len(inputs.y_fit)
+    # the split stays as it was: its training part still matches train_idx
+    np.testing.assert_array_equal(arrays.x_train, plain.x_train)
+    np.testing.assert_array_equal(arrays.train_idx, plain.train_idx)
     np.testing.assert_array_equal(arrays.x_val, plain.x_val)
     np.testing.assert_array_equal(arrays.y_val, plain.y_val)
     np.testing.assert_array_equal(arrays.x_test, plain.x_test)
     np.testing.assert_array_equal(arrays.y_test, plain.y_test)
     np.testing.assert_array_equal(arrays.val_idx, plain.val_idx)
     # deterministic in the seed
-    again, _ = classifier_inputs(small_dataset, cfg)
-    np.testing.assert_array_equal(again.x_train, arrays.x_train)
+    again = classifier_inputs(small_dataset, cfg)
+    np.testing.assert_array_equal(again.x_fit, inputs.x_fit)

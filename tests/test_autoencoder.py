@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import multimnist.experiments.autoencoder as autoencoder_step
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
 from multimnist.errors import UserError
 from multimnist.experiments.autoencoder import (
@@ -12,12 +13,14 @@ from multimnist.experiments.autoencoder import (
     sweep_verdict,
     train_autoencoder,
 )
+from multimnist.layout import read_history
 from multimnist.models.autoencoder import AutoencoderModelConfig, build_autoencoder, latent_size, split
-from multimnist.training.run import load_model, read_history
+from multimnist.training.run import load_model
 
 import keras
 import numpy as np
 import pytest
+import yaml
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,7 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_run(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("ae_run") / "run"
-    return out, train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2, verbose=0)
+    return out, train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2)
 
 
 @pytest.mark.parametrize(("cf", "size"), [(20, 54), (21, 52), (25, 43), (30, 36), (1, 1092)])
@@ -58,12 +61,12 @@ def test_the_study_architecture():
 def test_encoder_and_decoder_share_the_autoencoders_weights(tmp_path):
     parts = build_autoencoder(AutoencoderModelConfig(compression_factor=30))
     x = np.random.default_rng(0).random((5, 1092)).astype(np.float32)
-    whole = parts.autoencoder.predict(x, verbose=0)
-    np.testing.assert_allclose(parts.decoder.predict(parts.encoder.predict(x, verbose=0), verbose=0), whole,
+    whole = parts.autoencoder.predict(x)
+    np.testing.assert_allclose(parts.decoder.predict(parts.encoder.predict(x)), whole,
                                rtol=1e-5, atol=1e-6)
     parts.autoencoder.save(tmp_path / "m.keras")
     loaded = split(keras.saving.load_model(tmp_path / "m.keras", safe_mode=True))
-    np.testing.assert_allclose(loaded.decoder.predict(loaded.encoder.predict(x, verbose=0), verbose=0), whole,
+    np.testing.assert_allclose(loaded.decoder.predict(loaded.encoder.predict(x)), whole,
                                rtol=1e-5, atol=1e-6)
 
 
@@ -97,9 +100,9 @@ def test_a_tiny_run_writes_its_folder(tiny_run):
     assert not (out / "backup").exists()
     h = read_history(out / "history.csv")
     assert {"loss", "mse", "val_loss", "val_mse"} <= set(h) and len(h["mse"]) == 2
-    assert m["latent_dim"] == 54 and m["epochs_run"] == 2 and m["seed"] == 0
+    assert m["latent_size"] == 54 and m["epochs_run"] == 2 and m["seed"] == 0
     assert 0 < m["test_mse"] < 0.3 and m["test_bce"] > 0 and m["versions"]["keras"]
-    assert 0.0 <= m["latent_outside_unit_share"] <= 1.0 and len(m["latent_std"]) == 54
+    assert 0.0 <= m["latent_values_outside_unit_share"] <= 1.0 and len(m["latent_std"]) == 54
     with np.load(out / "encodings.npz", allow_pickle=False) as f:
         assert f["train"].shape == (240, 54) and f["val"].shape == (60, 54) and f["test"].shape[1] == 54
         assert len(np.intersect1d(f["train_idx"], f["val_idx"])) == 0
@@ -109,10 +112,38 @@ def test_a_tiny_run_writes_its_folder(tiny_run):
 def test_a_finished_run_is_reused_and_another_config_refused(tiny_run, tiny_data):
     out, m = tiny_run
     stamp = (out / "model.keras").stat().st_mtime_ns
-    assert train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2, verbose=0) == m
+    assert train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2) == m
     assert (out / "model.keras").stat().st_mtime_ns == stamp
     with pytest.raises(UserError, match="another config"):
-        train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=3, verbose=0)
+        train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=3)
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_a_run_folder_from_before_a_config_field_was_added_still_resumes(tiny_data, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    real_fit = autoencoder_step.fit
+    monkeypatch.setattr(autoencoder_step, "fit", lambda *a, **k: real_fit(*a, **k, callbacks=[_StopAfterFirstEpoch()]))
+    with pytest.raises(KeyboardInterrupt):
+        train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2)
+    monkeypatch.undo()
+    first_epoch = (out / "history.csv").read_text().splitlines()[1]
+    # As an older version wrote it: without the settings added since (they take their defaults when read).
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    del saved["model"]["negative_slope"], saved["training"]["lr_schedule"]
+    (out / "config.yaml").write_text(yaml.safe_dump(saved))
+
+    m = train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2)
+    lines = (out / "history.csv").read_text().splitlines()
+    assert m["epochs_run"] == 2 and len(lines) == 3 and lines[1] == first_epoch  # resumed, not restarted
+    # A run of another config that never finished an epoch is a failed start: a corrected rerun replaces it.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text(yaml.safe_dump({**saved, "seed": 7}))
+    assert train_autoencoder("autoencoder", tiny_data, broken, seed=0, epochs=1)["seed"] == 0
 
 
 def test_sweep_verdict_reads_the_error_bars():
@@ -129,11 +160,11 @@ def test_sweep_verdict_reads_the_error_bars():
 
 
 def test_sweep_writes_table_and_figures(tiny_data, tmp_path):
-    rows = sweep_compression([20, 30], tiny_data, tmp_path, seeds=(0,), epochs=1, verbose=0)
+    rows = sweep_compression([20, 30], tiny_data, tmp_path, seeds=(0,), epochs=1)
     assert [(r["factor"], r["latent_size"], r["n_seeds"]) for r in rows] == [(20, 54, 1), (30, 36, 1)]
     assert all(np.isnan(r["test_mse_std"]) and 0 < r["test_mse_mean"] < 0.3 for r in rows)
     for name in ("sweep.csv", "sweep.md", "verdict.txt", "mse_epochs.png", "mse_factor.png", "sweep.json"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0].startswith("factor,latent_size,n_seeds,test_mse_mean")
     assert "cf 20" in (tmp_path / "verdict.txt").read_text()
-    assert json.loads((tmp_path / "cf-30" / "seed-0" / "metrics.json").read_text())["latent_dim"] == 36
+    assert json.loads((tmp_path / "cf-30" / "seed-0" / "metrics.json").read_text())["latent_size"] == 36

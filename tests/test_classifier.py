@@ -26,7 +26,7 @@ def test_the_study_network_has_96660_parameters():
 
 
 @pytest.mark.parametrize("cfg", [
-    ModelConfig(norm="layer", activation="leaky_relu", leaky_alpha=0.01, input_dropout=0.1, dropout=(0.1, 0.2)),
+    ModelConfig(norm="layer", activation="leaky_relu", negative_slope=0.01, input_dropout=0.1, dropout=(0.1, 0.2)),
     ModelConfig(pool=2, hidden=(240, 96), norm="batch", activation="gelu"),
 ])
 def test_count_params_matches_keras(cfg):
@@ -147,7 +147,7 @@ def test_early_stopping_restores_the_best_weights_even_across_an_interruption(tm
 @pytest.fixture(scope="module")
 def tiny_run(small_dataset_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("clf") / "run"
-    metrics = train_classifier("regularized", small_dataset_dir, out, seed=1, epochs=2, verbose=0)
+    metrics = train_classifier("regularized", small_dataset_dir, out, seed=1, epochs=2)
     return out, metrics
 
 
@@ -174,11 +174,11 @@ def test_train_classifier_writes_the_run_folder(tiny_run):
 def test_a_finished_run_is_returned_as_is(tiny_run, small_dataset_dir):
     out, metrics = tiny_run
     stamp = (out / "model.keras").stat().st_mtime_ns
-    again = train_classifier(out / "config.yaml", small_dataset_dir, out, seed=None, verbose=0)
+    again = train_classifier(out / "config.yaml", small_dataset_dir, out, seed=None)
     assert again == metrics and (out / "model.keras").stat().st_mtime_ns == stamp
 
 
 def test_a_folder_of_another_config_is_refused(tiny_run, small_dataset_dir):
     out, _ = tiny_run
     with pytest.raises(UserError, match="another config"):
-        train_classifier("regularized", small_dataset_dir, out, seed=2, epochs=2, verbose=0)
+        train_classifier("regularized", small_dataset_dir, out, seed=2, epochs=2)

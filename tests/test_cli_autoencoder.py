@@ -24,7 +24,7 @@ def root(tmp_path_factory):
 
 def test_train_autoencoder(root, capsys):
     m = json.loads((root / "ae" / "metrics.json").read_text())
-    assert m["latent_dim"] == 36 and m["epochs_run"] == 1
+    assert m["latent_size"] == 36 and m["epochs_run"] == 1
     for name in ("config.yaml", "history.csv", "model.keras", "loss.png", "reconstructions.png", "latent.png"):
         assert (root / "ae" / name).is_file(), name
     # Rerunning the same command reuses the finished run.

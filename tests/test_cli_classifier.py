@@ -74,7 +74,7 @@ def test_compare_tables_mean_and_std_with_the_study_beside(runs, capsys):
 def test_sweep_trains_each_setting_and_tables_them(small_dataset_dir, tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(config, data, out, seed, verbose, **_):
+    def fake_train(config, data, out, seed, **_):
         cfg = clf.load_classifier_config(config, seed=seed)
         calls.append((cfg.name, cfg.model.activation, seed))
         metrics = {"name": cfg.name, "seed": seed, "n_params": 96_660, "epochs_run": 1, "test_accuracy": 0.5,

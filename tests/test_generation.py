@@ -14,7 +14,9 @@ from multimnist.evaluation.generation import (
     number_histogram,
     read_numbers,
 )
-from multimnist.experiments.autoencoder import generate, score_samplers, train_autoencoder, train_reader
+from multimnist.experiments.autoencoder import train_autoencoder
+from multimnist.experiments.generation import generate, score_samplers
+from multimnist.experiments.reader import train_reader
 from multimnist.latent.samplers import SAMPLERS
 
 import numpy as np
@@ -27,8 +29,8 @@ TINY_READER = ["model.conv=[]", "model.kernels=[]", "model.dense=[32]", "trainin
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("generation")
     data = save_dataset(make_dataset(load_mnist(), GeneratorConfig(train_size=300), seed=0), root / "data")
-    train_autoencoder("autoencoder", data, root / "ae", epochs=1, verbose=0)
-    train_reader(root / "reader", epochs=1, train_size=200, overrides=TINY_READER, verbose=0)
+    train_autoencoder("autoencoder", data, root / "ae", epochs=1)
+    train_reader(root / "reader", epochs=1, train_size=200, overrides=TINY_READER)
     return data, root / "ae", root / "reader"
 
 
@@ -88,7 +90,7 @@ def test_generate_writes_seeded_images(runs, tmp_path):
 
 def test_score_table_on_tiny_runs(runs, tmp_path):
     data, ae, reader = runs
-    rows = score_samplers(ae, reader, data, tmp_path, n=40, verbose=0)
+    rows = score_samplers(ae, reader, data, tmp_path, n=40)
     assert [r["sampler"] for r in rows] == [*SAMPLERS, "real"]
     assert rows[-1]["kind"] == "reference" and rows[0]["kind"] == "sampler"
     for r in rows:

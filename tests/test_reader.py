@@ -18,10 +18,10 @@ FAST = ["training.batch_size=200"]  # 1800 training and 200 validation images: w
 def test_two_heads_and_features():
     model = build_reader(ReaderModelConfig(conv=(8,), kernels=(3,), dense=(32,)))
     x = np.random.default_rng(0).random((4, 1092)).astype(np.float32)
-    out = model.predict(x, verbose=0)
+    out = model.predict(x)
     assert set(out) == {"tens", "units"} and out["tens"].shape == (4, 10) and out["units"].shape == (4, 10)
     np.testing.assert_allclose(out["units"].sum(axis=1), 1.0, rtol=1e-5)
-    assert feature_model(model).predict(x, verbose=0).shape == (4, 32)
+    assert feature_model(model).predict(x).shape == (4, 32)
 
 
 def test_a_dense_reader_is_allowed_and_bad_settings_refused():
@@ -44,13 +44,13 @@ def test_the_builtin_config():
 
 def test_the_reader_learns_above_chance_on_tiny_data(tmp_path):
     out = tmp_path / "reader"
-    m = train_reader(out, seed=0, epochs=3, train_size=2000, overrides=FAST, verbose=0)
+    m = train_reader(out, seed=0, epochs=3, train_size=2000, overrides=FAST)
     assert m["tens_accuracy"] > 0.3 and m["units_accuracy"] > 0.3, m  # chance is 0.1 per digit
     for name in ("config.yaml", "history.csv", "model.keras", "metrics.json", "samples.png", "data/meta.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "data" / "meta.json").read_text())["classes"] == list(range(100))
     assert m["test_images"] == 400 and m["versions"]["keras"]
-    assert train_reader(out, seed=0, epochs=3, train_size=2000, overrides=FAST, verbose=0) == m  # finished: reused
+    assert train_reader(out, seed=0, epochs=3, train_size=2000, overrides=FAST) == m  # finished: reused
     reads = read_images(reading_model(load_reader(out)), np.zeros((3, 1092), np.float32))
     assert reads["features"].shape == (3, 256) and reads["tens"].shape == (3, 10)
 

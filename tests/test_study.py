@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import multimnist.experiments.generation as generation
+import multimnist.experiments.study as study
 from multimnist.cli import main
 from multimnist.experiments.study import PROFILES, load_profile, reproduce
 from multimnist.report.study import _Results, claims
@@ -40,6 +41,25 @@ def _digests(root: Path, folders) -> dict[str, tuple[str, int]]:
             if p.is_file():
                 out[str(p.relative_to(root))] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
     return out
+
+
+class _logged:
+    """Collect the messages a logger emits at INFO and above while the block runs."""
+
+    def __init__(self, name: str):
+        self.logger, self.messages = logging.getLogger(name), []
+        self.handler = logging.Handler(logging.INFO)
+        self.handler.emit = lambda record: self.messages.append(record.getMessage())
+
+    def __enter__(self) -> list[str]:
+        self.level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self.handler)
+        return self.messages
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
 
 
 @pytest.fixture(scope="module")
@@ -69,24 +89,24 @@ def pipeline(tmp_path_factory):
     log["data_after_kill"] = _digests(out, ["data", "inspect"])
 
     # 2. Interrupted from inside just before generation (as Ctrl-C would).
-    real = generation.score_samplers
+    real = study.score_samplers
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    generation.score_samplers = interrupted
+    study.score_samplers = interrupted
     try:
         with pytest.raises(KeyboardInterrupt):
-            reproduce(out, profile=str(profile), log=lambda m: None)
+            reproduce(out, profile=str(profile))
     finally:
-        generation.score_samplers = real
+        study.score_samplers = real
     log["after_interrupt"] = json.loads((out / "steps.json").read_text())
     finished = [s for s in log["after_interrupt"]]
     log["finished_digests"] = _digests(out, ["data", "inspect", "classifiers", "autoencoder", "reader", "compare"])
 
     # 3. The same command again runs to the end.
-    messages = []
-    reproduce(out, profile=str(profile), log=messages.append)
+    with _logged("multimnist.experiments.study") as messages:
+        reproduce(out, profile=str(profile))
     log["messages"] = messages
     log["finished_before"] = finished
     return out, log

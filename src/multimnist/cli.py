@@ -6,6 +6,7 @@ Mistakes a user can make end as one line on stderr and exit code 2; nothing here
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -151,12 +152,12 @@ def _reproduce(args) -> int:
     seeds = parse_range(args.seeds) if args.seeds else None
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    reproduce(args.out, profile=args.profile, seeds=seeds, jobs=args.jobs)
+    reproduce(args.out, profile=args.profile, seeds=seeds, n_jobs=args.jobs)
     return 0
 
 
 def _report(args) -> int:
-    from multimnist.report.html import write_report
+    from multimnist.report.study import write_report
 
     if not args.run_dir.is_dir():
         raise UserError(f"no such folder: {args.run_dir}")
@@ -273,12 +274,12 @@ def _train_autoencoder(args) -> int:
 
     m = train_autoencoder(args.config, args.data, args.out, seed=args.seed, epochs=args.epochs,
                           overrides=args.overrides)
-    print(f"wrote {args.out}: latent {m['latent_dim']}, test MSE {m['test_mse']:.5f}, {m['epochs_run']} epochs")
+    print(f"wrote {args.out}: latent {m['latent_size']}, test MSE {m['test_mse']:.5f}, {m['epochs_run']} epochs")
     return 0
 
 
 def _train_reader(args) -> int:
-    from multimnist.experiments.autoencoder import train_reader
+    from multimnist.experiments.reader import train_reader
 
     m = train_reader(args.out, seed=args.seed, epochs=args.epochs, train_size=args.train_size, config=args.config,
                      overrides=args.overrides)
@@ -289,20 +290,24 @@ def _train_reader(args) -> int:
 def _sweep_compression(args) -> int:
     from multimnist.experiments.autoencoder import sweep_compression
 
-    sweep_compression(parse_range(args.factors.replace("..", "-")), args.data, args.out,
-                      seeds=parse_range(args.seeds), epochs=args.epochs, n_jobs=_jobs(args.jobs), config=args.config)
+    rows = sweep_compression(parse_range(args.factors.replace("..", "-")), args.data, args.out,
+                             seeds=parse_range(args.seeds), epochs=args.epochs, n_jobs=_jobs(args.jobs),
+                             config=args.config)
+    print((args.out / "sweep.md").read_text(), end="")
+    print(f"wrote {args.out}/sweep.csv, sweep.md, verdict.txt, mse_epochs.png, mse_factor.png ({len(rows)} factors)")
     return 0
 
 
 def _generate(args) -> int:
-    from multimnist.experiments.autoencoder import generate
+    from multimnist.experiments.generation import generate
 
-    generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
+    out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
+    print(f"wrote {out}/grid.png, images.npz and generate.json ({args.n} images, sampler {args.sampler})")
     return 0
 
 
 def _score(args) -> int:
-    from multimnist.experiments.autoencoder import score_samplers
+    from multimnist.experiments.generation import score_samplers
     from multimnist.latent.samplers import SAMPLERS
 
     names = tuple(s.strip() for s in args.samplers.split(",") if s.strip())
@@ -311,6 +316,8 @@ def _score(args) -> int:
         raise UserError(f"unknown sampler(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SAMPLERS)}")
     score_samplers(args.model, args.reader, args.data, args.out, n=args.n, seed=args.seed, fit_on=args.fit_on,
                    samplers=names)
+    print((args.out / "scores.md").read_text(), end="")
+    print(f"wrote {args.out}/scores.csv, scores.md, scores.json, read_numbers.png and one grid per sampler")
     return 0
 
 
@@ -327,6 +334,7 @@ def parse_range(text: str) -> tuple[int, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)  # library progress lines
     try:
         return args.run(args)
     except UserError as e:

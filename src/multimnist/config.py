@@ -70,8 +70,14 @@ def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
 
 
 def from_dict(cls: type[T], data: dict | None, where: str = "config") -> T:
-    """Build dataclass `cls` from a mapping, recursing into dataclass-typed fields; unknown keys are errors."""
+    """Build dataclass `cls` from a mapping, recursing into dataclass-typed fields; unknown keys are errors.
+
+    A dataclass may list renamed settings as a class attribute `RENAMED = {old: new}`.
+    """
     data = dict(data or {})
+    for old, new in getattr(cls, "RENAMED", {}).items():  # settings saved under an earlier name still load
+        if old in data and new not in data:
+            data[new] = data.pop(old)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:

@@ -1,35 +1,45 @@
-"""Study section 5 as steps: train the autoencoder, sweep its compression factor, then generate and score.
+"""Study section 5 as steps: train the autoencoder and sweep its compression factor.
 
 A run folder holds config.yaml, history.csv (BCE loss and MSE, train and validation, per epoch),
 model.keras, loss.png, reconstructions.png (fig. 15), latent.png (fig. 18), encodings.npz and metrics.json
 (written last). Training is idempotent: a finished folder with the same config and data is returned as it
 is, an unfinished one resumes from its last epoch, and a folder holding another config is refused.
-
-Generation and the digit-pair reader live in `experiments.generation` and `experiments.reader`; their
-public functions are re-exported here so the study's steps find all of section 5 in one module.
+Generation and the digit-pair reader live in `experiments.generation` and `experiments.reader`.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
-from multimnist.data import Dataset, load_dataset, prepare
+from multimnist.data import Dataset, Prepared, prepare
+from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.errors import UserError
 from multimnist.executor import Job, run_jobs
-from multimnist.experiments.generation import generate, score_samplers
-from multimnist.experiments.reader import load_reader_config, train_reader
-from multimnist.files import sha256_arrays, write_json, write_npz, write_text, write_yaml
-from multimnist.models.autoencoder import AutoencoderModelConfig
-from multimnist.training.fit import TrainConfig
-from multimnist.training.run import check_run_folder, versions
+from multimnist.files import write_json, write_npz, write_text
+from multimnist.formatting import csv_text
+from multimnist.layout import HISTORY, read_history
+from multimnist.models.autoencoder import Autoencoder, AutoencoderModelConfig, build_autoencoder, latent_size
+from multimnist.report.figures import (
+    curves_figure_by_label,
+    errorbar_figure,
+    history_panels_figure,
+    latent_figure,
+    reconstruction_figure,
+)
+from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
+from multimnist.training.run import dataset_fingerprint, finish_run, finite, open_run, start_run, versions
+from multimnist.training.seeding import seed_everything
 
+import keras
 import numpy as np
 
-__all__ = ["AutoencoderConfig", "generate", "load_autoencoder_config", "load_reader_config", "score_samplers",
-           "sweep_compression", "train_autoencoder", "train_reader"]
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+SHOWN = 10  # test images in reconstructions.png
 
 
 @dataclass
@@ -56,96 +66,85 @@ def load_autoencoder_config(config="autoencoder", overrides=(), seed: int | None
 
 
 def train_autoencoder(config="autoencoder", data="data", out="run", seed: int | None = 0, epochs: int | None = None,
-                      overrides=(), verbose: int = 1) -> dict:
+                      overrides=()) -> dict:
     """Train (or resume, or reuse) one autoencoder in the run folder `out`; returns its metrics.json content."""
-    from multimnist.models.autoencoder import build_autoencoder
-    from multimnist.training.fit import fit
-    from multimnist.training.seeding import seed_everything
-
     cfg = load_autoencoder_config(config, overrides, seed, epochs)
-    out = Path(out)
-    ds = data if isinstance(data, Dataset) else load_dataset(data)
-    fingerprint = {"path": None if isinstance(data, Dataset) else str(data),
-                   "sha256": sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)}
-    finished = check_run_folder(out, to_dict(cfg), fingerprint["sha256"])
+    ds, fingerprint = dataset_fingerprint(data)
+    finished = open_run(out, cfg, lambda path: load_autoencoder_config(path, seed=None), fingerprint["sha256"])
     if finished is not None:
         return finished
-    write_yaml(out / "config.yaml", to_dict(cfg))
     arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.split_seed)
     seed_everything(cfg.seed)
     parts = build_autoencoder(cfg.model)
     compile_autoencoder(parts.autoencoder, cfg, len(arrays.x_train))
-    if verbose:
-        print(f"{cfg.name} (latent {cfg.model.latent_size}, seed {cfg.seed}): {parts.autoencoder.count_params():,} "
-              f"parameters, {len(arrays.x_train):,} training images, writing to {out}", flush=True)
-    result = fit(parts.autoencoder, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training, out,
-                 verbose=verbose)
-    metrics = evaluate_autoencoder(parts, arrays, result, cfg, out)
+    out = start_run(out, cfg)
+    log.info("%s (latent %d, seed %d): %s parameters, %s training images, writing to %s", cfg.name,
+             cfg.model.latent_size, cfg.seed, f"{parts.autoencoder.count_params():,}", f"{len(arrays.x_train):,}", out)
+    result = fit(parts.autoencoder, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training, out)
+    codes = encode_splits(parts, arrays)
+    recon = predict(parts.decoder, codes["test"])
+    metrics = evaluate_autoencoder(parts, arrays, codes, recon, result, cfg)
+    write_npz(out / "encodings.npz", **codes, train_idx=arrays.train_idx, val_idx=arrays.val_idx)
+    write_autoencoder_figures(out, result.history, arrays.x_test[:SHOWN], recon[:SHOWN], codes["test"], cfg)
     metrics.update(data=fingerprint, versions=versions(), config=to_dict(cfg))
-    write_json(out / "metrics.json", metrics)  # last: its presence marks the run finished
-    if verbose:
-        print(f"{cfg.name}: test MSE {metrics['test_mse']:.5f}, BCE {metrics['test_bce']:.4f} after "
-              f"{metrics['epochs_run']} epochs ({metrics['seconds_per_epoch']:.1f} s/epoch)", flush=True)
-    return json.loads((out / "metrics.json").read_text())
+    metrics = finish_run(out, metrics)
+    log.info("%s: test MSE %.5f, BCE %.4f after %d epochs (%.1f s/epoch)", cfg.name, metrics["test_mse"],
+             metrics["test_bce"], metrics["epochs_run"], metrics["seconds_per_epoch"])
+    return metrics
 
 
 def compile_autoencoder(model, cfg: AutoencoderConfig, n_train: int):
     """The configured loss (binary cross-entropy) and optimizer; reconstruction MSE tracked every epoch."""
-    from multimnist.training.fit import make_optimizer
-
-    import keras
-
-    steps = int(np.ceil(n_train / cfg.training.batch_size))
-    model.compile(optimizer=make_optimizer(cfg.training, steps), loss=cfg.model.loss,
-                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
-    return model
+    return compile_model(model, cfg.training, n_train, loss=cfg.model.loss,
+                         metrics=[keras.metrics.MeanSquaredError(name="mse")])
 
 
-def evaluate_autoencoder(parts, arrays, result, cfg: AutoencoderConfig, out: Path) -> dict:
-    """Test MSE and BCE, the encodings of every split, and the run's figures."""
-    from multimnist.report.figures import history_panels_figure, latent_figure, reconstruction_figure
+def encode_splits(parts: Autoencoder, arrays: Prepared) -> dict[str, np.ndarray]:
+    """The encodings of every split, from one encoder pass over all of them."""
+    flat = predict(parts.encoder, np.concatenate([getattr(arrays, f"x_{s}") for s in SPLITS]))
+    bounds = np.cumsum([len(getattr(arrays, f"x_{s}")) for s in SPLITS[:-1]])
+    return dict(zip(SPLITS, np.split(flat, bounds), strict=True))
 
-    splits = ("train", "val", "test")
-    # One encoder pass over all splits, then the decoder: two compiled functions instead of four.
-    flat = parts.encoder.predict(np.concatenate([getattr(arrays, f"x_{s}") for s in splits]), batch_size=2048,
-                                 verbose=0)
-    codes = dict(zip(splits, np.split(flat, np.cumsum([len(getattr(arrays, f"x_{s}")) for s in splits[:-1]])),
-                     strict=True))
-    recon = parts.decoder.predict(codes["test"], batch_size=2048, verbose=0)
+
+def evaluate_autoencoder(parts: Autoencoder, arrays: Prepared, codes: dict, recon: np.ndarray, result: FitResult,
+                         cfg: AutoencoderConfig) -> dict:
+    """Test MSE and BCE of the reconstructions `recon` of the test images, and how the encodings spread."""
     clipped = np.clip(recon, 1e-7, 1 - 1e-7)
     test_bce = float(-np.mean(arrays.x_test * np.log(clipped) + (1 - arrays.x_test) * np.log(1 - clipped)))
-    write_npz(out / "encodings.npz", **codes, train_idx=arrays.train_idx, val_idx=arrays.val_idx)
-    h, title = result.history, f"{cfg.name}, latent {cfg.model.latent_size}, seed {cfg.seed}"
-    history_panels_figure(h, ("loss", "mse"), out / "loss.png", f"Binary cross-entropy and MSE ({title})")
-    reconstruction_figure(arrays.x_test[:10].reshape(-1, 28, 39), recon[:10].reshape(-1, 28, 39),
-                          out / "reconstructions.png", f"Test images (top) and their reconstructions ({title})")
-    latent_figure(codes["test"], out / "latent.png", f"Test-set encodings per latent dimension ({title})")
-    test = codes["test"]
+    h, test = result.history, codes["test"]
     return {
-        "name": cfg.name, "seed": cfg.seed, "latent_dim": cfg.model.latent_size,
+        "name": cfg.name, "seed": cfg.seed, "latent_size": cfg.model.latent_size,
         "compression_factor": cfg.model.compression_factor if cfg.model.latent is None else None,
         "test_mse": float(np.mean((recon - arrays.x_test) ** 2)), "test_bce": test_bce,
         "train_mse": h["mse"][result.best_epoch - 1], "val_mse": h["val_mse"][result.best_epoch - 1],
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
         "seconds_per_epoch": result.seconds_per_epoch, "n_params": int(parts.autoencoder.count_params()),
         # Figure 18's point: how far the encodings are from the U(0, 1) the study first sampled from.
-        "latent_outside_unit_share": float(np.mean((test < 0) | (test > 1))),
+        "latent_values_outside_unit_share": float(np.mean((test < 0) | (test > 1))),
         "latent_mean": test.mean(axis=0).tolist(), "latent_std": test.std(axis=0).tolist(),
     }
+
+
+def write_autoencoder_figures(out: Path, history: dict, originals: np.ndarray, recon: np.ndarray,
+                              test_codes: np.ndarray, cfg: AutoencoderConfig) -> None:
+    """loss.png, reconstructions.png (fig. 15) and latent.png (fig. 18)."""
+    title = f"{cfg.name}, latent {cfg.model.latent_size}, seed {cfg.seed}"
+    history_panels_figure(history, ("loss", "mse"), out / "loss.png", f"Binary cross-entropy and MSE ({title})")
+    reconstruction_figure(originals.reshape(-1, HEIGHT, WIDTH), recon.reshape(-1, HEIGHT, WIDTH),
+                          out / "reconstructions.png", f"Test images (top) and their reconstructions ({title})")
+    latent_figure(test_codes, out / "latent.png", f"Test-set encodings per latent dimension ({title})")
 
 
 # --- the compression sweep (figures 12, 13) ---
 
 def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-                      config="autoencoder", verbose: int = 2) -> list[dict]:
+                      config="autoencoder") -> list[dict]:
     """One autoencoder per compression factor and seed, into OUT/cf-F/seed-S; then figures and a table.
 
     Writes mse_epochs.png (validation MSE per epoch, every factor), mse_factor.png (test MSE against factor,
     error bars over seeds), sweep.csv and sweep.md (factor, latent size, test MSE mean +- std) and
     verdict.txt (whether the error bars support 'cf 20 best' and 'not monotone'). Returns the table rows.
     """
-    from multimnist.report.figures import curves_figure_by_label, errorbar_figure
-
     factors, seeds, out = [int(f) for f in factors], [int(s) for s in seeds], Path(out)
     if not factors or not seeds:
         raise UserError("the sweep needs at least one compression factor and one seed")
@@ -155,21 +154,21 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
     source = data if isinstance(data, Dataset) else str(data)
     jobs = [Job(f"cf-{f}/seed-{s}", train_autoencoder,
                 {"config": base, "data": source, "out": str(out / f"cf-{f}" / f"seed-{s}"), "seed": s,
-                 "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"],
-                 "verbose": verbose})
+                 "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"]})
             for f in factors for s in seeds]
-    print(f"compression sweep: {len(jobs)} run(s) under {out}", flush=True)
+    log.info("compression sweep: %d run(s) under %s", len(jobs), out)
     results = iter(run_jobs(jobs, n_jobs))
     rows, curves = [], {}
     for f in factors:
         runs = [next(results) for _ in seeds]
         mse = np.array([m["test_mse"] for m in runs])
-        rows.append({"factor": f, "latent_size": runs[0]["latent_dim"], "n_seeds": len(runs),
+        size = latent_size(f)
+        rows.append({"factor": f, "latent_size": size, "n_seeds": len(runs),
                      "test_mse_mean": float(mse.mean()), "test_mse_std": float(mse.std(ddof=1)) if len(mse) > 1
                      else float("nan"), "test_mse": mse.tolist()})
-        histories = [_read_mse(out / f"cf-{f}" / f"seed-{s}" / "history.csv") for s in seeds]
+        histories = [read_history(out / f"cf-{f}" / f"seed-{s}" / HISTORY)["val_mse"] for s in seeds]
         length = min(len(h) for h in histories)
-        curves[f"cf {f} (L={runs[0]['latent_dim']})"] = np.mean([h[:length] for h in histories], axis=0)
+        curves[f"cf {f} (L={size})"] = np.mean([h[:length] for h in histories], axis=0)
     verdict = sweep_verdict(rows)
     _write_sweep_table(rows, verdict, out)
     seeds_note = f"mean over {len(seeds)} seeds" if len(seeds) > 1 else "one seed"
@@ -179,8 +178,8 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
                     [0.0 if np.isnan(r["test_mse_std"]) else r["test_mse_std"] for r in rows],
                     out / "mse_factor.png", f"Test MSE against compression factor ({seeds_note}, ± std)",
                     "compression factor", "test MSE", highlight=20)
-    print(verdict)
-    print(f"wrote {out}/sweep.csv, sweep.md, verdict.txt, mse_epochs.png, mse_factor.png", flush=True)
+    log.info("%s", verdict)
+    log.info("wrote %s/sweep.csv, sweep.md, verdict.txt, mse_epochs.png, mse_factor.png", out)
     return rows
 
 
@@ -220,21 +219,12 @@ def sweep_verdict(rows: list[dict]) -> str:
 
 
 def _write_sweep_table(rows: list[dict], verdict: str, out: Path) -> None:
-    lines = ["factor,latent_size,n_seeds,test_mse_mean,test_mse_std"]
-    lines += [f"{r['factor']},{r['latent_size']},{r['n_seeds']},{r['test_mse_mean']:.6g},"
-              + ("" if np.isnan(r["test_mse_std"]) else f"{r['test_mse_std']:.6g}") for r in rows]
-    write_text(out / "sweep.csv", "\n".join(lines) + "\n")
+    keys = ("factor", "latent_size", "n_seeds", "test_mse_mean", "test_mse_std")
+    write_text(out / "sweep.csv", csv_text([{k: r[k] for k in keys} for r in rows]))
     md = ["| compression factor | latent size | test MSE (mean ± std) | seeds |", "|---:|---:|---|---:|"]
     for r in rows:
         std = "" if np.isnan(r["test_mse_std"]) else f" ± {r['test_mse_std']:.5f}"
         md.append(f"| {r['factor']} | {r['latent_size']} | {r['test_mse_mean']:.5f}{std} | {r['n_seeds']} |")
     write_text(out / "sweep.md", "\n".join(md) + "\n\n" + verdict + "\n")
     write_text(out / "verdict.txt", verdict + "\n")
-    write_json(out / "sweep.json", {"rows": [{k: (None if isinstance(v, float) and np.isnan(v) else v)
-                                              for k, v in r.items()} for r in rows], "verdict": verdict})
-
-
-def _read_mse(path: Path) -> np.ndarray:
-    from multimnist.training.run import read_history
-
-    return np.asarray(read_history(path)["val_mse"])
+    write_json(out / "sweep.json", finite({"rows": rows, "verdict": verdict}))

@@ -8,23 +8,30 @@ unfinished one resumes from its last epoch, and a folder holding another config 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
-from multimnist.data import Dataset, Prepared, load_dataset, prepare
+from multimnist.data import Dataset, Prepared, prepare
 from multimnist.data.augment import AugmentConfig, rebalance
+from multimnist.data.dataset import FLAT
 from multimnist.errors import UserError
+from multimnist.evaluation.classification import classification_summary
 from multimnist.executor import Job, run_jobs
-from multimnist.files import sha256_arrays, write_json, write_text, write_yaml
-from multimnist.models.classifier import ModelConfig
-from multimnist.training.fit import TrainConfig
-from multimnist.training.run import is_complete, versions
+from multimnist.experiments.compare import compare_runs
+from multimnist.files import write_text
+from multimnist.formatting import csv_text
+from multimnist.models.classifier import ModelConfig, build_classifier
+from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
+from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
+from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
+from multimnist.training.seeding import seed_everything
 
+import keras
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,6 +66,19 @@ class ClassifierConfig:
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
 
 
+@dataclass
+class ClassifierInputs:
+    """The prepared splits, and the training inputs the network fits on (augmented when configured)."""
+
+    arrays: Prepared  # as split: arrays.x_train matches arrays.train_idx
+    x_fit: np.ndarray  # arrays.x_train plus Algorithm 1's new samples, shuffled
+    y_fit: np.ndarray
+
+    @property
+    def added(self) -> int:
+        return len(self.x_fit) - len(self.arrays.x_train)
+
+
 def load_classifier_config(config, overrides=(), seed: int | None = None,
                            epochs: int | None = None) -> ClassifierConfig:
     """A ClassifierConfig from a built-in name, a YAML path, a mapping or a ClassifierConfig, then overrides.
@@ -69,75 +89,58 @@ def load_classifier_config(config, overrides=(), seed: int | None = None,
 
 
 def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: int | None = 0,
-                     epochs: int | None = None, overrides=(), verbose: int = 1) -> dict:
+                     epochs: int | None = None, overrides=()) -> dict:
     """Train (or resume, or reuse) one classifier in the run folder `out`; returns its metrics.json content.
 
     `config`: a built-in name, a YAML path, a mapping or a ClassifierConfig; `overrides`: 'key=value' strings;
     `seed` None keeps the config's own seed.
     """
-    from multimnist.models.classifier import build_classifier
-    from multimnist.training.fit import fit
-    from multimnist.training.seeding import seed_everything
-
     cfg = load_classifier_config(config, overrides, seed, epochs)
-    out = Path(out)
-    ds = data if isinstance(data, Dataset) else load_dataset(data)
-    fingerprint = {"path": str(data) if not isinstance(data, Dataset) else None,
-                   "sha256": sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)}
-    finished = _check_run_folder(out, cfg, fingerprint)
+    ds, fingerprint = dataset_fingerprint(data)
+    finished = open_run(out, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"])
     if finished is not None:
         return finished
     seed_everything(cfg.seed)
-    arrays, added = classifier_inputs(ds, cfg)
-    model = build_classifier(cfg.model, arrays.x_train.shape[1], len(arrays.classes))  # may refuse: budget
-    compile_classifier(model, cfg.training, n_train=len(arrays.x_train))
-    write_yaml(out / "config.yaml", to_dict(cfg))  # only now: a refused config leaves no run folder behind
-    if verbose:
-        print(f"{cfg.name} (seed {cfg.seed}): {model.count_params():,} parameters, {len(arrays.x_train):,} training "
-              f"images ({added:,} augmented), writing to {out}", flush=True)
-    result = fit(model, arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val, cfg.training, out, verbose=verbose)
-    metrics = evaluate_classifier(model, arrays, ds, result, cfg, out)
-    metrics.update(data=fingerprint, augmented_samples=added, n_params=int(model.count_params()), versions=versions())
-    write_json(out / "metrics.json", metrics)  # last: its presence marks the run finished
-    return json.loads((out / "metrics.json").read_text())
+    inputs = classifier_inputs(ds, cfg)
+    model = build_classifier(cfg.model, FLAT, len(ds.classes))  # may refuse: the parameter budget
+    compile_classifier(model, cfg.training, len(inputs.x_fit))
+    out = start_run(out, cfg)
+    log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name, cfg.seed,
+             f"{model.count_params():,}", f"{len(inputs.x_fit):,}", f"{inputs.added:,}", out)
+    result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, out)
+    metrics, cm = evaluate_classifier(model, inputs.arrays, ds, result, cfg)
+    write_classifier_files(out, metrics, result.history, cm)
+    metrics.update(data=fingerprint, augmented_samples=inputs.added, n_params=int(model.count_params()),
+                   versions=versions())
+    return finish_run(out, metrics)
 
 
-def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> tuple[Prepared, int]:
-    """Split and scale (section 2), then augment the training part only (Algorithm 1); (inputs, n added)."""
+def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> ClassifierInputs:
+    """Split and scale (section 2), then augment the training part only (Algorithm 1)."""
     split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
     arrays = prepare(ds, cfg.data.val_fraction, seed=split_seed)
-    n = len(arrays.x_train)
-    if cfg.augmentation.methods:
-        rng = np.random.default_rng([cfg.seed, 1])  # its own stream: the split is unaffected
-        arrays.x_train, arrays.y_train = rebalance(arrays.x_train, arrays.y_train, cfg.augmentation, rng)
-    return arrays, len(arrays.x_train) - n
+    rng = np.random.default_rng([cfg.seed, 1])  # its own stream: the split is unaffected
+    x_fit, y_fit = rebalance(arrays.x_train, arrays.y_train, cfg.augmentation, rng)
+    return ClassifierInputs(arrays, x_fit, y_fit)
 
 
 def compile_classifier(model, cfg: ClassifierTrainConfig, n_train: int):
     """Categorical cross-entropy on one-hot targets, categorical accuracy, the configured optimizer."""
-    from multimnist.training.fit import make_optimizer
-
-    import keras
-
-    steps = int(np.ceil(n_train / cfg.batch_size))
-    model.compile(optimizer=make_optimizer(cfg, steps),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-                  metrics=["accuracy"])
-    return model
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+    return compile_model(model, cfg, n_train, loss=loss, metrics=["accuracy"])
 
 
-def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result, cfg: ClassifierConfig, out: Path) -> dict:
-    """Test metrics and the confusion matrix's readings; writes the run's figures and tables."""
-    from multimnist.evaluation.classification import classification_summary
-
-    probs = np.asarray(model.predict(arrays.x_test, batch_size=2048, verbose=0))
+def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: FitResult,
+                        cfg: ClassifierConfig) -> tuple[dict, np.ndarray]:
+    """Test metrics and the confusion matrix's readings: (metrics, confusion matrix)."""
+    probs = np.asarray(predict(model, arrays.x_test))
     classes = np.asarray(arrays.classes)
     true_idx = arrays.y_test.argmax(1)
     counts = np.array([(ds.y_train[arrays.train_idx] == c).sum() for c in classes])  # before augmentation
     summary = classification_summary(classes[true_idx], classes[probs.argmax(1)], classes, counts)
     cm = summary.pop("confusion")
     h, kept = result.history, result.best_epoch - 1  # the epoch whose weights the model holds
-    metrics = _finite({
+    metrics = {
         "name": cfg.name, "seed": cfg.seed,
         "test_accuracy": summary["test_accuracy"],
         # plain cross-entropy: no penalty, no label smoothing, so runs compare
@@ -153,15 +156,12 @@ def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result, cfg: Class
         "train_counts": counts.tolist(),
         "confused_pairs": summary["confused_pairs"], "frequency_correlation": summary["frequency_correlation"],
         "config": to_dict(cfg),
-    })
-    _write_run_files(out, metrics, h, cm)
-    return metrics
+    }
+    return metrics, cm
 
 
-def _write_run_files(out: Path, metrics: dict, history: dict, cm: np.ndarray) -> None:
+def write_classifier_files(out: Path, metrics: dict, history: dict, cm: np.ndarray) -> None:
     """loss.png, accuracy.png, confusion.png, per_class.png, confusion.csv and confused_pairs.csv."""
-    from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
-
     title, classes = f"{metrics['name']}, seed {metrics['seed']}", metrics["classes"]
     curves_figure(history, "loss", out / "loss.png", f"Loss ({title})", metrics["best_epoch"])
     curves_figure(history, "accuracy", out / "accuracy.png", f"Categorical accuracy ({title})", metrics["best_epoch"])
@@ -172,55 +172,9 @@ def _write_run_files(out: Path, metrics: dict, history: dict, cm: np.ndarray) ->
                               f"Per-class test accuracy vs class frequency ({title})",
                               metrics["frequency_correlation"]["spearman_rho"])
     rows = [[c, *row] for c, row in zip(classes, cm.tolist(), strict=True)]
-    write_text(out / "confusion.csv", _table([["true\\predicted", *classes], *rows]))
+    write_text(out / "confusion.csv", csv_text([["true\\predicted", *classes], *rows]))
     pairs = [[p["true"], p["predicted"], p["count"], f"{p['share']:.4f}"] for p in metrics["confused_pairs"]]
-    write_text(out / "confused_pairs.csv", _table([["true", "predicted", "count", "share"], *pairs]))
-
-
-def _check_run_folder(out: Path, cfg: ClassifierConfig, fingerprint: dict) -> dict | None:
-    """The finished run's metrics if `out` holds this very run; None to train (or resume); else refuse."""
-    saved = out / "config.yaml"
-    if not saved.is_file():
-        if out.exists() and any(p.name != "backup" for p in out.iterdir()):
-            raise UserError(f"{out} is not empty and holds no run: choose another --out")
-        return None
-    try:  # through the dataclasses, so settings added since then take their defaults
-        previous = to_dict(load_classifier_config(saved, seed=None))
-    except UserError as e:
-        raise UserError(f"{out} holds a run this version cannot read ({e}): choose another --out") from None
-    if previous != to_dict(cfg):
-        diff = sorted(_differences(previous, to_dict(cfg)))
-        raise UserError(f"{out} holds a run of another config (differs in {', '.join(diff[:5])}): "
-                        "choose another --out or delete it")
-    if not is_complete(out):
-        return None
-    metrics = json.loads((out / "metrics.json").read_text())
-    if metrics.get("data", {}).get("sha256") != fingerprint["sha256"]:
-        raise UserError(f"{out} was trained on other data than {fingerprint['path']}: choose another --out")
-    return metrics
-
-
-def _differences(a, b, prefix="") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in set(a) | set(b) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
-    return [] if a == b else [prefix.rstrip(".")]
-
-
-def _table(rows) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
-
-
-def _finite(obj):
-    """NaN and infinities -> None, so metrics.json is strict JSON."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+    write_text(out / "confused_pairs.csv", csv_text([["true", "predicted", "count", "share"], *pairs]))
 
 
 # --- several runs: seeds, and the study's side experiments (sections 3.1, 3.2) ---
@@ -242,32 +196,32 @@ SWEEPS: dict[str, dict[str, list[str]]] = {
     "batch": {f"batch-{b}": [f"training.batch_size={b}"] for b in (8, 32, 128, 256, 512)},
     "activation": {
         "activation-sigmoid": ["model.activation=sigmoid"],
-        "activation-leaky_relu": ["model.activation=leaky_relu", "model.leaky_alpha=0.01"],
+        "activation-leaky_relu": ["model.activation=leaky_relu", "model.negative_slope=0.01"],
     },
 }
 
 
-def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(), n_jobs: int = 1,
-              verbose: int = 2) -> list[dict]:
+def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(),
+              n_jobs: int = 1) -> list[dict]:
     """Train `config` once per seed into OUT_ROOT/NAME/seed-S; returns each run's metrics, in seed order."""
     cfg = load_classifier_config(config, overrides, epochs=epochs)
-    jobs = [Job(f"{cfg.name}/seed-{s}", train_classifier,
-                {"config": to_dict(cfg), "data": str(data), "out": str(Path(out_root) / cfg.name / f"seed-{s}"),
-                 "seed": int(s), "verbose": verbose})
-            for s in seeds]
-    print(f"{cfg.name}: {len(jobs)} run(s) under {Path(out_root) / cfg.name}", flush=True)
+    jobs = [_seed_job(cfg, data, Path(out_root) / cfg.name / f"seed-{s}", s) for s in seeds]
+    log.info("%s: %d run(s) under %s", cfg.name, len(jobs), Path(out_root) / cfg.name)
     return run_jobs(jobs, n_jobs)
 
 
+def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int) -> Job:
+    return Job(f"{cfg.name}/seed-{seed}", train_classifier,
+               {"config": to_dict(cfg), "data": str(data), "out": str(out), "seed": int(seed)})
+
+
 def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-              base="unregularized", verbose: int = 2) -> dict:
+              base="unregularized") -> dict:
     """One of the study's side experiments (depth, optimizer, batch, activation) over `seeds`.
 
     Each setting trains from `base` into OUT_ROOT/SETTING/seed-S; the table goes to OUT_ROOT/compare.{csv,md}.
     Returns {"kind", "runs": [{name, seed, run_dir, test_accuracy, best_val_accuracy}], "table": rows}.
     """
-    from multimnist.experiments.compare import compare_runs
-
     if kind not in SWEEPS:
         raise UserError(f"unknown sweep {kind!r}; choose from {', '.join(SWEEPS)}")
     out_root = Path(out_root)
@@ -276,10 +230,8 @@ def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, 
         cfg = load_classifier_config(base, [*settings, f"name={name}"], epochs=epochs)
         for s in seeds:
             dirs.append(out_root / name / f"seed-{s}")
-            jobs.append(Job(f"{name}/seed-{s}", train_classifier, {"config": to_dict(cfg), "data": str(data),
-                                                                   "out": str(dirs[-1]), "seed": int(s),
-                                                                   "verbose": verbose}))
-    print(f"sweep {kind}: {len(jobs)} run(s) under {out_root}", flush=True)
+            jobs.append(_seed_job(cfg, data, dirs[-1], s))
+    log.info("sweep %s: %d run(s) under %s", kind, len(jobs), out_root)
     results = run_jobs(jobs, n_jobs)
     runs = [{"name": m["name"], "seed": m["seed"], "run_dir": str(d), "test_accuracy": m["test_accuracy"],
              "best_val_accuracy": m["best_val_accuracy"]} for m, d in zip(results, dirs, strict=True)]

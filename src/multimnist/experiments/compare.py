@@ -8,12 +8,13 @@ early stopping restored it), which is how the study reports "val 93%, train 94%"
 from __future__ import annotations
 
 import csv
-import io
-import json
 from pathlib import Path
 
 from multimnist.errors import UserError
+from multimnist.evaluation.classification import pair_changes, top_confused_pairs
 from multimnist.files import write_text
+from multimnist.formatting import change, csv_text, pm
+from multimnist.layout import METRICS, read_metrics
 
 import numpy as np
 
@@ -37,10 +38,10 @@ def find_runs(paths) -> list[Path]:
     """Finished run folders: each path is one (it holds metrics.json) or a folder searched for them."""
     runs = []
     for p in map(Path, paths):
-        if (p / "metrics.json").is_file():
+        if (p / METRICS).is_file():
             runs.append(p)
             continue
-        found = sorted(m.parent for m in p.glob("**/metrics.json")) if p.is_dir() else []
+        found = sorted(m.parent for m in p.glob(f"**/{METRICS}")) if p.is_dir() else []
         if not found:
             raise UserError(f"no finished run (metrics.json) in {p}")
         runs += found
@@ -51,7 +52,7 @@ def compare_runs(run_dirs, out) -> list[dict]:
     """Write OUT/compare.csv and OUT/compare.md; returns the rows, one per config name, in first-seen order."""
     groups: dict[str, list[dict]] = {}
     for run in find_runs(run_dirs):
-        metrics = json.loads((run / "metrics.json").read_text())
+        metrics = read_metrics(run)
         groups.setdefault(metrics.get("name") or run.parent.name, []).append(metrics)
     rows = []
     for name, runs in groups.items():
@@ -65,7 +66,7 @@ def compare_runs(run_dirs, out) -> list[dict]:
             row[f"study_{key}_accuracy"] = value
         rows.append(row)
     out = Path(out)
-    write_text(out / "compare.csv", _csv(rows))
+    write_text(out / "compare.csv", csv_text(rows))
     write_text(out / "compare.md", _markdown(rows))
     return rows
 
@@ -76,8 +77,6 @@ def confused_pair_change(before, after, out=None, top: int = 10) -> list[dict]:
     `before` and `after` are run folders or folders of seeds; the test confusion matrices of a folder's
     runs are summed. Writes OUT/pair_change.csv and .md when `out` is given.
     """
-    from multimnist.evaluation.classification import pair_changes, top_confused_pairs
-
     (classes, cm_a), (classes_b, cm_b) = _summed_confusion(before), _summed_confusion(after)
     if classes != classes_b:
         raise UserError(f"{before} and {after} were trained on different classes")
@@ -86,11 +85,11 @@ def confused_pair_change(before, after, out=None, top: int = 10) -> list[dict]:
     rows = pair_changes(cm_a, cm_b, classes, pairs)
     if out is not None:
         header = ["true", "predicted", "before", "after", "change"]
-        write_text(Path(out) / "pair_change.csv", _csv([{k: r[k] for k in header} for r in rows]))
+        write_text(Path(out) / "pair_change.csv", csv_text([{k: r[k] for k in header} for r in rows]))
         lines = [f"Confused pairs, test counts summed over each side's runs: {before} -> {after}", "",
                  "| true -> predicted | before | after | change |", "|---|---:|---:|---:|"]
         lines += [f"| {r['true']} -> {r['predicted']} | {r['before']} | {r['after']} | "
-                  f"{'n/a' if np.isnan(r['change']) else format(r['change'], '+.0%')} |" for r in rows]
+                  f"{change(r['change'])} |" for r in rows]
         write_text(Path(out) / "pair_change.md", "\n".join(lines) + "\n")
     return rows
 
@@ -108,21 +107,6 @@ def _summed_confusion(path) -> tuple[list[int], np.ndarray]:
     return classes, total
 
 
-def _csv(rows: list[dict]) -> str:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def _pct(mean, std) -> str:
-    if mean is None:
-        return "–"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f} ± –"
-
-
 def _markdown(rows: list[dict]) -> str:
     headers = ["config", "seeds", *(h for _, h in COLUMNS), "study val / test / train"]
     lines = ["Accuracy in %, mean ± std over seeds (– : one seed). Train and validation accuracy are read at the",
@@ -131,6 +115,6 @@ def _markdown(rows: list[dict]) -> str:
     for r in rows:
         study = " / ".join(f"{100 * r[f'study_{k}_accuracy']:.1f}" if f"study_{k}_accuracy" in r else "–"
                            for k in ("val", "test", "train"))
-        cells = [r["name"], str(r["n_seeds"]), *(_pct(r[f"{k}_mean"], r[f"{k}_std"]) for k, _ in COLUMNS), study]
+        cells = [r["name"], str(r["n_seeds"]), *(pm(r[f"{k}_mean"], r[f"{k}_std"]) for k, _ in COLUMNS), study]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -7,18 +7,29 @@ the same number of images, with real held-out images as the reference row.
 
 from __future__ import annotations
 
-import json
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from multimnist.data import load_dataset
+from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
 from multimnist.errors import UserError
+from multimnist.evaluation.generation import generation_scores, nearest_distances, read_numbers
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
+from multimnist.formatting import csv_text, pct
 from multimnist.latent.samplers import SAMPLERS, describe, make_sampler
-from multimnist.training.run import is_complete, versions
+from multimnist.layout import is_complete, read_metrics
+from multimnist.models.autoencoder import split
+from multimnist.models.reader import reading_model
+from multimnist.report.figures import number_counts_figure, sample_grid_figure
+from multimnist.training.fit import predict
+from multimnist.training.run import load_model, versions
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 FIT_ON = ("train", "test")
 GRID = 50  # images shown in a sampler's grid figure
@@ -26,9 +37,6 @@ GRID = 50  # images shown in a sampler's grid figure
 
 def load_autoencoder(run):
     """(autoencoder, encoder, decoder) of a finished autoencoder run folder."""
-    from multimnist.models.autoencoder import split
-    from multimnist.training.run import load_model
-
     run = Path(run)
     if not is_complete(run):
         raise UserError(f"{run} holds no finished autoencoder run: train one with `multimnist train autoencoder`")
@@ -43,7 +51,7 @@ def fitting_encodings(run, fit_on: str = "train", data=None, encoder=None) -> np
         with np.load(Path(run) / "encodings.npz", allow_pickle=False) as f:
             return f[fit_on]
     ds = load_dataset(data)
-    return encoder.predict(to_inputs(ds.x_train if fit_on == "train" else ds.x_test), batch_size=2048, verbose=0)
+    return predict(encoder, to_inputs(ds.x_train if fit_on == "train" else ds.x_test))
 
 
 def sample_images(decoder, encodings: np.ndarray, sampler: str, n: int, seed: int = 0):
@@ -52,14 +60,12 @@ def sample_images(decoder, encodings: np.ndarray, sampler: str, n: int, seed: in
         raise UserError(f"the number of images must be positive, got {n}")
     fitted = make_sampler(sampler).fit(encodings)
     codes = fitted.sample(n, np.random.default_rng(seed))
-    return decoder.predict(codes, batch_size=2048, verbose=0), codes, fitted
+    return predict(decoder, codes), codes, fitted
 
 
 def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated", seed: int = 0,
              fit_on: str = "train", data=None) -> Path:
     """Write OUT/images.npz (uint8 images (n, 28, 39) and their latent codes), OUT/grid.png and generate.json."""
-    from multimnist.report.figures import sample_grid_figure
-
     out = Path(out)
     parts = load_autoencoder(model_run)
     images, codes, fitted = sample_images(parts.decoder, fitting_encodings(model_run, fit_on, data, parts.encoder),
@@ -71,20 +77,30 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     write_json(out / "generate.json", {"model_run": str(model_run), "sampler": sampler, "fitted": describe(fitted),
                                        "n": n, "seed": seed, "fit_on": fit_on, "data": None if data is None
                                        else str(data), "versions": versions()})
-    print(f"wrote {out}/grid.png and images.npz ({n} images, sampler {sampler})", flush=True)
+    log.info("wrote %s/grid.png and images.npz (%d images, sampler %s)", out, n, sampler)
     return out
 
 
+@dataclass
+class Scored:
+    """One set of images (a sampler's, or the real reference) and what the reader made of it."""
+
+    row: dict  # the table row: readable share, distinct numbers, Frechet distance, ...
+    histogram: list[int]  # confident reads of each number 00..99
+    images: np.ndarray  # (n, 28, 39) uint8
+    numbers: np.ndarray  # what the reader read, per image
+    readable: np.ndarray  # whether it read both digits with confidence
+    nn_distance: np.ndarray  # RMS distance to the nearest training image
+
+
 def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 0, fit_on: str = "train",
-                   samplers=SAMPLERS, verbose: int = 1) -> list[dict]:
+                   samplers=SAMPLERS) -> list[dict]:
     """Generate n images per sampler and score them with the reader, beside n real held-out images.
 
     Writes scores.csv and scores.md (one row per sampler, the study's first, then `real`), histograms.csv
     (read numbers 0..99 per row), read_numbers.png, SAMPLER.png grids titled with what the reader read,
     SAMPLER.npz images and scores.json. Returns the table rows.
     """
-    from multimnist.models.reader import reading_model
-
     model_run, out = Path(model_run), Path(out)
     if fit_on not in FIT_ON:
         raise UserError(f"fit_on must be one of {', '.join(FIT_ON)}, got {fit_on!r}")
@@ -92,7 +108,7 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
         raise UserError("scoring needs at least 2 images per sampler and at least one sampler")
     parts, reader = load_autoencoder(model_run), reading_model(load_reader(reader_run))
     ds = load_dataset(data)
-    trained_on = json.loads((model_run / "metrics.json").read_text()).get("data", {}).get("sha256")
+    trained_on = read_metrics(model_run).get("data", {}).get("sha256")
     if trained_on and trained_on != sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test):
         raise UserError(f"{model_run} was trained on other data than {data}: give the autoencoder's own dataset")
     with np.load(model_run / "encodings.npz", allow_pickle=False) as f:
@@ -102,78 +118,66 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
     real_features = read_images(reader, to_inputs(ds.x_test))["features"]
     rng = np.random.default_rng(seed)
     real = val[np.sort(rng.choice(len(val), min(n, len(val)), replace=False))]
-    real_nn = _nearest(real, train)
+    real_nn = nearest_distances(real, train)[1]
     copy_below = float(np.percentile(real_nn, 1))  # closer to a training image than 99% of real unseen images
-    rows, scored = [], {}
+    scored = {}
     for i, name in enumerate(samplers, 1):
-        if verbose:
-            print(f"[{i}/{len(samplers)}] sampler {name}: fitting on {fit_on} encodings, {n} images", flush=True)
-        images, codes, fitted = sample_images(parts.decoder, enc[fit_on], name, n, seed)
-        row, scored[name] = _score(name, describe(fitted), images, reader, real_features, train, copy_below, out)
-        rows.append(row)
-    row, scored["real"] = _score("real", "held-out validation images", real, reader, real_features, train,
-                                 copy_below, out, nn=real_nn)
-    rows.append(row)
-    _write_tables(rows, scored, out)
-    write_json(out / "scores.json", {"rows": rows, "histograms": {k: v["histogram"] for k, v in scored.items()},
+        log.info("[%d/%d] sampler %s: fitting on %s encodings, %d images", i, len(samplers), name, fit_on, n)
+        images, _, fitted = sample_images(parts.decoder, enc[fit_on], name, n, seed)
+        scored[name] = score_images(name, describe(fitted), images, reader, real_features, train, copy_below)
+    scored["real"] = score_images("real", "held-out validation images", real, reader, real_features, train,
+                                  copy_below, nn=real_nn)
+    write_scores(out, scored)
+    rows = [s.row for s in scored.values()]
+    write_json(out / "scores.json", {"rows": rows, "histograms": {k: v.histogram for k, v in scored.items()},
                                      "n": n, "seed": seed, "fit_on": fit_on, "model_run": str(model_run),
                                      "reader_run": str(reader_run), "copy_threshold": copy_below,
                                      "versions": versions()})
-    if verbose:
-        print((out / "scores.md").read_text(), end="")
-        print(f"wrote {out}/scores.csv, scores.md, read_numbers.png and one grid per sampler", flush=True)
+    log.info("wrote %s/scores.csv, scores.md, read_numbers.png and one grid per sampler", out)
     return rows
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Flat decoder outputs in [0, 1] -> (N, 28, 39) uint8 images."""
-    return np.rint(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8).reshape(-1, 28, 39)
+    return np.rint(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8).reshape(-1, HEIGHT, WIDTH)
 
 
-def _nearest(images, train):
-    from multimnist.evaluation.generation import nearest_distances
-
-    return nearest_distances(images, train)[1]
-
-
-def _score(name, fitted, images, reader, real_features, train, copy_below, out: Path, nn=None):
-    """One table row for a set of flat images; writes NAME.npz and NAME.png."""
-    from multimnist.evaluation.generation import generation_scores, read_numbers
-    from multimnist.report.figures import sample_grid_figure
-
+def score_images(name: str, fitted: str, images: np.ndarray, reader, real_features: np.ndarray, train: np.ndarray,
+                 copy_below: float, nn: np.ndarray | None = None) -> Scored:
+    """Read flat images (N, 1092) with the reader and score them against the real images' features."""
     r = read_images(reader, images)
-    nn = _nearest(images, train) if nn is None else nn
+    nn = nearest_distances(images, train)[1] if nn is None else nn
     scores = generation_scores(r["tens"], r["units"], r["features"], real_features, nn, copy_below)
     numbers, readable = read_numbers(r["tens"], r["units"])
-    pictures = to_uint8(images)
-    write_npz(out / f"{name}.npz", images=pictures, numbers=numbers, readable=readable, nn_distance=nn)
-    titles = [f"{v:02d}" if ok else "?" for v, ok in zip(numbers[:GRID], readable[:GRID], strict=True)]
-    sample_grid_figure(pictures[:GRID], titles, out / f"{name}.png", cols=10,
-                       title=f"{fitted if fitted.startswith(name) else f'{name} ({fitted})'}: what the reader reads "
-                             "(? = not confident)")
     row = {"sampler": name, "kind": "reference" if name == "real" else "sampler", "fitted": fitted,
            **{k: v for k, v in scores.items() if k != "histogram"}}
-    return row, scores
+    return Scored(row, scores["histogram"], to_uint8(images), numbers, readable, nn)
 
 
-def _write_tables(rows: list[dict], scored: dict, out: Path) -> None:
-    from multimnist.report.figures import number_counts_figure
-
+def write_scores(out: Path, scored: dict[str, Scored]) -> None:
+    """NAME.npz and NAME.png per image set, scores.csv, scores.md, histograms.csv and read_numbers.png."""
+    for name, s in scored.items():
+        write_npz(out / f"{name}.npz", images=s.images, numbers=s.numbers, readable=s.readable,
+                  nn_distance=s.nn_distance)
+        fitted = s.row["fitted"]
+        titles = [f"{v:02d}" if ok else "?" for v, ok in zip(s.numbers[:GRID], s.readable[:GRID], strict=True)]
+        sample_grid_figure(s.images[:GRID], titles, out / f"{name}.png", cols=10,
+                           title=f"{fitted if fitted.startswith(name) else f'{name} ({fitted})'}: what the reader "
+                                 "reads (? = not confident)")
+    rows = [s.row for s in scored.values()]
     keys = ["sampler", "kind", "fitted", "n", "readable_share", "outside_1_50_share", "distinct_numbers",
             "entropy_bits", "frechet_distance", "nn_distance_mean", "near_copy_share", "top_numbers"]
-    lines = [",".join(keys)] + [",".join(_csv(r[k]) for k in keys) for r in rows]
-    write_text(out / "scores.csv", "\n".join(lines) + "\n")
-    hist = ["sampler," + ",".join(f"{i:02d}" for i in range(100))]
-    hist += [f"{k}," + ",".join(map(str, v["histogram"])) for k, v in scored.items()]
-    write_text(out / "histograms.csv", "\n".join(hist) + "\n")
+    write_text(out / "scores.csv", csv_text([{k: r[k] for k in keys} for r in rows]))
+    write_text(out / "histograms.csv", csv_text([["sampler", *(f"{i:02d}" for i in range(100))],
+                                                 *([k, *v.histogram] for k, v in scored.items())]))
     md = ["| sampler | fitted | readable | outside 1..50 | distinct | entropy (bits) | Frechet distance | "
           "nearest-train RMS | near copies | most read |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        md.append(f"| {r['sampler']} | {r['fitted']} | {_pct(r['readable_share'])} | {_pct(r['outside_1_50_share'])} "
+        md.append(f"| {r['sampler']} | {r['fitted']} | {pct(r['readable_share'])} | {pct(r['outside_1_50_share'])} "
                   f"| {r['distinct_numbers']} | {r['entropy_bits']:.2f} | {r['frechet_distance']:.2f} "
-                  f"| {r['nn_distance_mean']:.3f} | {_pct(r['near_copy_share'])} | {r['top_numbers']} |")
+                  f"| {r['nn_distance_mean']:.3f} | {pct(r['near_copy_share'])} | {r['top_numbers']} |")
     write_text(out / "scores.md", "\n".join(md) + "\n\n" + sampler_verdict(rows) + "\n")
-    number_counts_figure({k: v["histogram"] for k, v in scored.items()}, out / "read_numbers.png",
+    number_counts_figure({k: v.histogram for k, v in scored.items()}, out / "read_numbers.png",
                          "Numbers read with confidence from each sampler's images")
 
 
@@ -195,25 +199,14 @@ def sampler_verdict(rows: list[dict]) -> str:
     both = [k for k in lower_fd if readable_gap(by[k])[0] > readable_gap(by[k])[1]]
     within = [k for k in lower_fd if k not in both and abs(readable_gap(by[k])[0]) <= readable_gap(by[k])[1]]
     text = (f"Against Algorithm 2 (gaussian: Frechet distance {g['frechet_distance']:.2f}, readable "
-            f"{_pct(g['readable_share'])}): ")
+            f"{pct(g['readable_share'])}): ")
     if both:
         text += "better on both Frechet distance and readable share (beyond 2 standard errors): " + ", ".join(
-            f"{k} ({by[k]['frechet_distance']:.2f}, {_pct(by[k]['readable_share'])})" for k in both) + "."
+            f"{k} ({by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])})" for k in both) + "."
     else:
         text += "no sampler is better on both Frechet distance and readable share (beyond 2 standard errors)."
     if within:
         text += (" Lower Frechet distance but a readable share within noise of Algorithm 2's: "
-                 + ", ".join(f"{k} ({by[k]['frechet_distance']:.2f}, {_pct(by[k]['readable_share'])})"
+                 + ", ".join(f"{k} ({by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])})"
                              for k in within) + ".")
     return text + f" Lowest Frechet distance: {min(by, key=lambda k: by[k]['frechet_distance'])}."
-
-
-def _pct(v) -> str:
-    return "–" if v is None or v != v else f"{100 * v:.1f}%"
-
-
-def _csv(v) -> str:
-    if isinstance(v, float):
-        return "" if v != v else f"{v:.6g}"
-    text = str(v)
-    return f'"{text}"' if "," in text else text

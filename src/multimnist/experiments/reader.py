@@ -8,20 +8,26 @@ metrics.json (per-digit test accuracy, written last) and samples.png (test image
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
-from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
+from multimnist.data import Dataset, GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
 from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
 from multimnist.errors import UserError
-from multimnist.files import write_json, write_yaml
-from multimnist.models.reader import HEADS, ReaderModelConfig
-from multimnist.training.fit import TrainConfig
-from multimnist.training.run import check_run_folder, is_complete, versions
+from multimnist.evaluation.generation import read_numbers
+from multimnist.layout import is_complete
+from multimnist.models.reader import HEADS, ReaderModelConfig, build_reader
+from multimnist.report.figures import sample_grid_figure
+from multimnist.training.fit import TrainConfig, compile_model, fit, predict
+from multimnist.training.run import finish_run, load_model, open_run, start_run, versions
+from multimnist.training.seeding import seed_everything
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,48 +63,38 @@ def load_reader_config(config="reader", overrides=(), seed: int | None = None, e
 
 
 def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int | None = None, config="reader",
-                 overrides=(), verbose: int = 1) -> dict:
+                 overrides=()) -> dict:
     """Train (or resume, or reuse) the reader in `out`; returns metrics.json (tens/units/number accuracy)."""
-    from multimnist.models.reader import build_reader
-    from multimnist.training.fit import fit, make_optimizer
-    from multimnist.training.seeding import seed_everything
-
     cfg = load_reader_config(config, overrides, seed, epochs, train_size)
-    out = Path(out)
-    finished = check_run_folder(out, to_dict(cfg))
+    finished = open_run(out, cfg, lambda path: load_reader_config(path, seed=None))
     if finished is not None:
         return finished
-    write_yaml(out / "config.yaml", to_dict(cfg))
+    seed_everything(cfg.seed)
+    model = build_reader(cfg.model)
+    out = start_run(out, cfg)  # before the data, which lives in the run folder
     ds = _reader_data(out / "data", cfg.data)
     arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.data_seed)
     y_train, y_val = _targets(ds.y_train[arrays.train_idx]), _targets(ds.y_train[arrays.val_idx])
-    seed_everything(cfg.seed)
-    model = build_reader(cfg.model)
-    steps = int(np.ceil(len(arrays.x_train) / cfg.training.batch_size))
-    model.compile(optimizer=make_optimizer(cfg.training, steps),
-                  loss={h: "categorical_crossentropy" for h in HEADS}, metrics={h: ["accuracy"] for h in HEADS})
-    if verbose:
-        print(f"reader (seed {cfg.seed}): {model.count_params():,} parameters, {len(arrays.x_train):,} training "
-              f"images of 00..99, writing to {out}", flush=True)
-    result = fit(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out, verbose=verbose)
-    probs = model.predict(arrays.x_test, batch_size=2048, verbose=0)
+    compile_model(model, cfg.training, len(arrays.x_train), loss={h: "categorical_crossentropy" for h in HEADS},
+                  metrics={h: ["accuracy"] for h in HEADS})
+    log.info("reader (seed %d): %s parameters, %s training images of 00..99, writing to %s", cfg.seed,
+             f"{model.count_params():,}", f"{len(arrays.x_train):,}", out)
+    result = fit(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out)
+    probs = predict(model, arrays.x_test)
     metrics = reader_accuracy(probs["tens"], probs["units"], ds.y_test)
     metrics.update(name=cfg.name, seed=cfg.seed, epochs_run=result.epochs_run,
                    seconds_per_epoch=result.seconds_per_epoch, n_params=int(model.count_params()),
                    train_images=len(arrays.x_train), test_images=len(ds.y_test), versions=versions(),
                    config=to_dict(cfg))
     _samples_figure(ds, probs, out / "samples.png")
-    write_json(out / "metrics.json", metrics)  # last: its presence marks the run finished
-    if verbose:
-        print(f"reader test accuracy: tens {metrics['tens_accuracy']:.2%}, units {metrics['units_accuracy']:.2%}, "
-              f"number {metrics['number_accuracy']:.2%}", flush=True)
+    metrics = finish_run(out, metrics)
+    log.info("reader test accuracy: tens %.2f%%, units %.2f%%, number %.2f%%", 100 * metrics["tens_accuracy"],
+             100 * metrics["units_accuracy"], 100 * metrics["number_accuracy"])
     return metrics
 
 
 def reader_accuracy(tens: np.ndarray, units: np.ndarray, y: np.ndarray) -> dict:
     """Per-digit and whole-number accuracy of the reader's probabilities on labelled images, and of confident reads."""
-    from multimnist.evaluation.generation import read_numbers
-
     numbers, readable = read_numbers(tens, units)
     true_tens, true_units = split_label(y)
     return {
@@ -112,21 +108,18 @@ def reader_accuracy(tens: np.ndarray, units: np.ndarray, y: np.ndarray) -> dict:
 
 def read_images(reading, x: np.ndarray) -> dict[str, np.ndarray]:
     """Probabilities and features for flat images (N, 1092) in [0, 1]; `reading` from `models.reader.reading_model`."""
-    out = reading.predict(x, batch_size=2048, verbose=0)
-    return {k: np.asarray(v) for k, v in out.items()}
+    return {k: np.asarray(v) for k, v in predict(reading, x).items()}
 
 
 def load_reader(run) -> object:
     """The trained reader of a finished reader run folder."""
-    from multimnist.training.run import load_model
-
     run = Path(run)
     if not is_complete(run):
         raise UserError(f"{run} holds no finished reader run: train one with `multimnist train reader --out {run}`")
     return load_model(run)
 
 
-def _reader_data(folder: Path, cfg: ReaderDataConfig):
+def _reader_data(folder: Path, cfg: ReaderDataConfig) -> Dataset:
     """Generate the 00..99 dataset into `folder` once (meta.json marks it complete), then read it back."""
     if not (folder / "meta.json").is_file():
         gen = GeneratorConfig(plan="balanced", classes=tuple(range(100)), train_size=cfg.train_size)
@@ -140,9 +133,6 @@ def _targets(labels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _samples_figure(ds, probs, path: Path, n: int = 24) -> None:
-    from multimnist.evaluation.generation import read_numbers
-    from multimnist.report.figures import sample_grid_figure
-
     numbers, readable = read_numbers(probs["tens"][:n], probs["units"][:n])
     titles = [f"{y:02d}: {r:02d}" + ("" if ok else "?") for y, r, ok in zip(ds.y_test[:n], numbers, readable,
                                                                             strict=True)]

@@ -12,17 +12,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from multimnist import __version__
+from multimnist.config import from_dict
+from multimnist.data import GeneratorConfig
+from multimnist.data.plans import load_plan
 from multimnist.errors import UserError
-from multimnist.executor import default_log
+from multimnist.experiments import autoencoder as ae
+from multimnist.experiments import classifier as clf
+from multimnist.experiments.compare import compare_runs, confused_pair_change
+from multimnist.experiments.data import inspect_data, make_data
+from multimnist.experiments.generation import score_samplers
+from multimnist.experiments.reader import train_reader
 from multimnist.files import write_json
+from multimnist.formatting import duration
+from multimnist.layout import METRICS
+from multimnist.report.study import write_report
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 HEADLINE = ("unregularized", "regularized", "challenger")
 ABLATIONS = (
@@ -31,6 +45,12 @@ ABLATIONS = (
     "dropout_0.1", "dropout_0.2", "dropout_0.3", "early_stopping",
 )
 SIDE_SWEEPS = ("depth", "optimizer", "batch", "activation")
+
+# Rough costs on 2 cores, measured in the paper profile, for the time-left estimate only.
+CLASSIFIER_EPOCH_SECONDS = 1.15  # one epoch of the study network on the full data, validation included
+CLASSIFIER_SETUP_SECONDS = 12  # loading, compiling, evaluating and drawing one classifier run
+AUTOENCODER_EPOCH_SECONDS = 5.5  # one autoencoder epoch on 80% of the full data
+SLOW_BATCH_FACTOR = 13  # batch 8 takes ~13 runs' time of batch 256 (the other batch sizes about one each)
 
 
 @dataclass(frozen=True)
@@ -86,20 +106,13 @@ class Step:
     outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
 
 
-def build_steps(out: Path, profile: Profile, jobs: int = 1) -> list[Step]:
+def build_steps(out: Path, profile: Profile, n_jobs: int = 1) -> list[Step]:
     """The study's steps in order, closed over their settings."""
-    from multimnist.data import GeneratorConfig
-    from multimnist.experiments import autoencoder as ae
-    from multimnist.experiments import classifier as clf
-    from multimnist.experiments.compare import compare_runs, confused_pair_change
-    from multimnist.experiments.data import inspect_data, make_data
-    from multimnist.experiments.generation import score_samplers
-    from multimnist.experiments.reader import train_reader
-
     data = out / "data"
-    scale = (profile.train_size or 83550) / 83550
+    full_size = sum(load_plan("study").values())
+    scale = (profile.train_size or full_size) / full_size
     epochs = profile.classifier_epochs or 50
-    clf_cost = epochs * 1.15 * scale + 12  # measured: ~69 s per 50-epoch run on the full data, 2 cores
+    clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
     steps = [
         Step("data", lambda: str(make_data(data, GeneratorConfig(train_size=profile.train_size), seed=0)),
              {"train_size": profile.train_size, "seed": 0}, cost=15, outputs=("data",)),
@@ -109,7 +122,7 @@ def build_steps(out: Path, profile: Profile, jobs: int = 1) -> list[Step]:
 
     def classifiers(names, root, seeds):
         return lambda: {n: clf.run_seeds(n, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
-                                         n_jobs=jobs) for n in names}
+                                         n_jobs=n_jobs) for n in names}
 
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
                       {"configs": HEADLINE, "seeds": profile.seeds, "epochs": profile.classifier_epochs},
@@ -121,11 +134,11 @@ def build_steps(out: Path, profile: Profile, jobs: int = 1) -> list[Step]:
                           outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
-            runs = {"depth": 4, "optimizer": 6, "batch": 5 + 12, "activation": 2}[kind]  # batch 8 is slow
+            runs = len(clf.SWEEPS[kind]) + (SLOW_BATCH_FACTOR - 1 if kind == "batch" else 0)
             steps.append(Step(
                 f"sweep-{kind}",
                 lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
-                                                epochs=profile.classifier_epochs, n_jobs=jobs),
+                                                epochs=profile.classifier_epochs, n_jobs=n_jobs),
                 {"kind": kind, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
                 ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
     def compare():
@@ -137,11 +150,11 @@ def build_steps(out: Path, profile: Profile, jobs: int = 1) -> list[Step]:
     steps.append(Step("compare", compare, {},
                       tuple(s.name for s in steps if s.name not in ("data", "inspect")), cost=5,
                       outputs=("compare",)))
-    ae_cost = 5.5 * scale  # seconds per autoencoder epoch (80% of the full data trains, 2 cores)
+    ae_cost = AUTOENCODER_EPOCH_SECONDS * scale
     steps += [
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
-                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=jobs),
+                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs),
              {"factors": profile.factors, "seeds": profile.sweep_seeds, "epochs": profile.sweep_epochs},
              ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
@@ -168,14 +181,12 @@ def _run_dirs(out: Path) -> list[Path]:
     """Every finished classifier run folder of the study (those holding metrics.json)."""
     dirs = []
     for root in ("classifiers", "ablations", "sweeps"):
-        dirs += sorted(p.parent for p in (out / root).glob("**/metrics.json"))
+        dirs += sorted(p.parent for p in (out / root).glob(f"**/{METRICS}"))
     return dirs
 
 
 def load_profile(spec: str | Profile) -> Profile:
     """A built-in profile name (quick, paper) or a YAML file of Profile fields (for tiny test runs, say)."""
-    from multimnist.config import from_dict
-
     if isinstance(spec, Profile):
         return spec
     if spec in PROFILES:
@@ -191,20 +202,18 @@ def load_profile(spec: str | Profile) -> Profile:
 
 
 def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
-              jobs: int = 1, log=default_log) -> Path:
+              n_jobs: int = 1) -> Path:
     """Run every step not already finished with the same inputs, then write the report; returns OUT."""
-    from multimnist.report.html import write_report
-
     profile = load_profile(profile).with_seeds(seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    steps = build_steps(out, profile, jobs)
+    steps = build_steps(out, profile, n_jobs)
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
                       outputs=("report.html", "report.md")))
-    log(f"multimnist reproduce: profile {profile.name}, {len(steps)} steps, writing to {out.resolve()}")
-    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": jobs, "multimnist_version": __version__})
+    log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
+    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": n_jobs, "multimnist_version": __version__})
 
     hashes: dict[str, str] = {}
     done_cost = spent = 0.0
@@ -215,12 +224,12 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         hashes[step.name] = hashlib.sha256(key.encode()).hexdigest()[:16]
         record = state.get(step.name)
         if record and record.get("hash") == hashes[step.name]:
-            log(f"[{i}/{len(steps)}] {step.name}: done earlier, kept ({', '.join(step.outputs)})")
+            log.info("[%d/%d] %s: done earlier, kept (%s)", i, len(steps), step.name, ", ".join(step.outputs))
             remaining -= step.cost
             continue
         rate = (spent + 60) / (done_cost + 60)  # measured speed against the estimates, damped while little ran
-        log(f"[{i}/{len(steps)}] {step.name} -> {', '.join(str(out / o) for o in step.outputs)} "
-            f"(about {_duration(remaining * rate)} left)")
+        log.info("[%d/%d] %s -> %s (about %s left)", i, len(steps), step.name,
+                 ", ".join(str(out / o) for o in step.outputs), duration(remaining * rate))
         t0 = time.time()
         summary = step.run()
         seconds = time.time() - t0
@@ -229,12 +238,6 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         spent += seconds
         done_cost += step.cost
         remaining -= step.cost
-        log(f"[{i}/{len(steps)}] {step.name}: finished in {_duration(seconds)}")
-    log(f"report: {(out / 'report.html').resolve()}")
+        log.info("[%d/%d] %s: finished in %s", i, len(steps), step.name, duration(seconds))
+    log.info("report: %s", (out / "report.html").resolve())
     return out
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s"

@@ -10,19 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
+from multimnist.data.dataset import FLAT  # importing multimnist first selects the JAX backend
 from multimnist.errors import UserError
 
 import keras
-
-INPUT = 1092  # 28 x 39 pixels, flattened
 
 
 @dataclass
 class AutoencoderModelConfig:
     """Layer widths and activations; defaults are the study's final autoencoder."""
 
-    input_dim: int = INPUT  # pixels per image, in and out
+    input_dim: int = FLAT  # pixels per image, in and out
     encoder: tuple[int, ...] = (256, 128)  # hidden widths from the input down to the latent layer
     decoder: tuple[int, ...] = (128, 256, 512)  # hidden widths from the latent layer up to the output
     compression_factor: float | None = 20  # L = floor(input_dim / cf), used when `latent` is not set
@@ -49,7 +47,7 @@ class AutoencoderModelConfig:
         return int(self.latent) if self.latent is not None else latent_size(self.compression_factor, self.input_dim)
 
 
-def latent_size(compression_factor: float, input_dim: int = INPUT) -> int:
+def latent_size(compression_factor: float, input_dim: int = FLAT) -> int:
     """floor(input / cf): 1092 / 20 -> 54, as in the study."""
     return int(input_dim // compression_factor)
 

@@ -9,8 +9,9 @@ model and refuses one over the parameter budget. No I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from multimnist.data.dataset import HEIGHT, WIDTH  # importing multimnist first selects the JAX backend
+from multimnist.data.dataset import FLAT, HEIGHT, WIDTH  # importing multimnist first selects the JAX backend
 from multimnist.errors import UserError
 
 import keras
@@ -25,7 +26,7 @@ class ModelConfig:
 
     hidden: tuple[int, ...] = (80, 70)  # units per hidden layer; the study's 80 and 70
     activation: str = "sigmoid"  # one of ACTIVATIONS; the study's choice
-    leaky_alpha: float = 0.01  # negative slope of leaky_relu (the study tried 0.01)
+    negative_slope: float = 0.01  # of leaky_relu (the study tried 0.01); Keras' LeakyReLU name
     initializer: str = "he_normal"  # any Keras initializer name: he_normal, glorot_normal, ...
     dropout: float | tuple[float, ...] = 0.0  # after each hidden layer: one rate for all, or one per layer
     input_dropout: float = 0.0  # dropout on the input pixels
@@ -34,6 +35,8 @@ class ModelConfig:
     norm: str | None = None  # None, "batch" or "layer" normalization before each hidden activation
     pool: int = 1  # average-pool the 28x39 image by this factor first: fixed, no weights (1: the raw pixels)
     max_params: int | None = 100_000  # refuse a bigger model; the study's budget; None: no limit
+
+    RENAMED: ClassVar[dict[str, str]] = {"leaky_alpha": "negative_slope"}  # run folders before 0.2 say leaky_alpha
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -66,7 +69,7 @@ class ModelConfig:
         return (float(self.dropout),) * len(self.hidden)
 
 
-def count_params(cfg: ModelConfig, n_inputs: int = 1092, n_classes: int = 50) -> int:
+def count_params(cfg: ModelConfig, n_inputs: int = FLAT, n_classes: int = 50) -> int:
     """Parameters of the network `cfg` describes (what Keras' count_params reports), without building it."""
     if cfg.pool > 1:
         n_inputs = -(-HEIGHT // cfg.pool) * -(-WIDTH // cfg.pool)  # "same" padding rounds up
@@ -76,7 +79,7 @@ def count_params(cfg: ModelConfig, n_inputs: int = 1092, n_classes: int = 50) ->
     return dense + per_unit * sum(cfg.hidden)
 
 
-def build_classifier(cfg: ModelConfig, n_inputs: int = 1092, n_classes: int = 50) -> keras.Model:
+def build_classifier(cfg: ModelConfig, n_inputs: int = FLAT, n_classes: int = 50) -> keras.Model:
     """An uncompiled Keras model: (N, n_inputs) in [0, 1] -> (N, n_classes) class probabilities."""
     n_params = count_params(cfg, n_inputs, n_classes)
     if cfg.max_params is not None and n_params > cfg.max_params:
@@ -100,7 +103,7 @@ def build_classifier(cfg: ModelConfig, n_inputs: int = 1092, n_classes: int = 50
             x = (keras.layers.BatchNormalization(name=f"norm_{i}") if cfg.norm == "batch"
                  else keras.layers.LayerNormalization(name=f"norm_{i}"))(x)
         if not fused:
-            x = (keras.layers.LeakyReLU(negative_slope=cfg.leaky_alpha, name=f"act_{i}")
+            x = (keras.layers.LeakyReLU(negative_slope=cfg.negative_slope, name=f"act_{i}")
                  if cfg.activation == "leaky_relu" else keras.layers.Activation(cfg.activation, name=f"act_{i}"))(x)
         if rate:
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
+from multimnist.data.dataset import FLAT, HEIGHT, WIDTH  # importing multimnist first selects the JAX backend
 from multimnist.errors import UserError
 
 import keras
@@ -39,8 +39,8 @@ class ReaderModelConfig:
 def build_reader(cfg: ReaderModelConfig | None = None) -> keras.Model:
     """(N, 1092) images in [0, 1] -> {"tens": (N, 10), "units": (N, 10)} probabilities."""
     cfg = cfg or ReaderModelConfig()
-    x = keras.Input((1092,), name="image")
-    h = keras.layers.Reshape((28, 39, 1))(x)  # (N, 1092) -> (N, 28, 39, 1)
+    x = keras.Input((FLAT,), name="image")
+    h = keras.layers.Reshape((HEIGHT, WIDTH, 1))(x)  # (N, 1092) -> (N, 28, 39, 1)
     # Strided convolutions rather than pooling: as accurate here and several times faster on CPU.
     for i, (filters, kernel) in enumerate(zip(cfg.conv, cfg.kernels, strict=True), 1):
         h = keras.layers.Conv2D(filters, kernel, strides=2, activation="relu", name=f"conv_{i}")(h)

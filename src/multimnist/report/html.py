@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.files import write_text
-
 import jinja2
 
 VERDICTS = {"yes": "yes", "no": "no", "partly": "partly", "n/a": "na"}
@@ -65,20 +63,6 @@ def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
         for f in s.figures:
             lines += [f"![{f.caption}]({f.path})", "", f"*{f.caption}*", ""]
     return "\n".join(lines)
-
-
-def write_report(run_dir: str | Path) -> Path:
-    """Collect the study's results under `run_dir` and write report.html and report.md there."""
-    from multimnist.report.study import collect_sections
-
-    run_dir = Path(run_dir)
-    title, subtitle, sections = collect_sections(run_dir)
-    for s in sections:
-        s.figures = [f for f in s.figures if (run_dir / f.path).is_file()]
-    write_text(run_dir / "report.md", render_markdown(title, subtitle, sections))
-    html = run_dir / "report.html"
-    write_text(html, render_html(title, subtitle, sections))
-    return html
 
 
 def relative(path: Path, start: Path) -> str:

@@ -8,17 +8,25 @@ again on the same run folder.
 from __future__ import annotations
 
 import csv
+import logging
+import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_npz
+from multimnist.layout import BACKUP, HISTORY, MODEL
 
 import keras
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
+PREDICT_BATCH = 2048  # inference batch size: fast on CPU, small enough for every model here
 
 
 @dataclass
@@ -59,15 +67,39 @@ class TrainConfig:
             raise UserError(f"lr_schedule must be null or 'cosine', got {self.lr_schedule!r}")
 
 
-def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    return max(1, math.ceil(n_train / batch_size))
+
+
+def make_optimizer(cfg: TrainConfig, n_train: int):
+    """The configured optimizer; a cosine schedule decays over all epochs' steps of `n_train` samples."""
     lr = cfg.learning_rate
     if cfg.lr_schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, cfg.epochs * steps_per_epoch))
+        steps = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size)
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2, **cfg.extra)
     if cfg.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(lr, **cfg.extra)
     return keras.optimizers.SGD(lr, **cfg.extra)
+
+
+def compile_model(model, cfg: TrainConfig, n_train: int, loss, metrics):
+    """Compile `model` with the configured optimizer for `n_train` training samples."""
+    model.compile(optimizer=make_optimizer(cfg, n_train), loss=loss, metrics=metrics)
+    return model
+
+
+def predict(model, x):
+    """Inference over `x` in large batches, silently."""
+    return model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+
+
+def keras_verbosity() -> int:
+    """Keras' own progress: a live bar on a terminal, one line per epoch in a log, nothing when quiet (-q)."""
+    if not log.isEnabledFor(logging.INFO):
+        return 0
+    return 1 if sys.stdout.isatty() else 2
 
 
 @dataclass
@@ -79,13 +111,18 @@ class FitResult:
 
 
 def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | Path,
-        verbose: int = 1, callbacks=()) -> FitResult:
-    """Train a compiled `model` in `run_dir`: history.csv, model.keras, resumable from run_dir/backup."""
+        verbose: int | None = None, callbacks=()) -> FitResult:
+    """Train a compiled `model` in `run_dir`: history.csv, model.keras, resumable from run_dir/backup.
+
+    `verbose` is Keras' (0, 1 or 2); None chooses by where the output goes (`keras_verbosity`).
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    backup = run_dir / "backup"
+    backup = run_dir / BACKUP
     resuming = backup.exists()
-    history_csv = run_dir / "history.csv"
+    if resuming:
+        log.info("resuming %s from its last finished epoch", run_dir)
+    history_csv = run_dir / HISTORY
     if not resuming:
         history_csv.unlink(missing_ok=True)
     timer = EpochTimer()
@@ -100,12 +137,12 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
     # Last, so an epoch counts as done only once everything above has recorded it.
     cbs.append(keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True))
     model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
-              shuffle=cfg.shuffle, callbacks=cbs, verbose=verbose)
+              shuffle=cfg.shuffle, callbacks=cbs, verbose=keras_verbosity() if verbose is None else verbose)
     history = _dedupe_history(history_csv)
     epochs_run = len(next(iter(history.values()), []))
     restored = stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None
     best = stopper.best_epoch + 1 if restored else epochs_run
-    with atomic_path(run_dir / "model.keras") as tmp:  # tmp ends in .keras, as Keras requires
+    with atomic_path(run_dir / MODEL) as tmp:  # tmp ends in .keras, as Keras requires
         model.save(tmp)
     return FitResult(history, epochs_run, best, timer.mean())
 
@@ -119,7 +156,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     def __init__(self, run_dir: Path, **kwargs):
         super().__init__(**kwargs)
-        self.history_csv, self.best_file = run_dir / "history.csv", run_dir / "backup" / "best_weights.npz"
+        self.history_csv, self.best_file = run_dir / HISTORY, run_dir / BACKUP / "best_weights.npz"
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)

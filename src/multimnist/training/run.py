@@ -1,60 +1,103 @@
-"""Run folders: what every training run leaves behind, and the versions it ran with.
+"""The one protocol every training run follows, whatever the model (the folder's layout: `multimnist.layout`).
 
-    RUN/config.yaml     the resolved configuration
-    RUN/history.csv     one row per epoch (Keras CSVLogger)
-    RUN/metrics.json    final metrics, seed, versions, timings
-    RUN/model.keras     the trained model
-    RUN/*.png           figures
-    RUN/backup/         Keras BackupAndRestore state while a run is unfinished
+A training function calls `open_run` first: it returns the metrics of the very same finished run (nothing to
+do), None for a new or resumable run, and refuses a folder that holds something else. Once the model is built
+it calls `start_run` (config.yaml), trains, and ends with `finish_run` (metrics.json, strict JSON).
 """
 
 from __future__ import annotations
 
-import csv
+import logging
 import platform
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
 from multimnist import __version__
+from multimnist.config import to_dict
+from multimnist.data import Dataset, load_dataset
+from multimnist.errors import UserError
+from multimnist.files import sha256_arrays, write_json, write_yaml
+from multimnist.layout import BACKUP, CONFIG, HISTORY, METRICS, MODEL, is_complete, read_metrics
+
+import jax
+import keras
+import numpy as np
+import sklearn
+
+log = logging.getLogger(__name__)
 
 
 def versions() -> dict[str, str]:
-    import jax
-    import keras
-    import numpy
-    import sklearn
-
     return {
         "multimnist": __version__,
         "python": platform.python_version(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "jax": jax.__version__,
-        "numpy": numpy.__version__,
+        "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
     }
 
 
-def read_history(path: str | Path) -> dict[str, list[float]]:
-    """history.csv -> {column: values}, one value per epoch."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-    return {k: [float(r[k]) for r in rows] for k in rows[0]}
+def dataset_fingerprint(data: str | Path | Dataset) -> tuple[Dataset, dict]:
+    """The dataset a run trains on and what identifies it in metrics.json: its path and the hash of its arrays."""
+    ds = data if isinstance(data, Dataset) else load_dataset(data)
+    return ds, {"path": None if isinstance(data, Dataset) else str(data),
+                "sha256": sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)}
 
 
-def is_complete(run_dir: str | Path) -> bool:
-    """A run is complete once its metrics.json exists (it is written last, atomically)."""
-    return (Path(run_dir) / "metrics.json").is_file()
+def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data_sha: str | None = None) -> dict | None:
+    """The finished run's metrics if `out` holds this very run; None to train (fresh, or resuming); else refuse.
+
+    The saved config.yaml is read back through `load_config` (the same dataclasses as `cfg`), so settings added
+    since the run was made take their defaults and the old folder still resumes. A folder holding another config
+    is refused, unless that run never finished an epoch (a failed start): then it is cleared for this one.
+    `data_sha`, if given, must match the finished run's data hash.
+    """
+    out = Path(out)
+    if not (out / CONFIG).is_file():
+        if out.exists() and any(p.name not in (BACKUP, HISTORY) for p in out.iterdir()):
+            raise UserError(f"{out} is not empty and holds no run: choose another --out")
+        return None
+    try:
+        previous = to_dict(load_config(out / CONFIG))
+    except UserError as e:
+        raise UserError(f"{out} holds a run this version cannot read ({e}): choose another --out") from None
+    differences = sorted(_differences(previous, to_dict(cfg)))
+    if differences:
+        if not is_complete(out) and not _epochs_done(out):
+            log.warning("%s held a run of another config that never finished an epoch; starting afresh", out)
+            _clear(out)
+            return None
+        raise UserError(f"{out} holds a run of another config (differs in {', '.join(differences[:5])}): "
+                        "choose another --out or delete it")
+    if not is_complete(out):
+        return None
+    metrics = read_metrics(out)
+    if data_sha is not None and metrics.get("data", {}).get("sha256") != data_sha:
+        raise UserError(f"{out} was trained on other data: choose another --out")
+    return metrics
 
 
-def load_model(run_dir: str | Path, name: str = "model.keras"):
+def start_run(out: str | Path, cfg: Any) -> Path:
+    """Write the resolved config; call it once the model is built, so a refused config leaves no run folder."""
+    out = Path(out)
+    write_yaml(out / CONFIG, to_dict(cfg))
+    return out
+
+
+def finish_run(out: str | Path, metrics: dict) -> dict:
+    """Write metrics.json last (NaN and infinities as null): its presence marks the run finished."""
+    metrics = finite(metrics)
+    write_json(Path(out) / METRICS, metrics)
+    return metrics
+
+
+def load_model(run_dir: str | Path, name: str = MODEL):
     """The trained Keras model of a run folder (safe mode: no arbitrary code is loaded)."""
-    import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
-    from multimnist.errors import UserError
-
-    import keras
-
     path = Path(run_dir) / name
     if not path.is_file():
         raise UserError(f"no trained model at {path}: train it first, or check the run folder")
@@ -64,30 +107,31 @@ def load_model(run_dir: str | Path, name: str = "model.keras"):
         raise UserError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
 
 
-def check_run_folder(out: str | Path, config: dict, data_sha: str | None = None) -> dict | None:
-    """The finished run's metrics.json if `out` holds this very run; None to train (or resume); else refuse.
+def finite(obj):
+    """NaN and infinities -> None, everywhere in a JSON-able structure, so it stays strict JSON."""
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
 
-    `config` is the resolved config as config.yaml stores it; `data_sha` (if given) must match the
-    metrics' data.sha256, so a folder trained on other data is never reused.
-    """
-    import json
 
-    from multimnist.config import read_config
-    from multimnist.errors import UserError
+def _differences(a, b, prefix="") -> list[str]:
+    """Dotted names of the settings that differ between two nested configs."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in set(a) | set(b) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
 
-    out = Path(out)
-    if not (out / "config.yaml").is_file():
-        if out.exists() and any(p.name != "backup" for p in out.iterdir()):
-            raise UserError(f"{out} is not empty and holds no run: choose another --out")
-        return None
-    _, previous = read_config(out / "config.yaml")
-    if previous != config:
-        diff = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
-        raise UserError(f"{out} holds a run of another config (differs in {', '.join(diff)}): "
-                        "choose another --out or delete it")
-    if not is_complete(out):
-        return None
-    metrics = json.loads((out / "metrics.json").read_text())
-    if data_sha is not None and metrics.get("data", {}).get("sha256") != data_sha:
-        raise UserError(f"{out} was trained on other data: choose another --out")
-    return metrics
+
+def _epochs_done(out: Path) -> bool:
+    history = out / HISTORY
+    return (out / BACKUP).exists() or (history.is_file() and len(history.read_text().splitlines()) > 1)
+
+
+def _clear(out: Path) -> None:
+    """Remove what a run writes before its first epoch ends (never anything else in the folder)."""
+    (out / CONFIG).unlink(missing_ok=True)
+    (out / HISTORY).unlink(missing_ok=True)
+    shutil.rmtree(out / BACKUP, ignore_errors=True)

@@ -1,0 +1,62 @@
+"""Where things are in a run folder, and strict readers for them.
+
+A training run folder:
+
+    RUN/config.yaml     the resolved configuration, written once the model is built
+    RUN/history.csv     one row per epoch (Keras CSVLogger)
+    RUN/model.keras     the trained model
+    RUN/metrics.json    final metrics, data hash, versions, timings: written last, so it marks the run finished
+    RUN/*.png, *.csv    figures and tables of the run
+    RUN/backup/         Keras BackupAndRestore state while a run is unfinished
+
+Every reader here names the file it could not read; none of them guesses a value for a broken file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from multimnist.errors import UserError
+
+CONFIG, HISTORY, MODEL, METRICS, BACKUP = "config.yaml", "history.csv", "model.keras", "metrics.json", "backup"
+
+
+def is_complete(run_dir: str | Path) -> bool:
+    """A run is finished once its metrics.json exists (it is written last, atomically)."""
+    return (Path(run_dir) / METRICS).is_file()
+
+
+def read_json(path: str | Path):
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"missing {path}") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    return read_json(Path(run_dir) / METRICS)
+
+
+def read_csv_rows(path: str | Path) -> list[dict[str, str]]:
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise UserError(f"missing {path}") from None
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+
+
+def read_history(path: str | Path) -> dict[str, list[float]]:
+    """history.csv -> {column: values}, one value per epoch."""
+    rows = read_csv_rows(path)
+    try:
+        return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
+    except (TypeError, ValueError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
