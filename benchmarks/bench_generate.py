@@ -1,4 +1,4 @@
-"""Time generating the default Multi-MNIST train+test set (issue 2 asks for under 5 s on 2 cores).
+"""Time generating the default Multi-MNIST train+test set (the target is under 5 s on 2 cores).
 
     .venv/bin/python benchmarks/bench_generate.py [--repeats 3] [--train-size N] [--write]
 

@@ -53,7 +53,7 @@ def accuracy_frequency_figure(counts, accuracy, classes, path: Path, title: str,
     return save_figure(fig, path)
 
 
-# --- autoencoder and generation figures (issue 4) ---
+# --- autoencoder and generation figures ---
 
 def history_panels_figure(history: dict, metrics, path: Path, title: str) -> Path:
     """Train vs validation curves side by side, one panel per metric (e.g. BCE loss and MSE)."""

@@ -95,7 +95,7 @@ def accuracy_vs_frequency(ax, counts, accuracy, classes, rho: float | None = Non
     return points
 
 
-# --- autoencoder and generation plots (issue 4) ---
+# --- autoencoder and generation plots ---
 
 def latent_boxes(ax, encodings: np.ndarray, uniform: tuple[float, float] = (0.0, 1.0)):
     """One box per latent dimension (whiskers at the 1st and 99th percentiles), the U(0,1) range shaded (fig. 18)."""

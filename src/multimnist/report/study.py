@@ -307,9 +307,9 @@ def _claim_pairs(r: _Results) -> Claim:
     statement = "Regularization cuts the confusions 50->30 (-28%) and 19->17 (-70%)"
     if not rows or any(p is None for p in named):
         return _na(statement, "4.4, fig. 11", "-28% / -70%")
-    changes = [_float(p["change"]) for p in named]
+    changes = [_number(p["change"]) for p in named]
     ours = " / ".join(f"{p['before']}->{p['after']} ({_change_text(p['change'])})" for p in named)
-    all_top = [_float(p["change"]) for p in rows.values() if _float(p["change"]) == _float(p["change"])]
+    all_top = [_number(p["change"]) for p in rows.values() if _number(p["change"]) == _number(p["change"])]
     verdict = "yes" if all(c < 0 for c in changes) else "partly" if any(c < 0 for c in changes) else "no"
     return Claim(statement, "4.4, fig. 11", "-28% / -70%", ours + f"; median change of the top pairs "
                  f"{_change_text(np.median(all_top)) if all_top else '–'}", verdict, "yes if both counts drop")
@@ -406,8 +406,8 @@ def _autoencoder_claims(r: _Results) -> list[Claim]:
     out = []
     rows = _csv_rows(r.run / "autoencoder" / "sweep" / "sweep.csv")
     if rows:
-        mse = {int(row["factor"]): _float(row["test_mse_mean"]) for row in rows}
-        std = {int(row["factor"]): _float(row.get("test_mse_std") or "nan") for row in rows}
+        mse = {int(row["factor"]): _number(row["test_mse_mean"]) for row in rows}
+        std = {int(row["factor"]): _number(row.get("test_mse_std") or "nan") for row in rows}
         best = min(mse, key=mse.get)
         out.append(Claim("The best compression factor is 20 (latent size 54)", "5.1, fig. 13", "20",
                          f"best {best} (MSE {mse[best]:.5f}); cf 20: {mse.get(20, float('nan')):.5f}"
@@ -432,22 +432,22 @@ def _autoencoder_claims(r: _Results) -> list[Claim]:
               if row.get("kind", "sampler") == "sampler"}  # not the 'real' reference row
     if "uniform" in scores and "gaussian" in scores:
         u, g = scores["uniform"], scores["gaussian"]
-        ur, gr = _float(u["readable_share"]), _float(g["readable_share"])
-        ud, gd = _float(u["distinct_numbers"]), _float(g["distinct_numbers"])
+        ur, gr = _number(u["readable_share"]), _number(g["readable_share"])
+        ud, gd = _number(u["distinct_numbers"]), _number(g["distinct_numbers"])
         out.append(Claim("Per-dimension Gaussian sampling (Algorithm 2) gives sharper, more diverse samples than "
                          "uniform", "5.4, figs. 17, 19", "better", f"readable {100 * gr:.0f}% vs {100 * ur:.0f}%, "
                          f"distinct numbers {gd:.0f} vs {ud:.0f}",
                          "yes" if gr > ur and gd > ud else "partly" if gr > ur or gd > ud else "no",
                          "yes if both the readable share and the distinct numbers are higher"))
-        outside = _float(g["outside_1_50_share"])
+        outside = _number(g["outside_1_50_share"])
         out.append(Claim("The decoder also draws numbers outside 1..50 (a '98')", "5.4, fig. 19", "a 98 appears",
                          f"{100 * outside:.1f}% of readable Gaussian samples read outside 1..50"
                          if outside == outside else "no Gaussian sample was readable",
                          "n/a" if outside != outside else "yes" if outside > 0 else "no"))
-        best = min(scores, key=lambda k: _float(scores[k]["frechet_distance"]))
+        best = min(scores, key=lambda k: _number(scores[k]["frechet_distance"]))
         out.append(Claim("(beyond the study) A better sampler beats Algorithm 2 on Frechet distance", "—", "—",
-                         f"best: {best} (FD {_float(scores[best]['frechet_distance']):.2f} vs "
-                         f"{_float(g['frechet_distance']):.2f})",
+                         f"best: {best} (FD {_number(scores[best]['frechet_distance']):.2f} vs "
+                         f"{_number(g['frechet_distance']):.2f})",
                          "yes" if best not in ("gaussian", "uniform") else "no"))
     else:
         out.append(_na("Per-dimension Gaussian sampling (Algorithm 2) gives sharper, more diverse samples than "
@@ -484,7 +484,8 @@ def _var(values) -> float:
     return float(np.var(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def _float(v) -> float:
+def _number(v) -> float:
+    """A number from a CSV cell; NaN where there is none."""
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -492,7 +493,7 @@ def _float(v) -> float:
 
 
 def _change_text(v) -> str:
-    return change(_float(v))
+    return change(_number(v))
 
 
 def _json(path: Path):
