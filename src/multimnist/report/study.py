@@ -83,12 +83,16 @@ class _Results:
 
 # --- sections ---
 
+def _not_run(s: Section, step: str) -> Section:
+    s.paragraphs.append(f"The {step} step has not run.")
+    return s
+
+
 def _data_section(r: _Results) -> Section:
     s = Section("1 Data")
     stats = _json(r.run / "inspect" / "stats.json")
     if not stats:
-        s.paragraphs.append("The data step has not run.")
-        return s
+        return _not_run(s, "data")
     t = stats["train"]
     s.paragraphs.append(
         f"{t['n_classes']} classes, {t['total']:,} training and {stats['test']['total']:,} test images (28x39, two "
@@ -132,17 +136,25 @@ def _headline_table(r: _Results, names) -> Table:
                   "train - val gap", "epochs"], rows, "Ours beside the study (accuracy in %)")
 
 
-def _unregularized_section(r: _Results) -> Section:
-    s = Section("3 Unregularized network")
-    if not r.seeds("classifiers/unregularized"):
+def _network_section(r: _Results, title: str, name: str, describe, compared, label: str,
+                     numbers: tuple[int, int, int] | None = None) -> Section:
+    """A headline network's section: what it is (`describe(metrics)`), its table beside `compared`, its curves."""
+    s, group = Section(title), f"classifiers/{name}"
+    if not r.seeds(group):
         s.paragraphs.append("Not run.")
         return s
-    m = r.seeds("classifiers/unregularized")[0]
-    s.paragraphs.append(f"1092-80-70-50, sigmoid, softmax, HeNormal, Adam 1e-3, batch 256, "
-                        f"{m['epochs_run']} epochs, {m.get('n_params', 0):,} parameters.")
-    s.tables.append(_headline_table(r, ["unregularized"]))
-    s.figures += _curves(r, "classifiers/unregularized", "unregularized", (5, 6, 7))
+    s.paragraphs.append(describe(r.seeds(group)[0]))
+    s.tables.append(_headline_table(r, compared))
+    s.figures += _curves(r, group, label, numbers)
     return s
+
+
+def _unregularized_section(r: _Results) -> Section:
+    return _network_section(
+        r, "3 Unregularized network", "unregularized",
+        lambda m: f"1092-80-70-50, sigmoid, softmax, HeNormal, Adam 1e-3, batch 256, {m['epochs_run']} epochs, "
+                  f"{m.get('n_params', 0):,} parameters.",
+        ["unregularized"], "unregularized", (5, 6, 7))
 
 
 def _regularization_section(r: _Results) -> Section:
@@ -179,16 +191,11 @@ def _side_section(r: _Results) -> Section:
 
 
 def _challenger_section(r: _Results) -> Section:
-    s = Section("Beyond the study: the best network under 100k parameters")
-    if not r.seeds("classifiers/challenger"):
-        s.paragraphs.append("Not run.")
-        return s
-    m = r.seeds("classifiers/challenger")[0]
-    s.paragraphs.append(f"A feed-forward challenger with {m.get('n_params', 0):,} parameters; its recipe is "
-                        "src/multimnist/configs/challenger.yaml.")
-    s.tables.append(_headline_table(r, ["unregularized", "regularized", "challenger"]))
-    s.figures += _curves(r, "classifiers/challenger", "challenger")
-    return s
+    return _network_section(
+        r, "Beyond the study: the best network under 100k parameters", "challenger",
+        lambda m: f"A feed-forward challenger with {m.get('n_params', 0):,} parameters; its recipe is "
+                  "src/multimnist/configs/challenger.yaml.",
+        ["unregularized", "regularized", "challenger"], "challenger")
 
 
 def _autoencoder_section(r: _Results) -> Section:
@@ -218,8 +225,7 @@ def _generation_section(r: _Results) -> Section:
     s = Section("5.4 Generation")
     rows = _csv_rows(r.run / "generation" / "scores.csv")
     if not rows:
-        s.paragraphs.append("The generation step has not run.")
-        return s
+        return _not_run(s, "generation")
     table = _markdown_table(r.run / "generation" / "scores.md", "Samplers scored by the digit-pair reader")
     if table:
         s.tables.append(table)
