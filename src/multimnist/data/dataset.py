@@ -23,6 +23,9 @@ import numpy as np
 
 HEIGHT, WIDTH = 28, 39
 FLAT = HEIGHT * WIDTH  # 1092
+MAX_JITTER = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 empty rows above and below
+INTENSITY_MODES = ("independent", "shared")
+MIN_POOL = 100  # the first 100 MNIST training digits hold every class (the first 10 do not)
 
 
 @dataclass
@@ -35,7 +38,12 @@ class GeneratorConfig:
     test_fraction: float = 0.2  # test images per train image, same class proportions
     intensity: tuple[float, float] = (0.05, 1.0)  # each digit's brightness, uniform in this range (calibrated)
     blend: str = "max"  # how overlapping pixels combine: max, sum (clipped) or alpha (see compose)
-    offset: int = 11  # columns between the two digits' left edges; 28 - offset columns overlap
+    offset: int = 11  # columns between the two digits' left edges; 28 - offset columns overlap (fixes the width)
+    offset_min: int | None = None  # if set, each image's right digit starts at a column drawn in offset_min..offset
+    jitter: int = 0  # each digit moves up or down by a whole number of rows drawn in -jitter..jitter
+    intensity_mode: str = "independent"  # "independent": each digit draws its own; "shared": one per image
+    train_pool: int | None = None  # train images draw only from the first N MNIST training digits (None: all)
+    preset: str | None = None  # the named preset these settings came from (data/presets.py); a label only
 
     def __post_init__(self):
         if self.classes is not None:
@@ -48,6 +56,14 @@ class GeneratorConfig:
             raise UserError(f"blend must be one of {', '.join(BLENDS)}, got {self.blend!r}")
         if self.offset != 11:
             raise UserError("offset must be 11: the study's images are 28x39 (17 overlapping columns)")
+        if self.offset_min is not None and not 0 <= self.offset_min <= self.offset:
+            raise UserError(f"offset_min must lie in 0..{self.offset}, got {self.offset_min}")
+        if not 0 <= self.jitter <= MAX_JITTER:
+            raise UserError(f"jitter must lie in 0..{MAX_JITTER} rows (MNIST's empty margin), got {self.jitter}")
+        if self.intensity_mode not in INTENSITY_MODES:
+            raise UserError(f"intensity_mode must be one of {', '.join(INTENSITY_MODES)}, got {self.intensity_mode!r}")
+        if self.train_pool is not None and not MIN_POOL <= self.train_pool:
+            raise UserError(f"train_pool must be at least {MIN_POOL} digits (or unset for all), got {self.train_pool}")
         if not 0.0 < self.test_fraction <= 1.0:
             raise UserError(f"test fraction must be in (0, 1], got {self.test_fraction}")
         if self.train_size is not None and self.train_size < 1:
@@ -68,6 +84,8 @@ class Dataset:
     intensity_train: np.ndarray | None = None  # (N, 2) brightness of each digit
     intensity_test: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    placement_train: np.ndarray | None = None  # (N, 3) right digit's column, row shifts; only if drawn per image
+    placement_test: np.ndarray | None = None
 
 
 def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: int = 0) -> Dataset:
@@ -78,10 +96,13 @@ def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: in
         plan = scale_plan(plan, config.train_size)
     test_plan = scale_plan(plan, max(len(plan), round(sum(plan.values()) * config.test_fraction)))
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    x_tr, y_tr, src_tr, int_tr = _draw(digits.x_train, digits.y_train, plan, config, train_rng)
-    x_te, y_te, src_te, int_te = _draw(digits.x_test, digits.y_test, test_plan, config, test_rng)
+    pool = len(digits.x_train) if config.train_pool is None else min(config.train_pool, len(digits.x_train))
+    x_tr, y_tr, src_tr, int_tr, place_tr = _draw(digits.x_train[:pool], digits.y_train[:pool], plan, config,
+                                                 train_rng)
+    x_te, y_te, src_te, int_te, place_te = _draw(digits.x_test, digits.y_test, test_plan, config, test_rng)
     meta = {
         "generator": asdict(config),
+        "preset": _preset_name(config),
         "seed": seed,
         "classes": list(plan),
         "train": plan_stats(plan),
@@ -89,27 +110,51 @@ def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: in
         "mnist": {"source": digits.source, "sha256": digits.sha256},
         "multimnist_version": __version__,
     }
-    return Dataset(x_tr, y_tr, x_te, y_te, tuple(plan), src_tr, src_te, int_tr, int_te, meta)
+    return Dataset(x_tr, y_tr, x_te, y_te, tuple(plan), src_tr, src_te, int_tr, int_te, meta,
+                   place_tr, place_te)
+
+
+def _preset_name(config: GeneratorConfig) -> str | None:
+    from multimnist.data.presets import matching_preset  # presets builds on this module
+
+    return matching_preset(config)
 
 
 def _draw(x_digits, y_digits, plan, config, rng, chunk=8192):
+    """Labels, source digits, intensities and (when a placement knob is on) placements, then the images.
+
+    Draws happen in a fixed order and a knob left at its default draws nothing, so the default settings give
+    the same bytes as before the knobs existed.
+    """
     labels = np.repeat(np.array(list(plan), dtype=np.int64), list(plan.values()))
     labels = labels[rng.permutation(len(labels))]
-    src = np.empty((len(labels), 2), dtype=np.int64)
+    n = len(labels)
+    src = np.empty((n, 2), dtype=np.int64)
     pools = [np.flatnonzero(y_digits == d) for d in range(10)]
     for col, digit_of in enumerate(split_label(labels)):
         for d in range(10):
             where = np.flatnonzero(digit_of == d)
             src[where, col] = pools[d][rng.integers(len(pools[d]), size=len(where))]
-    intensity = rng.uniform(*config.intensity, size=(len(labels), 2)).astype(np.float32)
-    x = np.empty((len(labels), HEIGHT, WIDTH), dtype=np.uint8)
-    for s in range(0, len(labels), chunk):
+    if config.intensity_mode == "shared":
+        intensity = np.repeat(rng.uniform(*config.intensity, size=(n, 1)), 2, axis=1).astype(np.float32)
+    else:
+        intensity = rng.uniform(*config.intensity, size=(n, 2)).astype(np.float32)
+    placement = None  # (N, 3): the right digit's column, the left and right digits' row shifts
+    if config.offset_min is not None or config.jitter:
+        placement = np.empty((n, 3), dtype=np.int64)
+        low = config.offset if config.offset_min is None else config.offset_min
+        placement[:, 0] = rng.integers(low, config.offset + 1, size=n)
+        placement[:, 1:] = rng.integers(-config.jitter, config.jitter + 1, size=(n, 2))
+    x = np.empty((n, HEIGHT, WIDTH), dtype=np.uint8)
+    for s in range(0, n, chunk):
         sl = slice(s, s + chunk)
+        offset = config.offset if placement is None else placement[sl, 0]
+        shift = None if placement is None else placement[sl, 1:]
         x[sl] = compose(
             x_digits[src[sl, 0]], x_digits[src[sl, 1]], intensity[sl, 0], intensity[sl, 1],
-            blend=config.blend, offset=config.offset,
+            blend=config.blend, offset=offset, width=WIDTH, shift=shift,
         )
-    return x, labels, src, intensity
+    return x, labels, src, intensity, placement
 
 
 def save_dataset(ds: Dataset, out: str | Path) -> Path:
@@ -117,7 +162,7 @@ def save_dataset(ds: Dataset, out: str | Path) -> Path:
     out = Path(out)
     for split in ("train", "test"):
         arrays = {"x": getattr(ds, f"x_{split}"), "y": getattr(ds, f"y_{split}")}
-        for name in ("src", "intensity"):
+        for name in ("src", "intensity", "placement"):
             if getattr(ds, f"{name}_{split}") is not None:
                 arrays[name] = getattr(ds, f"{name}_{split}")
         write_npz(out / f"{split}.npz", **arrays)
@@ -157,7 +202,7 @@ def load_dataset(path: str | Path) -> Dataset:
         raise UserError(f"{path}: train images are {checked['train']['x'].dtype}, test {checked['test']['x'].dtype}")
     tr, te = checked["train"], checked["test"]
     return Dataset(tr["x"], tr["y"], te["x"], te["y"], classes, tr.get("src"), te.get("src"),
-                   tr.get("intensity"), te.get("intensity"), meta)
+                   tr.get("intensity"), te.get("intensity"), meta, tr.get("placement"), te.get("placement"))
 
 
 def _read_npz(path: Path, suffix: str) -> dict[str, np.ndarray]:
@@ -199,7 +244,7 @@ def _check_split(arrays: dict[str, np.ndarray], where: str) -> dict[str, np.ndar
     if y.min() < 0 or y.max() > 99:
         raise UserError(f"{where}: labels must lie in 0..99 (two digits), found {y.min()}..{y.max()}")
     out = {"x": x, "y": y.astype(np.int64)}
-    for name in ("src", "intensity"):
-        if name in arrays and arrays[name].shape == (len(x), 2):
+    for name, cols in (("src", 2), ("intensity", 2), ("placement", 3)):
+        if name in arrays and arrays[name].shape == (len(x), cols):
             out[name] = arrays[name]
     return out

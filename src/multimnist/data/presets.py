@@ -1,0 +1,57 @@
+"""Named generator settings. A preset fixes the knobs that decide how hard the data is (intensity, blend,
+placement, how many MNIST digits the training images draw from); the size of the data (plan, classes,
+train_size, test_fraction) stays free and can be given beside the preset.
+
+- `faint`: the first calibration (docs/calibration.md): every digit at its own intensity in [0.05, 1], `max`
+  blend, all 60,000 MNIST training digits. It reproduces the data of multimnist <= 0.1 byte for byte.
+- `study`: the default; the setting whose learning curves come closest to the study's (docs/calibration.md,
+  "Calibrating to the study's learning curves"). Until that search has run it equals `faint`.
+- `few-source-digits`: training images drawn from only the first 10,000 MNIST training digits, so the
+  validation split shares source digits with the training split: a network can memorize the digits
+  (validation above test). The "memorizing" end of the regime study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from multimnist.data.dataset import GeneratorConfig
+from multimnist.errors import UserError
+
+DEFAULT_PRESET = "study"
+
+# Only the knobs a preset sets; everything else keeps GeneratorConfig's default.
+PRESETS: dict[str, dict] = {
+    "faint": {},
+    "study": {},
+    "few-source-digits": {"train_pool": 10_000},
+}
+
+# What a preset may not fix: how much data, of which classes.
+SIZE_FIELDS = ("plan", "classes", "train_size", "test_fraction", "preset")
+KNOBS = tuple(f.name for f in fields(GeneratorConfig) if f.name not in SIZE_FIELDS)
+
+
+def preset_config(name: str | None = None, **size) -> GeneratorConfig:
+    """The GeneratorConfig of preset `name` (None: the default preset), with optional size fields
+    (plan, classes, train_size, test_fraction) set beside it."""
+    name = DEFAULT_PRESET if name is None else name
+    if name not in PRESETS:
+        raise UserError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    bad = sorted(set(size) - set(SIZE_FIELDS[:-1]))
+    if bad:
+        raise UserError(f"a preset fixes {', '.join(bad)}; give a GeneratorConfig instead to change it")
+    return GeneratorConfig(**PRESETS[name], **size, preset=name)
+
+
+def knobs(config: GeneratorConfig) -> dict:
+    """The difficulty knobs of `config` (no size fields), as plain values."""
+    return {k: getattr(config, k) for k in KNOBS}
+
+
+def matching_preset(config: GeneratorConfig) -> str | None:
+    """The name of `config`'s preset if its knobs still equal that preset's, else None."""
+    if config.preset is not None and config.preset in PRESETS \
+            and knobs(config) == knobs(GeneratorConfig(**PRESETS[config.preset])):
+        return config.preset
+    return None
