@@ -1,4 +1,5 @@
-# The README's commands. Each target creates .venv on first use.
+# The README's commands. Each target creates .venv on first use and installs the extras it needs: the core
+# package alone (numpy, PyYAML, Pillow) only generates, loads and exports data; see pyproject.toml.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,11 +11,11 @@ OUT ?= runs/study
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[all]'
 	touch $@
 
 $(VENV)/.dev: $(BIN)/multimnist
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $@
 
 reproduce: $(BIN)/multimnist

@@ -70,7 +70,7 @@ class GeneratorConfig:
             raise UserError(f"train size must be positive, got {self.train_size}")
 
 
-@dataclass
+@dataclass(repr=False)
 class Dataset:
     """Images (N, 28, 39) as uint8 0..255 or float32 0..1, integer labels, and what made them."""
 
@@ -86,6 +86,30 @@ class Dataset:
     meta: dict = field(default_factory=dict)
     placement_train: np.ndarray | None = None  # (N, 3) right digit's column, row shifts; only if drawn per image
     placement_test: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        """A few lines of counts and settings instead of the arrays (a printed dataset fits on a screen)."""
+        shape = "x".join(str(d) for d in self.x_train.shape[1:])
+        lines = [f"Dataset: {len(self.x_train):,} train and {len(self.x_test):,} test images, "
+                 f"{shape} {self.x_train.dtype}",
+                 f"    classes: {len(self.classes)} ({_span(self.classes)})"]
+        generator = self.meta.get("generator")
+        if generator is not None:
+            settings = ", ".join(f"{k}={v}" for k, v in generator.items() if v is not None)
+            lines.append(f"    made with seed {self.meta.get('seed')}: {settings}")
+        if "mnist" in self.meta:
+            lines.append(f"    MNIST: {self.meta['mnist'].get('source')}")
+        return "\n".join(lines)
+
+
+def _span(classes) -> str:
+    """(1, 2, ..., 50) -> '1..50'; a set with holes is listed, shortened when long."""
+    classes = list(classes)
+    if not classes:
+        return "none"
+    if classes == list(range(classes[0], classes[-1] + 1)):
+        return f"{classes[0]}..{classes[-1]}"
+    return ", ".join(str(c) for c in classes[:8]) + (", ..." if len(classes) > 8 else "")
 
 
 def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: int = 0) -> Dataset:

@@ -1,4 +1,8 @@
-"""Study sections 1-2 as steps: make the dataset files, then inspect them (figures 1-3 and class statistics)."""
+"""Study sections 1-2 as steps: make the dataset files, then inspect them (figures 1-3 and class statistics).
+
+Making data needs only the core install (numpy, PyYAML, Pillow); the figures of `inspect_data` import
+matplotlib when they are drawn, so `data make` works without the `[report]` extra.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_data
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
 from multimnist.files import write_json
-from multimnist.report.figures import class_histogram_figure, sample_grid_figure
 
 import numpy as np
 
@@ -22,6 +25,8 @@ def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Pa
 
 def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
     """Write samples.png, histogram.png, hard.png and stats.json for the dataset at `data`."""
+    from multimnist.report.figures import class_histogram_figure, sample_grid_figure
+
     ds = load_dataset(data)
     out = Path(out)
     first = first_unique(ds.y_train, 16)
