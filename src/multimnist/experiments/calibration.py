@@ -1,0 +1,303 @@
+"""Calibrating the generator to the study's learning curves (docs/calibration.md): score a dataset, search
+a grid of generator settings, pick the closest.
+
+Every score trains the study's unregularized network (configs/unregularized.yaml) once per calibration seed
+and reads its curves with `evaluation.fidelity`. Calibration seeds (100-102) and the data seed (1000) are
+used for nothing else, and test accuracy is never computed here: the choice is made on training and
+validation figures only.
+
+A search folder:
+
+    OUT/search-config.json            train size, epochs and data seed: a rerun must use the same
+    OUT/settings/ID/setting.json      the setting's knobs (ID: a hash of them)
+    OUT/settings/ID/data/             its dataset (meta.json last: marks it complete)
+    OUT/settings/ID/seed-S/           the training run; fidelity.json (written last, atomically) marks it done
+    OUT/search.json, OUT/search.csv   one row per finished setting, best score first
+
+A rerun after a kill skips every finished dataset and (setting, seed); an unfinished run resumes from its
+last finished epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from multimnist.data.dataset import GeneratorConfig
+from multimnist.data.presets import KNOBS, knobs
+from multimnist.errors import UserError
+from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
+from multimnist.executor import Job, run_jobs
+from multimnist.files import write_json, write_text
+from multimnist.formatting import csv_text
+from multimnist.layout import read_json
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_SEEDS = (100, 101, 102)  # training seeds used for calibration and nothing else
+DATA_SEED = 1000  # the searched datasets' seed; the report's data uses seed 0
+STUDY_NETWORK = "unregularized"  # the built-in config whose curves the study describes
+EPOCHS = 50
+FIDELITY, SETTING, SEARCH_CONFIG = "fidelity.json", "setting.json", "search-config.json"
+
+# The built-in grid: each block is expanded as a product; the union is searched. docs/calibration.md says why.
+BUILTIN_GRID: list[dict[str, list]] = [
+    {"intensity": [[0.05, 1.0], [0.2, 1.0], [0.4, 1.0]],
+     "offset_min": [None, 8, 5],
+     "train_pool": [None, 25_000, 10_000]},
+    {"intensity": [[0.05, 1.0], [0.2, 1.0]], "blend": ["sum"], "train_pool": [None, 25_000]},
+    {"intensity": [[0.05, 1.0], [0.2, 1.0]], "jitter": [2], "train_pool": [None, 25_000]},
+    {"intensity": [[0.05, 1.0], [0.2, 1.0]], "intensity_mode": ["shared"], "train_pool": [None, 25_000]},
+]
+
+
+# --- one dataset, one seed: the only call into the training path -----------------------------------------------
+
+def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs: int = EPOCHS) -> dict:
+    """Train the study's unregularized network on `data` in `run_dir`; its history and, measured after the
+    last epoch in inference mode on the training split, its training accuracy. No test figure is computed."""
+    from multimnist.data import load_dataset
+    from multimnist.data.dataset import FLAT
+    from multimnist.experiments.classifier import classifier_inputs, compile_classifier, load_classifier_config
+    from multimnist.models.classifier import build_classifier
+    from multimnist.training.fit import PREDICT_BATCH, fit
+    from multimnist.training.seeding import seed_everything
+
+    cfg = load_classifier_config(STUDY_NETWORK, seed=seed, epochs=epochs)
+    ds = load_dataset(data)
+    seed_everything(cfg.seed)
+    inputs = classifier_inputs(ds, cfg)
+    model = build_classifier(cfg.model, FLAT, len(ds.classes))
+    compile_classifier(model, cfg.training, len(inputs.x_fit))
+    result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, run_dir)
+    evaluated = model.evaluate(inputs.arrays.x_train, inputs.arrays.y_train, batch_size=PREDICT_BATCH, verbose=0,
+                               return_dict=True)
+    return {"history": result.history, "train_accuracy_evaluated": float(evaluated["accuracy"]),
+            "seconds_per_epoch": result.seconds_per_epoch}
+
+
+def score_run(data: str, run_dir: str, seed: int, epochs: int = EPOCHS) -> dict:
+    """Fidelity of one seed's run on `data`: read from RUN_DIR/fidelity.json if it is there, else train and
+    write it (atomically, last)."""
+    from multimnist.training.run import finite
+
+    done = Path(run_dir) / FIDELITY
+    if done.is_file():
+        return read_json(done)
+    trained = train_study_network(data, run_dir, seed, epochs)
+    result = fidelity(trained["history"], trained["train_accuracy_evaluated"])
+    result.update(seed=int(seed), data=str(data), history=trained["history"],
+                  train_accuracy_evaluated=trained["train_accuracy_evaluated"],
+                  seconds_per_epoch=trained["seconds_per_epoch"])
+    result = finite(result)
+    write_json(done, result)
+    return result
+
+
+def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALIBRATION_SEEDS,
+                  epochs: int = EPOCHS, n_jobs: int = 1) -> dict:
+    """Train the study network on `data` once per seed (OUT/seed-S), then OUT/score.json: every target's mean
+    and std over seeds, the score, and each seed's readings."""
+    from multimnist.data import load_dataset
+
+    load_dataset(data)  # a broken dataset is one clear error before any job starts
+    out = Path(out)
+    jobs = [Job(f"seed-{s}", score_run, {"data": str(data), "run_dir": str(out / f"seed-{s}"), "seed": int(s),
+                                         "epochs": int(epochs)}) for s in seeds]
+    results = run_jobs(jobs, n_jobs, log=log.info)
+    summary = summarize(results)
+    summary.update(data=str(data), seeds=[int(s) for s in seeds], epochs=int(epochs),
+                   runs=[{k: v for k, v in r.items() if k != "history"} for r in results])
+    write_json(out / "score.json", summary)
+    return summary
+
+
+# --- settings and grids -------------------------------------------------------------------------------------------
+
+def normalize(setting: dict) -> dict:
+    """A setting's knobs, checked by GeneratorConfig and written in full (defaults included), JSON-able."""
+    unknown = sorted(set(setting) - set(KNOBS))
+    if unknown:
+        raise UserError(f"unknown generator knob(s) {', '.join(unknown)}; known: {', '.join(KNOBS)}")
+    full = knobs(GeneratorConfig(**setting))
+    return json.loads(json.dumps(full))  # tuples -> lists, as they come back from JSON
+
+
+def setting_id(setting: dict) -> str:
+    return hashlib.sha256(json.dumps(normalize(setting), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def setting_label(setting: dict) -> str:
+    """The knobs that differ from the defaults, e.g. 'intensity=0.2-1 train_pool=25000' ('defaults' if none)."""
+    full, default = normalize(setting), normalize({})
+    parts = []
+    for k in KNOBS:
+        if full[k] != default[k]:
+            v = full[k]
+            parts.append(f"{k}={v[0]:g}-{v[1]:g}" if isinstance(v, list) else f"{k}={v}")
+    return " ".join(parts) or "defaults"
+
+
+def expand_grid(blocks: Iterable[dict], settings: Iterable[dict] = ()) -> list[dict]:
+    """Each block's product, then the explicit settings; normalized, first occurrence kept."""
+    out, seen = [], set()
+    candidates = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise UserError(f"a grid block must map knobs to lists of values, got {block!r}")
+        choices = [_choices(k, v) for k, v in block.items()]
+        candidates += [dict(zip(block, combo, strict=True)) for combo in itertools.product(*choices)]
+    candidates += list(settings)
+    for s in candidates:
+        full = normalize(s)
+        key = setting_id(full)
+        if key not in seen:
+            seen.add(key)
+            out.append(full)
+    return out
+
+
+def _choices(knob: str, value) -> list:
+    """A block's values for one knob: a list of choices, or one bare value (an intensity is itself a pair)."""
+    if knob == "intensity":
+        return value if value and isinstance(value[0], (list, tuple)) else [value]
+    return value if isinstance(value, list) else [value]
+
+
+def load_grid(path: str | Path | None) -> list[dict]:
+    """The built-in grid (path None) or a YAML file: `grid:` a block or a list of blocks, each mapping knobs to
+    lists of values (expanded as a product), and/or `settings:` a list of explicit settings."""
+    if path is None:
+        return expand_grid(BUILTIN_GRID)
+    import yaml
+
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"grid file not found: {path}") from None
+    except (OSError, yaml.YAMLError) as e:
+        raise UserError(f"cannot read grid {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(spec, dict) or not set(spec) <= {"grid", "settings"} or not spec:
+        raise UserError(f"{path}: expected a mapping with 'grid' and/or 'settings'")
+    blocks = spec.get("grid") or []
+    blocks = [blocks] if isinstance(blocks, dict) else blocks
+    settings = spec.get("settings") or []
+    if not isinstance(blocks, list) or not isinstance(settings, list):
+        raise UserError(f"{path}: 'grid' must be a mapping or a list of them, 'settings' a list")
+    grid = expand_grid(blocks, settings)
+    if not grid:
+        raise UserError(f"{path}: the grid holds no setting")
+    return grid
+
+
+# --- the search -----------------------------------------------------------------------------------------------------
+
+def make_setting_data(setting: dict, data_dir: str, train_size: int | None, data_seed: int) -> str:
+    """Job: the setting's dataset in `data_dir`, unless it is already complete there."""
+    from multimnist.experiments.data import make_data
+
+    if not (Path(data_dir) / "meta.json").is_file():
+        make_data(Path(data_dir), GeneratorConfig(**setting, train_size=train_size), seed=data_seed)
+    return data_dir
+
+
+def run_search(out: str | Path, grid: Sequence[dict] | None = None, seeds: Sequence[int] = CALIBRATION_SEEDS,
+               train_size: int | None = None, epochs: int = EPOCHS, n_jobs: int = 1,
+               data_seed: int = DATA_SEED) -> list[dict]:
+    """Make each setting's data, train the study network per seed, score; returns the table (best first) and
+    writes OUT/search.json and OUT/search.csv. Finished work in OUT is kept (see the module docstring)."""
+    out = Path(out)
+    grid = [normalize(s) for s in (load_grid(None) if grid is None else grid)]
+    _check_search_config(out, {"train_size": train_size, "epochs": int(epochs), "data_seed": int(data_seed)})
+    dirs = {}
+    for s in grid:
+        d = out / "settings" / setting_id(s)
+        write_json(d / SETTING, {"knobs": s, "label": setting_label(s)})
+        dirs[setting_id(s)] = d
+    data_jobs = [Job(f"data {setting_label(s)}", make_setting_data,
+                     {"setting": s, "data_dir": str(dirs[setting_id(s)] / "data"), "train_size": train_size,
+                      "data_seed": int(data_seed)})
+                 for s in grid if not (dirs[setting_id(s)] / "data" / "meta.json").is_file()]
+    log.info("search: %d setting(s) x %d seed(s) under %s; %d dataset(s) to make", len(grid), len(seeds), out,
+             len(data_jobs))
+    run_jobs(data_jobs, n_jobs, log=log.info)
+    train_jobs = [Job(f"{setting_label(s)} seed {seed}", score_run,
+                      {"data": str(dirs[setting_id(s)] / "data"), "run_dir": str(dirs[setting_id(s)] / f"seed-{seed}"),
+                       "seed": int(seed), "epochs": int(epochs)})
+                  for s in grid for seed in seeds if not (dirs[setting_id(s)] / f"seed-{seed}" / FIDELITY).is_file()]
+    log.info("search: %d run(s) to train, %d already done", len(train_jobs), len(grid) * len(seeds) - len(train_jobs))
+    try:
+        run_jobs(train_jobs, n_jobs, log=log.info)
+    finally:
+        rows = write_search_table(out, seeds)  # what is finished, even after a failure
+    return rows
+
+
+def _check_search_config(out: Path, wanted: dict) -> None:
+    path = out / SEARCH_CONFIG
+    if path.is_file():
+        held = read_json(path)
+        differ = sorted(k for k in wanted if held.get(k) != wanted[k])
+        if differ:
+            raise UserError(f"{out} holds a search with other {', '.join(differ)} "
+                            f"({', '.join(f'{k}={held.get(k)}' for k in differ)}): choose another --out")
+    else:
+        write_json(path, wanted)
+
+
+def search_rows(out: str | Path, seeds: Sequence[int] | None = None) -> list[dict]:
+    """One row per setting under OUT with every (requested) seed finished, best score first."""
+    rows = []
+    for d in sorted((Path(out) / "settings").glob("*/")):
+        if not (d / SETTING).is_file():
+            continue
+        setting = read_json(d / SETTING)
+        done = {int(p.parent.name.removeprefix("seed-")): p for p in d.glob(f"seed-*/{FIDELITY}")}
+        use = sorted(done) if seeds is None else [s for s in seeds if s in done]
+        if not use or (seeds is not None and len(use) < len(seeds)):
+            continue
+        results = [read_json(done[s]) for s in use]
+        rows.append(_row(d.name, setting, use, summarize(results)))
+    return sorted(rows, key=lambda r: (r["score_mean"], r["id"]))
+
+
+def _row(sid: str, setting: dict, seeds: list[int], summary: dict) -> dict:
+    row = {"id": sid, "label": setting["label"], **setting["knobs"], "seeds": seeds,
+           "score_mean": summary["score_mean"], "score_std": summary["score_std"]}
+    for t in summary["targets"]:
+        row[f"{t['name']}_mean"] = t["value_mean"]
+        row[f"{t['name']}_std"] = t["value_std"]
+        row[f"{t['name']}_passed"] = t["passed_share"]
+    return row
+
+
+def write_search_table(out: str | Path, seeds: Sequence[int] | None = None) -> list[dict]:
+    rows = search_rows(out, seeds)
+    out = Path(out)
+    write_json(out / "search.json", {"rows": rows, "targets": [t.goal for t in TARGETS]})
+    if rows:
+        cols = list(rows[0])
+        write_text(out / "search.csv", csv_text([cols, *[[_cell(r[c]) for c in cols] for r in rows]]))
+    return rows
+
+
+def _cell(v):
+    if isinstance(v, list):
+        return "-".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return "" if v is None else v
+
+
+def pick(out: str | Path) -> dict:
+    """The best-scoring setting of a search (lowest mean score; validation figures only)."""
+    out = Path(out)
+    rows = search_rows(out) if (out / "settings").is_dir() else []
+    if not rows:
+        raise UserError(f"{out} holds no finished setting: run `multimnist calibrate search --out {out}` first")
+    return rows[0]

@@ -1,0 +1,127 @@
+"""Calibration: grids and settings, scoring a dataset, and the search's resume after a kill (tiny data, one
+epoch: the machinery, not the figures)."""
+
+from __future__ import annotations
+
+import json
+
+from multimnist.errors import UserError
+from multimnist.evaluation.fidelity import TARGETS
+from multimnist.experiments import calibration
+from multimnist.experiments.calibration import (
+    BUILTIN_GRID,
+    FIDELITY,
+    expand_grid,
+    load_grid,
+    normalize,
+    pick,
+    run_search,
+    score_dataset,
+    setting_id,
+    setting_label,
+)
+
+import pytest
+
+TINY = {"train_size": 300, "epochs": 1, "seeds": (100,)}
+
+
+def test_builtin_grid_is_valid_and_distinct():
+    grid = load_grid(None)
+    assert len(grid) >= 30 and len({setting_id(s) for s in grid}) == len(grid)
+    assert normalize({}) in grid  # today's data is in the search, as a reference
+    assert sum(len(b) for b in BUILTIN_GRID) > 0
+
+
+def test_ids_and_labels_ignore_how_a_setting_is_written():
+    a = {"intensity": [0.2, 1], "train_pool": 25000}
+    b = {"train_pool": 25000, "intensity": (0.2, 1.0), "blend": "max"}
+    assert setting_id(a) == setting_id(b)
+    assert setting_label(a) == "intensity=0.2-1 train_pool=25000" and setting_label({}) == "defaults"
+
+
+def test_yaml_grid_blocks_and_settings(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text("grid:\n  intensity: [[0.05, 1.0], [0.3, 1.0]]\n  train_pool: [null, 15000]\n"
+                    "settings:\n  - {intensity: [0.3, 1.0], offset_min: 6}\n  - {train_pool: 15000}\n")
+    grid = load_grid(path)
+    assert len(grid) == 5  # 2 x 2 from the block, one new explicit setting, one duplicate dropped
+    assert expand_grid([{"intensity": [0.3, 1.0]}]) == [normalize({"intensity": (0.3, 1.0)})]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("grid:\n  colour: [red]\n", "unknown generator knob"),
+    ("grid:\n  intensity: [[0.0, 1.0]]\n", "intensity range"),
+    ("other: 1\n", "expected a mapping"),
+    ("grid: [3]\n", "grid block"),
+])
+def test_bad_grids_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        load_grid(path)
+    with pytest.raises(UserError, match="not found"):
+        load_grid(tmp_path / "missing.yaml")
+
+
+def test_score_dataset_writes_strict_json(small_dataset_dir, tmp_path):
+    summary = score_dataset(small_dataset_dir, tmp_path / "score", seeds=(100,), epochs=1)
+    saved = json.loads((tmp_path / "score" / "score.json").read_text(), parse_constant=_refuse)
+    assert saved["seeds"] == [100] and [t["name"] for t in saved["targets"]] == [t.name for t in TARGETS]
+    assert saved["score_mean"] == pytest.approx(summary["score_mean"])
+    run = saved["runs"][0]
+    assert "evaluated" in run["train_accuracy_source"] and 0 <= run["train_accuracy_evaluated"] <= 1
+    assert not any("test" in key for key in _keys(saved))  # test accuracy is never computed here
+
+
+def test_search_resumes_after_a_kill_without_retraining(tmp_path, monkeypatch):
+    real, calls = calibration.train_study_network, []
+
+    def dies_on_the_second_setting(data, run_dir, seed, epochs):
+        calls.append(run_dir)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(data, run_dir, seed, epochs)
+
+    grid = [{"train_pool": 1000}, {}]
+    monkeypatch.setattr(calibration, "train_study_network", dies_on_the_second_setting)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_search(tmp_path, grid, **TINY)
+    first, second = (tmp_path / "settings" / setting_id(s) for s in grid)
+    assert (first / "seed-100" / FIDELITY).is_file() and not (second / "seed-100" / FIDELITY).exists()
+    assert len(json.loads((tmp_path / "search.json").read_text())["rows"]) == 1  # what finished is tabled
+    finished = (first / "seed-100" / FIDELITY).stat().st_mtime_ns
+
+    calls.clear()
+    monkeypatch.setattr(calibration, "train_study_network", lambda *a: calls.append(a[1]) or real(*a))
+    rows = run_search(tmp_path, grid, **TINY)
+    assert calls == [str(second / "seed-100")]  # only the unfinished run trained
+    assert (first / "seed-100" / FIDELITY).stat().st_mtime_ns == finished
+    assert len(rows) == 2 and rows[0]["score_mean"] <= rows[1]["score_mean"]
+    assert {r["label"] for r in rows} == {"train_pool=1000", "defaults"}
+    header = (tmp_path / "search.csv").read_text().splitlines()[0].split(",")
+    assert {"score_mean", "best_val_accuracy_mean", "train_pool", "intensity"} <= set(header)
+    assert not any("test" in c for c in header)
+    assert pick(tmp_path)["id"] == rows[0]["id"]
+
+    with pytest.raises(UserError, match="other epochs"):
+        run_search(tmp_path, grid, **{**TINY, "epochs": 2})
+
+
+def test_pick_without_a_search_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no finished setting"):
+        pick(tmp_path)
+
+
+def _refuse(name):
+    raise ValueError(f"non-strict JSON constant {name}")
+
+
+def _keys(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _keys(v)
