@@ -85,3 +85,24 @@ def test_split_label():
     assert tens.max() == 9 and units.max() == 9 and tens.min() == 0
     assert [int(v) for v in split_label(7)] == [0, 7]
     assert [int(v) for v in split_label(43)] == [4, 3]
+
+
+def test_per_image_offsets_keep_the_width_and_place_each_right_digit(digits):
+    left, right = np.zeros((3, 28, 28), np.uint8), digits.x_train[:3]
+    out = compose(left, right, ONES.repeat(3), ONES.repeat(3), offset=np.array([0, 5, 11]), width=39)
+    assert out.shape == (3, 28, 39)
+    for i, off in enumerate((0, 5, 11)):
+        np.testing.assert_array_equal(out[i, :, off:off + 28], right[i])
+        assert not out[i, :, off + 28:].any() and not out[i, :, :off].any()
+    with pytest.raises(ValueError, match="offsets"):
+        compose(left, right, ONES.repeat(3), ONES.repeat(3), offset=np.array([0, 5, 12]), width=39)
+
+
+def test_row_shift_moves_a_digit_and_fills_with_zeros():
+    digit = np.zeros((1, 28, 28), np.uint8)
+    digit[0, 10, 3] = 200
+    zeros = np.zeros_like(digit)
+    down = compose(digit, zeros, ONES, ONES, shift=np.array([[2, 0]]))
+    up = compose(digit, zeros, ONES, ONES, shift=np.array([[-3, 0]]))
+    assert down[0, 12, 3] == 200 and down.sum() == 200
+    assert up[0, 7, 3] == 200 and up.sum() == 200

@@ -295,3 +295,57 @@ def test_load_refuses_pickled_object_arrays(tmp_path, key):
     folder = _user_folder(tmp_path / "d", (arrays["x"], arrays["y"]), _user_arrays(12, 1))
     with pytest.raises(UserError, match="cannot read .*train.npz"):
         load_dataset(folder)
+
+
+# --- generator knobs (docs/calibration.md): each default keeps the old bytes (tests/test_presets.py) ----------
+
+
+def _knob_dataset(digits, **knobs):
+    return make_dataset(digits, GeneratorConfig(train_size=400, **knobs), seed=3)
+
+
+def test_train_pool_draws_train_images_from_the_first_digits_only(digits):
+    ds = _knob_dataset(digits, train_pool=500)
+    assert ds.src_train.max() < 500 and ds.src_train.shape == (400, 2)
+    assert ds.src_test.max() >= 500  # test images still draw from all of MNIST test
+    tens, units = split_label(ds.y_train)
+    np.testing.assert_array_equal(digits.y_train[ds.src_train[:, 0]], tens)
+    np.testing.assert_array_equal(digits.y_train[ds.src_train[:, 1]], units)
+    rebuilt = compose(digits.x_train[ds.src_train[:, 0]], digits.x_train[ds.src_train[:, 1]],
+                      ds.intensity_train[:, 0], ds.intensity_train[:, 1])
+    np.testing.assert_array_equal(rebuilt, ds.x_train)
+    # The same test images as without a pool: the pool changes only the training split.
+    np.testing.assert_array_equal(ds.x_test, _knob_dataset(digits).x_test)
+
+
+def test_offset_range_and_jitter_keep_28x39_and_rebuild_from_their_placement(digits):
+    ds = _knob_dataset(digits, offset_min=4, jitter=2)
+    for split in ("train", "test"):
+        x, src, inten, place = (getattr(ds, f"{k}_{split}") for k in ("x", "src", "intensity", "placement"))
+        pool = getattr(digits, f"x_{split}")
+        assert x.shape[1:] == (28, 39) and place.shape == (len(x), 3)
+        assert place[:, 0].min() >= 4 and place[:, 0].max() <= 11 and len(np.unique(place[:, 0])) == 8
+        assert np.abs(place[:, 1:]).max() <= 2
+        rebuilt = compose(pool[src[:, 0]], pool[src[:, 1]], inten[:, 0], inten[:, 1], offset=place[:, 0],
+                          width=39, shift=place[:, 1:])
+        np.testing.assert_array_equal(rebuilt, x)
+
+
+def test_knobs_round_trip_through_files(digits, tmp_path):
+    ds = _knob_dataset(digits, offset_min=6, intensity_mode="shared", train_pool=1000)
+    back = load_dataset(save_dataset(ds, tmp_path / "d"))
+    np.testing.assert_array_equal(back.placement_train, ds.placement_train)
+    assert back.meta["generator"]["offset_min"] == 6 and back.meta["generator"]["train_pool"] == 1000
+    np.testing.assert_array_equal(ds.intensity_train[:, 0], ds.intensity_train[:, 1])  # shared intensity
+
+
+@pytest.mark.parametrize("knobs, message", [
+    ({"offset_min": 12}, "offset_min"),
+    ({"offset_min": -1}, "offset_min"),
+    ({"jitter": 5}, "jitter"),
+    ({"intensity_mode": "random"}, "intensity_mode"),
+    ({"train_pool": 10}, "train_pool"),
+])
+def test_bad_knobs_are_user_errors(knobs, message):
+    with pytest.raises(UserError, match=message):
+        GeneratorConfig(**knobs)
