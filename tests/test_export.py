@@ -1,0 +1,103 @@
+"""Exports read back with PIL and pyarrow: an ImageFolder tree and Hugging Face-layout Parquet, with a card."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+from multimnist.data import GeneratorConfig, load_mnist, make_dataset
+from multimnist.data.export import export_dataset
+from multimnist.errors import UserError
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_dataset(load_mnist(), GeneratorConfig(train_size=200), seed=0)
+
+
+def _read_png(data) -> np.ndarray:
+    with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
+        assert im.mode == "L" and im.size == (39, 28)
+        return np.asarray(im)
+
+
+def _tree(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_imagefolder_holds_every_image_under_its_class(tmp_path, tiny):
+    progress = []
+    export_dataset(tiny, tmp_path / "out", "imagefolder", progress=lambda done, total: progress.append((done, total)))
+    out = tmp_path / "out"
+    for split in ("train", "test"):
+        x, y = getattr(tiny, f"x_{split}"), getattr(tiny, f"y_{split}")
+        files = sorted((out / split).glob("*/*.png"))
+        assert len(files) == len(x)
+        for path in files:
+            i = int(path.stem)
+            assert path.parent.name == f"{y[i]:02d}"
+            assert np.array_equal(_read_png(path), x[i])
+    # Class folders sort as the class indices of load_data: ImageFolder and Keras number them in this order.
+    assert sorted(p.name for p in (out / "train").iterdir()) == [f"{c:02d}" for c in tiny.classes]
+    total = len(tiny.x_train) + len(tiny.x_test)
+    assert progress[-1] == (total, total) and all(a[0] < b[0] for a, b in zip(progress, progress[1:], strict=False))
+
+
+def test_parquet_has_the_hugging_face_image_layout(tmp_path, tiny):
+    export_dataset(tiny, tmp_path, "parquet")
+    for split in ("train", "test"):
+        table = pq.read_table(tmp_path / "data" / f"{split}-00000-of-00001.parquet")
+        assert table.column_names == ["image", "label"]
+        assert table.schema.field("image").type == pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+        features = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]
+        assert features["image"] == {"_type": "Image"}
+        assert features["label"]["_type"] == "ClassLabel" and features["label"]["names"][:2] == ["01", "02"]
+        rows = table.to_pylist()
+        x, y = getattr(tiny, f"x_{split}"), getattr(tiny, f"y_{split}")
+        assert len(rows) == len(x)
+        for i, row in enumerate(rows):
+            assert np.array_equal(_read_png(row["image"]["bytes"]), x[i])
+            assert features["label"]["names"][row["label"]] == f"{y[i]:02d}"
+
+
+@pytest.mark.parametrize("fmt", ["imagefolder", "parquet"])
+def test_exports_are_deterministic_and_carry_a_card(tmp_path, tiny, fmt):
+    export_dataset(tiny, tmp_path / "a", fmt, source="data/")
+    export_dataset(tiny, tmp_path / "b", fmt, source="data/")
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+    card = (tmp_path / "a" / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["license"] == "cc-by-sa-3.0"
+    assert header["dataset_info"]["features"][1]["dtype"]["class_label"]["names"]["7"] == "08"
+    assert [s["num_examples"] for s in header["dataset_info"]["splits"]] == [len(tiny.x_train), len(tiny.x_test)]
+    assert "| 42 | 43 |" in card and "Bertoldi" in card and "seed 0" in card
+    assert not list((tmp_path / "a").rglob(".*tmp*"))
+
+
+def test_export_refuses_a_folder_in_use_unless_forced(tmp_path, tiny):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty; .*--force"):
+        export_dataset(tiny, tmp_path, "imagefolder")
+    export_dataset(tiny, tmp_path, "imagefolder", force=True)
+    assert (tmp_path / "keep.txt").read_text() == "mine" and (tmp_path / "README.md").is_file()
+
+
+def test_parquet_without_pyarrow_is_one_line(tmp_path, tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(UserError, match=r"^--format parquet needs pyarrow: pip install 'multimnist\[parquet\]'$"):
+        export_dataset(tiny, tmp_path, "parquet")
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_format_is_a_user_error(tmp_path, tiny):
+    with pytest.raises(UserError, match="imagefolder, parquet"):
+        export_dataset(tiny, tmp_path, "tfrecord")
