@@ -219,18 +219,20 @@ def run_search(out: str | Path, grid: Sequence[dict] | None = None, seeds: Seque
         d = out / "settings" / setting_id(s)
         write_json(d / SETTING, {"knobs": s, "label": setting_label(s)})
         dirs[setting_id(s)] = d
+    todo = [(s, seed) for s in grid for seed in seeds
+            if not (dirs[setting_id(s)] / f"seed-{seed}" / FIDELITY).is_file()]
+    needed = {setting_id(s): s for s, _ in todo}  # a setting whose seeds are all done needs no data
     data_jobs = [Job(f"data {setting_label(s)}", make_setting_data,
-                     {"setting": s, "data_dir": str(dirs[setting_id(s)] / "data"), "train_size": train_size,
+                     {"setting": s, "data_dir": str(dirs[sid] / "data"), "train_size": train_size,
                       "data_seed": int(data_seed)})
-                 for s in grid if not (dirs[setting_id(s)] / "data" / "meta.json").is_file()]
-    log.info("search: %d setting(s) x %d seed(s) under %s; %d dataset(s) to make", len(grid), len(seeds), out,
-             len(data_jobs))
+                 for sid, s in needed.items() if not (dirs[sid] / "data" / "meta.json").is_file()]
+    log.info("search: %d setting(s) x %d seed(s) under %s; %d run(s) to train (%d done), %d dataset(s) to make",
+             len(grid), len(seeds), out, len(todo), len(grid) * len(seeds) - len(todo), len(data_jobs))
     run_jobs(data_jobs, n_jobs, log=log.info)
     train_jobs = [Job(f"{setting_label(s)} seed {seed}", score_run,
                       {"data": str(dirs[setting_id(s)] / "data"), "run_dir": str(dirs[setting_id(s)] / f"seed-{seed}"),
                        "seed": int(seed), "epochs": int(epochs)})
-                  for s in grid for seed in seeds if not (dirs[setting_id(s)] / f"seed-{seed}" / FIDELITY).is_file()]
-    log.info("search: %d run(s) to train, %d already done", len(train_jobs), len(grid) * len(seeds) - len(train_jobs))
+                  for s, seed in todo]
     try:
         run_jobs(train_jobs, n_jobs, log=log.info)
     finally:
