@@ -16,11 +16,12 @@ results=${1:?usage: $0 RESULTS [GRID|builtin] [JOBS] [BUDGET_S] [TRAIN_SIZE|full
 grid=${2:-builtin}; jobs=${3:-16}; budget=${4:-520}; train_size=${5:-full}; epochs=${6:-50}; seeds=${7:-100,101,102}
 work=${WORK:-/tmp/calibration-search}; py=${PYTHON:-python3}
 mkdir -p "$results" "$work"
+export KERAS_BACKEND=jax
 if ! "$py" -c "import keras" 2>/dev/null && [ -d .whl ]; then
   "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site
 fi
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 if [ "${PLATFORM:-cpu}" = cpu ]; then
   export JAX_PLATFORMS=cpu XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
   export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -28,16 +29,17 @@ else
   export XLA_PYTHON_CLIENT_PREALLOCATE=false
 fi
 [ -n "${RESUME:-}" ] && tar -xzf "$RESUME" -C "$work"
-[ "$grid" = builtin ] && grid=None || grid="'$grid'"
+[ "$grid" = builtin ] && grid=None || grid="'$(realpath "$grid")'"
 [ "$train_size" = full ] && train_size=None
 echo "search: grid $grid, $jobs jobs, budget ${budget}s, train size $train_size, $epochs epochs, seeds $seeds"
-timeout --signal=INT "$budget" "$py" - <<PY 2>&1 | grep -v -E '^Epoch |/step - ' | tee "$results/search.log"
+# -c, not a here-document: spawned workers re-import the main module from its path, and stdin has none.
+timeout --signal=INT "$budget" "$py" -c "
 import logging
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
 from multimnist.experiments.calibration import load_grid, run_search
-run_search("$work", load_grid($grid), seeds=[int(s) for s in "$seeds".split(",")], train_size=$train_size,
+run_search('$work', load_grid($grid), seeds=[int(s) for s in '$seeds'.split(',')], train_size=$train_size,
            epochs=$epochs, n_jobs=$jobs)
-PY
+" 2>&1 | grep --line-buffered -v -E '^Epoch |/step - ' | tee "$results/search.log"
 echo "search ended (rc ${PIPESTATUS[0]}; 124 or 130: the budget ran out, finished runs are kept)"
 "$py" - <<PY
 from multimnist.experiments.calibration import write_search_table
