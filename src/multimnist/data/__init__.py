@@ -1,6 +1,7 @@
-"""Digit sources, two-digit composition, dataset files and their checks."""
+"""Digit sources, two-digit composition, dataset files and their checks, exports. Needs only the core install."""
 
 from multimnist.data.dataset import Dataset, GeneratorConfig, load_dataset, make_dataset, save_dataset
+from multimnist.data.export import export_dataset
 from multimnist.data.mnist import Digits, load_mnist
 from multimnist.data.prepare import Prepared, decode_labels, encode_labels, prepare
 
@@ -11,6 +12,7 @@ __all__ = [
     "Prepared",
     "decode_labels",
     "encode_labels",
+    "export_dataset",
     "load_dataset",
     "load_mnist",
     "make_dataset",
