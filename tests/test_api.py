@@ -145,6 +145,11 @@ def test_multimnist_refuses_what_it_cannot_give(tmp_path, generated_root):
     with pytest.raises(UserError, match="train_size=500 .asked 600."):
         multimnist.MultiMNIST(generated_root, train_size=600)
     multimnist.MultiMNIST(generated_root, seed=0, preset="study", train_size=TINY)  # the same settings: fine
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "train.npz").write_bytes(b"someone's")
+    with pytest.raises(UserError, match="holds train.npz but not the other split"):
+        multimnist.MultiMNIST(tmp_path / "half")
+    assert (tmp_path / "half" / "train.npz").read_bytes() == b"someone's"
 
 
 def test_reprs_are_short(generated_root, small_dataset):

@@ -130,7 +130,10 @@ class MultiMNIST:
         self.transform = transform
         self.target_transform = target_transform
         requested = preset_config(preset, train_size=train_size)
-        if not ((self.root / "train.npz").is_file() and (self.root / "test.npz").is_file()):
+        present = [name for name in ("train.npz", "test.npz") if (self.root / name).is_file()]
+        if len(present) == 1:  # never overwrite half of someone's dataset
+            raise UserError(f"{self.root} holds {present[0]} but not the other split; complete or remove it")
+        if not present:
             if not generate:
                 raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass generate=True "
                                 f"or run `multimnist data make --out {self.root}`")
