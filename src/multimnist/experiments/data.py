@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, save_dataset
+from multimnist.data import GeneratorConfig, export_dataset, load_dataset, load_mnist, make_dataset, save_dataset
+from multimnist.data.export import Progress
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
 from multimnist.files import write_json
@@ -21,6 +22,11 @@ def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Pa
     digits = load_mnist(mnist)
     ds = make_dataset(digits, config, seed=seed)
     return save_dataset(ds, out)
+
+
+def export_data(data: Path, out: Path, fmt: str, force: bool = False, progress: Progress | None = None) -> list[Path]:
+    """Export the dataset at `data` to `out` as an ImageFolder tree or Hugging Face Parquet (see data/export.py)."""
+    return export_dataset(load_dataset(data), out, fmt, source=str(data), force=force, progress=progress)
 
 
 def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
