@@ -349,3 +349,15 @@ def test_knobs_round_trip_through_files(digits, tmp_path):
 def test_bad_knobs_are_user_errors(knobs, message):
     with pytest.raises(UserError, match=message):
         GeneratorConfig(**knobs)
+
+
+def test_train_distinct_repeats_whole_compositions_within_each_class(digits):
+    ds = _knob_dataset(digits, train_distinct=100)
+    flat = ds.x_train.reshape(len(ds.x_train), -1)
+    counts = np.bincount(ds.y_train)[ds.classes[0]:]
+    kept = sum(max(1, round(n * 100 / len(flat))) for n in counts)  # each class its share, at least one
+    assert len(np.unique(flat, axis=0)) == kept and 90 <= kept <= 120
+    pairs = np.unique(np.column_stack([ds.src_train, ds.y_train]), axis=0)
+    assert len(pairs) == len(np.unique(flat, axis=0))  # a repeat is a whole composition, label included
+    assert np.bincount(ds.y_train).tolist() == np.bincount(_knob_dataset(digits).y_train).tolist()
+    assert len(np.unique(ds.x_test.reshape(len(ds.x_test), -1), axis=0)) == len(ds.x_test)  # test untouched

@@ -43,6 +43,7 @@ class GeneratorConfig:
     jitter: int = 0  # each digit moves up or down by a whole number of rows drawn in -jitter..jitter
     intensity_mode: str = "independent"  # "independent": each digit draws its own; "shared": one per image
     train_pool: int | None = None  # train images draw only from the first N MNIST training digits (None: all)
+    train_distinct: int | None = None  # the training split holds only ~N distinct images, the rest exact repeats
     preset: str | None = None  # the named preset these settings came from (data/presets.py); a label only
 
     def __post_init__(self):
@@ -64,6 +65,8 @@ class GeneratorConfig:
             raise UserError(f"intensity_mode must be one of {', '.join(INTENSITY_MODES)}, got {self.intensity_mode!r}")
         if self.train_pool is not None and not MIN_POOL <= self.train_pool:
             raise UserError(f"train_pool must be at least {MIN_POOL} digits (or unset for all), got {self.train_pool}")
+        if self.train_distinct is not None and self.train_distinct < 1:
+            raise UserError(f"train_distinct must be positive (or unset), got {self.train_distinct}")
         if not 0.0 < self.test_fraction <= 1.0:
             raise UserError(f"test fraction must be in (0, 1], got {self.test_fraction}")
         if self.train_size is not None and self.train_size < 1:
@@ -122,7 +125,7 @@ def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: in
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     pool = len(digits.x_train) if config.train_pool is None else min(config.train_pool, len(digits.x_train))
     x_tr, y_tr, src_tr, int_tr, place_tr = _draw(digits.x_train[:pool], digits.y_train[:pool], plan, config,
-                                                 train_rng)
+                                                 train_rng, distinct=config.train_distinct)
     x_te, y_te, src_te, int_te, place_te = _draw(digits.x_test, digits.y_test, test_plan, config, test_rng)
     meta = {
         "generator": asdict(config),
@@ -144,7 +147,7 @@ def _preset_name(config: GeneratorConfig) -> str | None:
     return matching_preset(config)
 
 
-def _draw(x_digits, y_digits, plan, config, rng, chunk=8192):
+def _draw(x_digits, y_digits, plan, config, rng, distinct=None, chunk=8192):
     """Labels, source digits, intensities and (when a placement knob is on) placements, then the images.
 
     Draws happen in a fixed order and a knob left at its default draws nothing, so the default settings give
@@ -169,6 +172,8 @@ def _draw(x_digits, y_digits, plan, config, rng, chunk=8192):
         low = config.offset if config.offset_min is None else config.offset_min
         placement[:, 0] = rng.integers(low, config.offset + 1, size=n)
         placement[:, 1:] = rng.integers(-config.jitter, config.jitter + 1, size=(n, 2))
+    if distinct is not None and distinct < n:
+        _repeat_within_classes(labels, distinct, rng, src, intensity, placement)
     x = np.empty((n, HEIGHT, WIDTH), dtype=np.uint8)
     for s in range(0, n, chunk):
         sl = slice(s, s + chunk)
@@ -179,6 +184,18 @@ def _draw(x_digits, y_digits, plan, config, rng, chunk=8192):
             blend=config.blend, offset=offset, width=WIDTH, shift=shift,
         )
     return x, labels, src, intensity, placement
+
+
+def _repeat_within_classes(labels, distinct, rng, *draws) -> None:
+    """Keep ~`distinct` distinct compositions, each class its share (at least one): every other image of a
+    class becomes an exact copy (same sources, intensities, placement) of one of its class's kept ones."""
+    for c in np.unique(labels):
+        where = np.flatnonzero(labels == c)
+        keep = max(1, round(len(where) * distinct / len(labels)))
+        copies, originals = where[keep:], where[rng.integers(keep, size=len(where) - keep)]
+        for arr in draws:
+            if arr is not None:
+                arr[copies] = arr[originals]
 
 
 def save_dataset(ds: Dataset, out: str | Path) -> Path:
