@@ -53,15 +53,17 @@ def export_dataset(ds: Dataset, out: str | Path, fmt: str, source: str = "", for
         raise UserError(f"{out} is not empty; choose a new folder or pass --force to replace its files")
     names = [f"{int(c):02d}" for c in ds.classes]
     counter = _Counter(len(ds.x_train) + len(ds.x_test), progress)
-    written = []
+    written, sizes = [], {}
     for split in SPLITS:
         x, y = getattr(ds, f"x_{split}"), encode_labels(getattr(ds, f"y_{split}"), ds.classes)
         if fmt == "imagefolder":
-            written += _write_imagefolder(x, y, names, out / split, counter)
+            files = _write_imagefolder(x, y, names, out / split, counter)
         else:
-            written.append(_write_parquet(x, y, names, out / "data" / f"{split}-00000-of-00001.parquet", counter))
+            files = [_write_parquet(x, y, names, out / "data" / f"{split}-00000-of-00001.parquet", counter)]
+        written += files
+        sizes[split] = sum(f.stat().st_size for f in files)
     written.append(out / "README.md")
-    write_text(out / "README.md", dataset_card(ds, fmt, source))
+    write_text(out / "README.md", dataset_card(ds, fmt, source, sizes))
     log.info("exported %d images as %s to %s", counter.total, fmt, out)
     return written
 
@@ -135,8 +137,10 @@ _QuotingDumper.add_representer(
     str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="'" if s.isdigit() else None))
 
 
-def dataset_card(ds: Dataset, fmt: str, source: str = "") -> str:
-    """README.md for an export: Hugging Face YAML header, then counts, label mapping, source, license, citation."""
+def dataset_card(ds: Dataset, fmt: str, source: str = "", sizes: dict[str, int] | None = None) -> str:
+    """README.md for an export: Hugging Face YAML header, then counts, label mapping, source, license, citation.
+
+    `sizes` gives each split's bytes on disk (Hugging Face reads a split's entry only with its size)."""
     names = [f"{int(c):02d}" for c in ds.classes]
     counts = {s: np.bincount(encode_labels(getattr(ds, f"y_{s}"), ds.classes), minlength=len(names)) for s in SPLITS}
     label_names = {str(i): n for i, n in enumerate(names)}  # Hugging Face's YAML spells the indices as strings
@@ -147,7 +151,8 @@ def dataset_card(ds: Dataset, fmt: str, source: str = "") -> str:
         "dataset_info": {
             "features": [{"name": "image", "dtype": "image"},
                          {"name": "label", "dtype": {"class_label": {"names": label_names}}}],
-            "splits": [{"name": s, "num_examples": int(counts[s].sum())} for s in SPLITS],
+            "splits": [{"name": s, "num_bytes": int((sizes or {}).get(s, 0)), "num_examples": int(counts[s].sum())}
+                       for s in SPLITS],
         },
     }
     if fmt == "parquet":
