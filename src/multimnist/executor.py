@@ -1,20 +1,33 @@
 """One interface for the study's independent jobs (seeds x configs, compression factors).
 
-`run_jobs` runs a list of `Job`s sequentially (the default) or in `n_jobs` local worker processes, and
-returns their results in order. A job is a module-level function plus keyword arguments, so it can be
-shipped to another process (or, later, to a Ray cluster: see docs/scaling.md). Jobs must be idempotent:
-each writes its own output folder and skips work already finished, so a rerun after a crash is safe.
+`run_jobs` runs a list of `Job`s and returns their results in order, on one of two back ends:
+
+- local (the default): sequentially in this process, or in `n_jobs` local worker processes;
+- ray: on a Ray cluster (a local instance started for the call, or a running cluster), scheduled by the CPUs
+  and GPUs each job declares; see `multimnist.executor_ray` and docs/scaling.md. Ray is imported only then.
+
+A job is a module-level function plus keyword arguments, so it can be shipped to another process or node.
+Jobs must be idempotent: each writes its own output folder and skips work already finished, so a rerun after
+a crash is safe, and so is a retry of a job lost with its worker.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
+
+from multimnist.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "ray")
+INPUTS = ("data",)  # keyword arguments naming a dataset folder a job reads
+OUTPUTS = ("out", "run_dir", "data_dir")  # keyword arguments naming the one folder a job writes
 
 
 @dataclass(frozen=True)
@@ -22,17 +35,59 @@ class Job:
     name: str  # shown in progress lines, unique within one run_jobs call
     fn: Callable[..., Any]  # a module-level function (picklable)
     kwargs: dict = field(default_factory=dict)
+    num_cpus: float = 1  # cores the job uses: Ray reserves them, and the job's thread pools are pinned to them
+    num_gpus: float = 0  # GPUs the job uses (Ray reserves them; 0 on CPU-only machines)
+    # Which kwargs are folders: without a shared file system they are remapped to local ones on the worker.
+    inputs: tuple[str, ...] = INPUTS
+    outputs: tuple[str, ...] = OUTPUTS
 
 
-def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log=print) -> list[Any]:
+@dataclass(frozen=True)
+class Executor:
+    """Where `run_jobs` runs jobs; the CLI's --executor, --address and --no-shared-fs."""
+
+    kind: str = "local"  # "local": this machine; "ray": a Ray cluster
+    address: str | None = None  # ray: None starts a local instance for the call, "auto" joins a running cluster
+    shared_fs: bool = True  # ray: workers read and write the driver's paths; False: files travel with the jobs
+    max_retries: int = 3  # ray: how often a job lost with its worker (killed, node down) is submitted again
+    num_cpus: int | None = None  # ray, local instance only: CPUs it offers (None: every core of this machine)
+
+    def __post_init__(self):
+        if self.kind not in EXECUTORS:
+            raise UserError(f"unknown executor {self.kind!r}; choose from {', '.join(EXECUTORS)}")
+        if self.max_retries < 0:
+            raise UserError(f"max_retries must be at least 0, got {self.max_retries}")
+        if self.num_cpus is not None and self.num_cpus < 1:
+            raise UserError(f"the Ray instance needs at least one CPU, got {self.num_cpus}")
+        if self.kind == "local" and (self.address is not None or not self.shared_fs):
+            raise UserError("--address and --no-shared-fs need --executor ray")
+
+
+LOCAL = Executor()
+
+
+def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log: Callable[[str], None] | None = None,
+             executor: Executor | str | None = None, address: str | None = None,
+             shared_fs: bool = True) -> list[Any]:
     """Run `jobs`, `n_jobs` at a time; results come back in the order of `jobs`.
 
-    With n_jobs > 1 the workers are fresh processes ("spawn"): JAX does not survive fork.
-    An exception in a job is raised here after the other running jobs finish.
+    `executor` is an `Executor`, or a back-end name with `address` and `shared_fs` beside it. Locally, with
+    n_jobs > 1 the workers are fresh processes ("spawn"): JAX does not survive fork. On Ray, jobs run as the
+    cluster's CPUs allow (a local instance gets `n_jobs` CPUs when n_jobs > 1). An exception in a job is
+    raised here; locally after the other running jobs finish, on Ray once the others are cancelled.
     """
+    log = log or logger.info
+    if not isinstance(executor, Executor):
+        executor = Executor(executor or "local", address, shared_fs)
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise ValueError("job names must be unique")
+    if executor.kind == "ray":
+        if not jobs:
+            return []
+        from multimnist.executor_ray import run_jobs_ray
+
+        return run_jobs_ray(jobs, executor, n_jobs, log)
     start = time.time()
     if n_jobs <= 1 or len(jobs) <= 1:
         results = []
@@ -49,7 +104,3 @@ def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log=print) -> list[Any]:
             results[name] = future.result()
             log(f"[{done}/{len(jobs)}] {name} done ({time.time() - start:.0f} s)")
     return [results[n] for n in names]
-
-
-def default_log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
