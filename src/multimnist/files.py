@@ -1,16 +1,27 @@
-"""Atomic file writing and hashing: nothing half-written is ever left under a final name."""
+"""Atomic file writing, output-folder locks and hashing: nothing half-written is ever left under a final name.
+
+Files get the permissions the umask gives (0644 under umask 022), as `open()` would; JSON is strict (NaN and
+infinities are written as null). A write that fails (disk full, permission denied, read-only folder) removes
+its temporary file and raises FileError naming the file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import io
 import json
+import math
 import os
-import tempfile
+import secrets
+import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from multimnist.errors import FileError, file_error
 
 import numpy as np
 import yaml
@@ -18,17 +29,35 @@ import yaml
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is renamed to `path`, on failure removed."""
+    """Yield a temporary path beside `path`; on success it is renamed to `path`, on failure removed.
+
+    The temporary file is created with mode 0666 less the umask (mkstemp's 0600 would keep a shared folder's
+    files from the rest of the group). An OSError on the way (the block's own included) becomes a FileError
+    naming `path` when it concerns the temporary file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_beside(path)
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise file_error(e, path if e.filename in (None, str(tmp), tmp) else None) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _create_beside(path: Path) -> Path:
+    """An empty new file `.NAME.RANDOM.tmp.SUFFIX` in path's folder (the suffix kept for writers that read it)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -41,7 +70,8 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    """Strict JSON (NaN and infinities become null: other readers reject them), numpy values as numbers."""
+    write_text(path, json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False, default=_jsonable) + "\n")
 
 
 def write_yaml(path: str | os.PathLike, obj) -> None:
@@ -87,6 +117,79 @@ def sha256_arrays(*arrays: np.ndarray) -> str:
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def lock_folder(folder: str | os.PathLike, command: str) -> Iterator[Path]:
+    """Hold an advisory lock on `folder` while a command writes into it.
+
+    A second process asking for the same folder gets a FileError at once naming the holder (pid, host,
+    command). The lock is `flock` on `.NAME.lock` beside the folder (so the folder itself holds only what
+    the command writes, and "is it empty?" checks still see an empty folder); the kernel releases it when
+    the holder dies, so a killed run never leaves a folder locked, and the file is removed on release.
+    """
+    folder = Path(folder)
+    lock = lock_path(folder)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(lock, folder)
+    except OSError as e:
+        raise file_error(e, e.filename or lock) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command}).encode())
+        yield folder
+    finally:
+        lock.unlink(missing_ok=True)  # while still held: a process waiting on this file retries on the new one
+        os.close(fd)
+
+
+def lock_path(folder: str | os.PathLike) -> Path:
+    """The lock file of an output folder: `.NAME.lock` beside it (resolved, so two spellings share one lock)."""
+    folder = Path(folder).resolve()
+    return folder.with_name(f".{folder.name}.lock") if folder.name else folder / ".lock"
+
+
+def _acquire(lock: Path, folder: Path) -> int:
+    """A descriptor holding an exclusive flock on `lock`, the file that is at that path now."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise FileError(f"{folder} is in use by {_holder(lock)}: wait for it to finish, or choose "
+                            "another output folder") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+
+
+def _holder(lock: Path) -> str:
+    try:
+        info = json.loads(lock.read_text())
+        return f"pid {info['pid']} on {info['host']} ({info['command']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _finite(obj):
+    """NaN and infinities -> None everywhere in a JSON-able structure (arrays and numpy scalars included)."""
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _jsonable(obj):

@@ -1,0 +1,79 @@
+"""The `multimnist` command: parse arguments, call the library, return an exit code.
+
+One module per command group (data, train, sweep, compare, generation, study); options shared by several
+commands live in `options`. Adding a group is one module with an `add_commands(subparsers)` function, listed
+in GROUPS. Mistakes a user can make, and files that cannot be written, end as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+
+from multimnist import __version__
+from multimnist.cli import compare, data, generation, study, sweep, train
+from multimnist.cli.options import VERBOSITY, parse_range
+from multimnist.errors import UserError, file_error
+from multimnist.files import lock_folder
+
+__all__ = ["build_parser", "main", "main_cli", "parse_range"]
+
+GROUPS = (data, train, sweep, compare, generation, study)
+
+DESCRIPTION = ("Make Multi-MNIST data, train the networks of 'Regularization techniques and Autoencoder on "
+               "Multi-MNIST', and reproduce the study. `multimnist COMMAND --help` describes each command.")
+EPILOG = """exit codes: 0 done; 1 a file or folder could not be written (disk full, permission denied,
+read-only, or the output folder is in use by another multimnist); 2 a mistake in the command or its inputs;
+130 interrupted (rerun the same command to resume)"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="multimnist", description=DESCRIPTION, epilog=EPILOG,
+                                     parents=[VERBOSITY])
+    parser.add_argument("--version", action="version", version=f"multimnist {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in GROUPS:
+        module.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        configure_logging(getattr(args, "verbose", 0) - getattr(args, "quiet", 0))
+        writes = getattr(args, "writes", None)
+        if writes is None:
+            return args.run(args)
+        with lock_folder(getattr(args, writes), shlex.join(["multimnist", *argv])):
+            return args.run(args)
+    except UserError as e:
+        return _fail(str(e), e.exit_code)
+    except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
+        return _fail(str(file_error(e)), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted; rerun the same command to resume", 130)
+
+
+def configure_logging(verbosity: int = 0) -> None:
+    """Library messages (logging) as plain lines on stderr: INFO by default, -q WARNING, -qq ERROR, -v DEBUG."""
+    level = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}.get(max(verbosity, -2), logging.DEBUG)
+    logger = logging.getLogger("multimnist")
+    for handler in [h for h in logger.handlers if getattr(h, "multimnist_cli", False)]:
+        logger.removeHandler(handler)  # main() may run more than once in a process (tests)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.multimnist_cli = True
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"multimnist: error: {message}", file=sys.stderr)
+    return code
+
+
+def main_cli() -> None:
+    sys.exit(main())

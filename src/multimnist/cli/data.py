@@ -1,0 +1,80 @@
+"""`multimnist data make|inspect|download`: generate a dataset, draw its figures, fetch MNIST.
+
+`data make` needs only the core install: nothing here imports Keras, JAX or matplotlib at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+
+
+def add_commands(subparsers) -> None:
+    data = group(subparsers, "data", "make, inspect, download or export data", dest="data_command")
+
+    make = command(data, "make", "generate a Multi-MNIST dataset (train.npz, test.npz, meta.json)")
+    add_out(make, "folder to write")
+    make.add_argument("--seed", type=int, default=0, help="the dataset is a pure function of this seed (default 0)")
+    make.add_argument("--mnist", type=Path, help="your MNIST: a folder of IDX files or a Keras mnist.npz "
+                      "(default: the copy inside the package)")
+    make.add_argument("--download", action="store_true",
+                      help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
+    make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
+    make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
+    make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
+    make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                      help="range of each digit's brightness (default: the calibrated one)")
+    make.add_argument("--blend", choices=("max", "sum", "alpha"), help="how overlapping ink combines (default max)")
+    make.set_defaults(run=_make)
+
+    inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset")
+    inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
+    add_out(inspect, "folder for the figures and stats.json")
+    inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
+    inspect.set_defaults(run=_inspect)
+
+    download = command(data, "download", "download MNIST's IDX files, checked against known hashes")
+    add_out(download, "folder for the four .gz files")
+    download.add_argument("--mirror", help="base URL holding the four .gz files (default: a public mirror)")
+    download.set_defaults(run=_download)
+
+
+def _make(args) -> int:
+    from multimnist.data import GeneratorConfig
+    from multimnist.data.mnist import download_mnist
+    from multimnist.experiments.data import make_data
+
+    overrides = {"plan": str(args.plan), "train_size": args.train_size}
+    if args.classes:
+        overrides["classes"] = parse_range(args.classes, "--classes")
+    if args.intensity:
+        overrides["intensity"] = tuple(args.intensity)
+    if args.blend:
+        overrides["blend"] = args.blend
+    config = GeneratorConfig(**overrides)
+    mnist = args.mnist
+    if args.download:
+        mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")
+    out = make_data(args.out, config, seed=args.seed, mnist=mnist)
+    print(f"wrote {out}/train.npz, test.npz, meta.json")
+    return 0
+
+
+def _inspect(args) -> int:
+    from multimnist.experiments.data import inspect_data
+
+    stats = inspect_data(args.data, args.out, mnist=args.mnist)
+    t = stats["train"]
+    print(f"{t['n_classes']} classes, {t['total']} training images: mean {t['mean']:.1f}, std {t['std']:.1f}, "
+          f"rarest {t['min_class']} ({t['min_count']}), commonest {t['max_class']} ({t['max_count']})")
+    print(f"wrote {args.out}/samples.png, histogram.png, hard.png, stats.json")
+    return 0
+
+
+def _download(args) -> int:
+    from multimnist.data.mnist import DEFAULT_MIRROR, download_mnist
+
+    out = download_mnist(args.out, mirror=args.mirror or DEFAULT_MIRROR)
+    print(f"MNIST IDX files verified in {out}")
+    return 0

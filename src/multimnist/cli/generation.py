@@ -1,0 +1,60 @@
+"""`multimnist generate` and `multimnist score`: new images from an autoencoder's latent space, and their scores.
+
+The experiments import Keras and JAX, so they are imported inside each command (startup time, lean install).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimnist.cli.options import add_out, command
+from multimnist.errors import UserError
+from multimnist.latent.samplers import SAMPLERS
+
+
+def add_commands(subparsers) -> None:
+    gen = command(subparsers, "generate", "decode samples of the latent space into new images")
+    gen.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
+    gen.add_argument("--sampler", default="gaussian", choices=SAMPLERS,
+                     help=f"how latent codes are drawn: {', '.join(SAMPLERS)} (default gaussian)")
+    gen.add_argument("--n", type=int, default=100, help="images to generate (default 100)")
+    add_out(gen, "folder for grid.png and images.npz")
+    gen.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    gen.add_argument("--fit-on", choices=("train", "test"), default="train",
+                     help="encodings the sampler is fitted on (default train; the study used test)")
+    gen.add_argument("--data", type=Path, help="encode this dataset instead of using the run's saved encodings")
+    gen.set_defaults(run=_generate)
+
+    score = command(subparsers, "score", "score every sampler's images with the digit-pair reader")
+    score.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
+    score.add_argument("--reader", type=Path, required=True, help="a finished reader run folder")
+    score.add_argument("--data", type=Path, required=True, help="the dataset the autoencoder was trained on")
+    add_out(score, "folder for scores.csv/.md and the grids")
+    score.add_argument("--n", type=int, default=1000, help="images per sampler (default 1000)")
+    score.add_argument("--seed", type=int, default=0, help="seed of the samplers (default 0)")
+    score.add_argument("--fit-on", choices=("train", "test"), default="train",
+                       help="encodings the samplers are fitted on (default train)")
+    score.add_argument("--samplers", default=",".join(SAMPLERS), help="comma-separated (default: all)")
+    score.set_defaults(run=_score)
+
+
+def _generate(args) -> int:
+    from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
+
+    out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
+    print(f"wrote {out}/grid.png, images.npz and generate.json ({args.n} images, sampler {args.sampler})")
+    return 0
+
+
+def _score(args) -> int:
+    names = tuple(s.strip() for s in args.samplers.split(",") if s.strip())
+    unknown = sorted(set(names) - set(SAMPLERS))
+    if unknown or not names:
+        raise UserError(f"unknown sampler(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SAMPLERS)}")
+    from multimnist.experiments.generation import score_samplers  # Keras/JAX: slow to import
+
+    score_samplers(args.model, args.reader, args.data, args.out, n=args.n, seed=args.seed, fit_on=args.fit_on,
+                   samplers=names)
+    print((args.out / "scores.md").read_text(), end="")
+    print(f"wrote {args.out}/scores.csv, scores.md, scores.json, read_numbers.png and one grid per sampler")
+    return 0

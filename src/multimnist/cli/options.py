@@ -1,0 +1,100 @@
+"""Options and argument types shared by the commands, declared once.
+
+`command()` adds a subcommand that takes the global -q/-v flags after its name too and has help text;
+`add_run_options()` adds the options of every command that runs training jobs (seeds, workers), and
+`run_options()` turns them into the library's keyword arguments; `parse_range()` is the one range syntax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from pathlib import Path
+
+from multimnist.errors import UserError
+
+# -q/-v after the command name as well as before it; SUPPRESS keeps a subcommand's unset flag from
+# overwriting the count given before the command.
+VERBOSITY = argparse.ArgumentParser(add_help=False)
+VERBOSITY.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                       help="less on stderr: warnings and errors only (-qq: errors only); results still go to stdout")
+VERBOSITY.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                       help="more on stderr: debugging details")
+
+RANGE_HELP = "e.g. 0,1,2 or 0..2 or 0-2 or 0,3..5"
+
+
+def command(subparsers, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand with the shared -q/-v flags; `help` is required so that no command goes undocumented."""
+    return subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                                 parents=[VERBOSITY], **kwargs)
+
+
+def group(subparsers, name: str, help: str, dest: str, metavar: str = "ACTION"):
+    """A command group (`data`, `train`, `sweep`, ...): returns the subparsers its commands hang under."""
+    parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+    return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
+
+
+def add_out(parser: argparse.ArgumentParser, help: str, **kwargs) -> None:
+    """The output folder of a command that writes: locked while the command runs (see files.lock_folder)."""
+    parser.add_argument("--out", type=Path, required=kwargs.pop("required", True), help=help, **kwargs)
+    parser.set_defaults(writes="out")
+
+
+def add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override a config setting, e.g. --set {example} (repeatable; checked against "
+                             "the setting's type)")
+
+
+def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", seeds_help: str | None = None) -> None:
+    """The options of every command that runs jobs: which seeds, and where the jobs run.
+
+    `seeds` is the default of --seeds (None: no --seeds here; the command declares its own).
+    """
+    if seeds is not None:
+        parser.add_argument("--seeds", default=seeds,
+                            help=seeds_help or f"seeds, one run each ({RANGE_HELP}; default {seeds})")
+    parser.add_argument("--jobs", type=int, default=1, help="local worker processes for independent runs (default 1)")
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    """The library's keyword arguments for the options of `add_run_options` (seeds excepted)."""
+    if args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    return {"n_jobs": args.jobs}
+
+
+def existing_folder(text: str) -> Path:
+    """An argument type for a folder that must already exist (a UserError: one line, before anything runs)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise UserError(f"no such folder: {path}")
+    return path
+
+
+_ITEM = re.compile(r"^\s*(-?\d+)\s*(?:(?:\.\.|-)\s*(-?\d+)\s*)?$")
+
+
+def parse_range(text: str, option: str | None = None) -> tuple[int, ...]:
+    """The one range syntax: '0..2', '0-2', '0,1,2' and mixes such as '0,3..5' -> (0, 3, 4, 5).
+
+    Ranges include both ends. An empty or reversed range ('2-0') and a number given twice are errors,
+    prefixed with the option's name when given.
+    """
+    prefix = f"{option}: " if option else ""
+    values: list[int] = []
+    for item in str(text).split(","):
+        match = _ITEM.match(item)
+        if not match:
+            raise UserError(f"{prefix}cannot read {text!r} as a range ({RANGE_HELP})")
+        lo, hi = int(match[1]), int(match[2] if match[2] is not None else match[1])
+        if hi < lo:
+            raise UserError(f"{prefix}{item.strip()!r} is an empty range: it ends below its start (meant {hi}..{lo}?)")
+        values.extend(range(lo, hi + 1))
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    if repeated:
+        raise UserError(f"{prefix}{text!r} lists {', '.join(map(str, repeated))} more than once")
+    return tuple(values)

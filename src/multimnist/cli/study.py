@@ -1,0 +1,49 @@
+"""`multimnist reproduce` and `multimnist report`: the whole study in one folder, and its report.
+
+The study imports Keras and JAX, the report matplotlib: both inside the commands (startup time, lean install).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimnist.cli.options import (
+    RANGE_HELP,
+    add_out,
+    add_run_options,
+    command,
+    existing_folder,
+    parse_range,
+    run_options,
+)
+
+
+def add_commands(subparsers) -> None:
+    reproduce = command(subparsers, "reproduce", "run the whole study and write the report")
+    reproduce.add_argument("--profile", default="quick",
+                           help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
+                                "or a YAML file of profile fields (default quick)")
+    add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
+    add_run_options(reproduce, seeds=None)
+    reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
+    reproduce.set_defaults(run=_reproduce)
+
+    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder")
+    report.add_argument("run_dir", type=existing_folder, help="the folder `reproduce --out` wrote")
+    report.set_defaults(run=_report, writes="run_dir")
+
+
+def _reproduce(args) -> int:
+    from multimnist.experiments.study import reproduce  # Keras/JAX: slow to import
+
+    seeds = parse_range(args.seeds, "--seeds") if args.seeds is not None else None
+    reproduce(args.out, profile=args.profile, seeds=seeds, **run_options(args))
+    return 0
+
+
+def _report(args) -> int:
+    from multimnist.report.study import write_report  # matplotlib: slow to import
+
+    path = write_report(args.run_dir)
+    print(f"wrote {path} and {path.with_suffix('.md')}")
+    return 0
