@@ -17,7 +17,7 @@ from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, prepare
 from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.errors import UserError
-from multimnist.executor import Job, run_jobs
+from multimnist.executor import Executor, Job, run_jobs
 from multimnist.files import write_json, write_npz, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
@@ -138,7 +138,7 @@ def write_autoencoder_figures(out: Path, history: dict, originals: np.ndarray, r
 # --- the compression sweep (figures 12, 13) ---
 
 def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-                      config="autoencoder") -> list[dict]:
+                      config="autoencoder", executor: Executor | None = None) -> list[dict]:
     """One autoencoder per compression factor and seed, into OUT/cf-F/seed-S; then figures and a table.
 
     Writes mse_epochs.png (validation MSE per epoch, every factor), mse_factor.png (test MSE against factor,
@@ -157,7 +157,7 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
                  "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"]})
             for f in factors for s in seeds]
     log.info("compression sweep: %d run(s) under %s", len(jobs), out)
-    results = iter(run_jobs(jobs, n_jobs))
+    results = iter(run_jobs(jobs, n_jobs, executor=executor))
     rows, curves = [], {}
     for f in factors:
         runs = [next(results) for _ in seeds]

@@ -31,7 +31,7 @@ from multimnist.data.dataset import GeneratorConfig
 from multimnist.data.presets import KNOBS, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
-from multimnist.executor import Job, run_jobs
+from multimnist.executor import Executor, Job, run_jobs
 from multimnist.files import write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import read_json
@@ -101,7 +101,7 @@ def score_run(data: str, run_dir: str, seed: int, epochs: int = EPOCHS) -> dict:
 
 
 def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALIBRATION_SEEDS,
-                  epochs: int = EPOCHS, n_jobs: int = 1) -> dict:
+                  epochs: int = EPOCHS, n_jobs: int = 1, executor: Executor | None = None) -> dict:
     """Train the study network on `data` once per seed (OUT/seed-S), then OUT/score.json: every target's mean
     and std over seeds, the score, and each seed's readings."""
     from multimnist.data import load_dataset
@@ -110,7 +110,7 @@ def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALI
     out = Path(out)
     jobs = [Job(f"seed-{s}", score_run, {"data": str(data), "run_dir": str(out / f"seed-{s}"), "seed": int(s),
                                          "epochs": int(epochs)}) for s in seeds]
-    results = run_jobs(jobs, n_jobs, log=log.info)
+    results = run_jobs(jobs, n_jobs, log=log.info, executor=executor)
     summary = summarize(results)
     summary.update(data=str(data), seeds=[int(s) for s in seeds], epochs=int(epochs),
                    runs=[{k: v for k, v in r.items() if k != "history"} for r in results])
@@ -210,7 +210,7 @@ def make_setting_data(setting: dict, data_dir: str, train_size: int | None, data
 
 def run_search(out: str | Path, grid: Sequence[dict] | None = None, seeds: Sequence[int] = CALIBRATION_SEEDS,
                train_size: int | None = None, epochs: int = EPOCHS, n_jobs: int = 1,
-               data_seed: int = DATA_SEED) -> list[dict]:
+               data_seed: int = DATA_SEED, executor: Executor | None = None) -> list[dict]:
     """Make each setting's data, train the study network per seed, score; returns the table (best first) and
     writes OUT/search.json and OUT/search.csv. Finished work in OUT is kept (see the module docstring)."""
     out = Path(out)
@@ -230,13 +230,13 @@ def run_search(out: str | Path, grid: Sequence[dict] | None = None, seeds: Seque
                  for sid, s in needed.items() if not (dirs[sid] / "data" / "meta.json").is_file()]
     log.info("search: %d setting(s) x %d seed(s) under %s; %d run(s) to train (%d done), %d dataset(s) to make",
              len(grid), len(seeds), out, len(todo), len(grid) * len(seeds) - len(todo), len(data_jobs))
-    run_jobs(data_jobs, n_jobs, log=log.info)
+    run_jobs(data_jobs, n_jobs, log=log.info, executor=executor)
     train_jobs = [Job(f"{setting_label(s)} seed {seed}", score_run,
                       {"data": str(dirs[setting_id(s)] / "data"), "run_dir": str(dirs[setting_id(s)] / f"seed-{seed}"),
                        "seed": int(seed), "epochs": int(epochs)})
                   for s, seed in todo]
     try:
-        run_jobs(train_jobs, n_jobs, log=log.info)
+        run_jobs(train_jobs, n_jobs, log=log.info, executor=executor)
     finally:
         rows = write_search_table(out, seeds)  # what is finished, even after a failure
     return rows

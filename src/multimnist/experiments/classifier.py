@@ -18,7 +18,7 @@ from multimnist.data.augment import AugmentConfig, rebalance
 from multimnist.data.dataset import FLAT
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import classification_summary
-from multimnist.executor import Job, run_jobs
+from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.compare import compare_runs
 from multimnist.files import write_text
 from multimnist.formatting import csv_text
@@ -202,12 +202,12 @@ SWEEPS: dict[str, dict[str, list[str]]] = {
 
 
 def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(),
-              n_jobs: int = 1) -> list[dict]:
+              n_jobs: int = 1, executor: Executor | None = None) -> list[dict]:
     """Train `config` once per seed into OUT_ROOT/NAME/seed-S; returns each run's metrics, in seed order."""
     cfg = load_classifier_config(config, overrides, epochs=epochs)
     jobs = [_seed_job(cfg, data, Path(out_root) / cfg.name / f"seed-{s}", s) for s in seeds]
     log.info("%s: %d run(s) under %s", cfg.name, len(jobs), Path(out_root) / cfg.name)
-    return run_jobs(jobs, n_jobs)
+    return run_jobs(jobs, n_jobs, executor=executor)
 
 
 def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int) -> Job:
@@ -216,7 +216,7 @@ def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int) -> Job:
 
 
 def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-              base="unregularized") -> dict:
+              base="unregularized", executor: Executor | None = None) -> dict:
     """One of the study's side experiments (depth, optimizer, batch, activation) over `seeds`.
 
     Each setting trains from `base` into OUT_ROOT/SETTING/seed-S; the table goes to OUT_ROOT/compare.{csv,md}.
@@ -232,7 +232,7 @@ def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, 
             dirs.append(out_root / name / f"seed-{s}")
             jobs.append(_seed_job(cfg, data, dirs[-1], s))
     log.info("sweep %s: %d run(s) under %s", kind, len(jobs), out_root)
-    results = run_jobs(jobs, n_jobs)
+    results = run_jobs(jobs, n_jobs, executor=executor)
     runs = [{"name": m["name"], "seed": m["seed"], "run_dir": str(d), "test_accuracy": m["test_accuracy"],
              "best_val_accuracy": m["best_val_accuracy"]} for m, d in zip(results, dirs, strict=True)]
     return {"kind": kind, "runs": runs, "table": compare_runs(dirs, out_root)}

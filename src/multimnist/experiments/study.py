@@ -23,6 +23,7 @@ from multimnist.config import from_dict
 from multimnist.data import GeneratorConfig
 from multimnist.data.plans import load_plan
 from multimnist.errors import UserError
+from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
 from multimnist.experiments.compare import compare_runs, confused_pair_change
@@ -106,7 +107,7 @@ class Step:
     outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
 
 
-def build_steps(out: Path, profile: Profile, n_jobs: int = 1) -> list[Step]:
+def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None) -> list[Step]:
     """The study's steps in order, closed over their settings."""
     data = out / "data"
     full_size = sum(load_plan("study").values())
@@ -122,7 +123,7 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1) -> list[Step]:
 
     def classifiers(names, root, seeds):
         return lambda: {n: clf.run_seeds(n, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
-                                         n_jobs=n_jobs) for n in names}
+                                         n_jobs=n_jobs, executor=executor) for n in names}
 
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
                       {"configs": HEADLINE, "seeds": profile.seeds, "epochs": profile.classifier_epochs},
@@ -138,7 +139,8 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1) -> list[Step]:
             steps.append(Step(
                 f"sweep-{kind}",
                 lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
-                                                epochs=profile.classifier_epochs, n_jobs=n_jobs),
+                                                epochs=profile.classifier_epochs, n_jobs=n_jobs,
+                                                executor=executor),
                 {"kind": kind, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
                 ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
     def compare():
@@ -154,7 +156,8 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1) -> list[Step]:
     steps += [
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
-                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs),
+                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs,
+                                          executor=executor),
              {"factors": profile.factors, "seeds": profile.sweep_seeds, "epochs": profile.sweep_epochs},
              ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
@@ -202,14 +205,14 @@ def load_profile(spec: str | Profile) -> Profile:
 
 
 def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
-              n_jobs: int = 1) -> Path:
+              n_jobs: int = 1, executor: Executor | None = None) -> Path:
     """Run every step not already finished with the same inputs, then write the report; returns OUT."""
     profile = load_profile(profile).with_seeds(seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    steps = build_steps(out, profile, n_jobs)
+    steps = build_steps(out, profile, n_jobs, executor)
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
                       outputs=("report.html", "report.md")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
