@@ -61,7 +61,7 @@ def test_overrides_into_dataclass_read_exponents_as_numbers():
     """YAML 1.1 reads 1e-2 (no dot) as a string; a float field still gets the number."""
     data = apply_overrides({"name": "base"}, ["optimizer.lr=1e-2", "layers=[10, 20]"])
     exp = from_dict(Experiment, data)
-    assert exp.optimizer.lr == 0.01 and isinstance(exp.optimizer.lr, float) and exp.layers == [10, 20]
+    assert exp.optimizer.lr == 0.01 and isinstance(exp.optimizer.lr, float) and exp.layers == (10, 20)
     with pytest.raises(UserError, match="optimizer.lr"):
         from_dict(Experiment, apply_overrides({}, ["optimizer.lr=fast"]))
 

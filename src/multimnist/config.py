@@ -1,8 +1,10 @@
 """Experiment configs: small YAML files that override dataclass defaults.
 
 A config is named (a built-in file in multimnist/configs/, e.g. `unregularized`) or given as a path. Its
-nested mappings fill nested dataclasses; unknown keys are errors, not silently ignored. `--set key=value`
-overrides (dotted keys, YAML values: `--set training.epochs=5 --set model.dropout=[0.1,0.1]`) apply last.
+nested mappings fill nested dataclasses; unknown keys are errors, not silently ignored, and every value is
+checked against its field's type (`batch_size: 1.5` is one line naming the setting, not a traceback later).
+`--set key=value` overrides (dotted keys, YAML values: `--set training.epochs=5 --set model.dropout=[0.1,0.1]`)
+apply last.
 """
 
 from __future__ import annotations
@@ -88,8 +90,8 @@ def from_dict(cls: type[T], data: dict | None, where: str = "config") -> T:
         sub = _dataclass_in(hints[key])
         if sub is not None and isinstance(value, dict):
             value = from_dict(sub, value, f"{where}.{key}")
-        elif isinstance(value, str) and _accepts_float(hints[key]):
-            value = _float(value, f"{where}.{key}")  # YAML reads 1e-3 (no dot) as a string
+        else:
+            value = checked(value, hints[key], f"{where}.{key}")
         kwargs[key] = value
     try:
         return cls(**kwargs)
@@ -119,16 +121,91 @@ def _dataclass_in(hint) -> type | None:
     return None
 
 
-def _accepts_float(hint) -> bool:
-    """Whether a field typed `hint` takes a float (float, float | None, float | tuple...)."""
-    return hint is float or float in typing.get_args(hint)
+class _Mismatch(Exception):
+    """A value that does not fit a type hint (internal: becomes one UserError naming the setting)."""
 
 
-def _float(text: str, where: str) -> float:
+def checked(value: Any, hint: Any, where: str) -> Any:
+    """`value` as a field typed `hint` takes it (ints as floats, lists as tuples), or a UserError naming `where`.
+
+    Checks int, float, bool, str, None, unions, tuples, lists, mappings and Literal; other hints pass values through.
+    """
     try:
-        return float(text)
-    except ValueError:
-        raise UserError(f"{where}: expected a number, got {text!r}") from None
+        return _fit(value, hint)
+    except _Mismatch:
+        raise UserError(f"{where}: expected {_describe(hint)}, got {value!r}") from None
+
+
+def _fit(value: Any, hint: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is type(None) or hint is None:
+        if value is None:
+            return None
+    elif origin in (typing.Union, types.UnionType):
+        for arg in sorted(args, key=lambda a: a is not type(None)):  # None first: null never becomes "None"
+            try:
+                return _fit(value, arg)
+            except _Mismatch:
+                continue
+    elif origin is typing.Literal:
+        if value in args:
+            return value
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif hint in (tuple, list) or origin in (tuple, list):
+        if isinstance(value, (list, tuple)):
+            if origin is tuple and args and args[-1] is not Ellipsis:
+                if len(value) != len(args):
+                    raise _Mismatch
+                return tuple(_fit(v, a) for v, a in zip(value, args, strict=True))
+            items = [_fit(v, args[0]) for v in value] if args else list(value)
+            return tuple(items) if tuple in (hint, origin) else items
+    elif hint is dict or origin is dict:
+        if isinstance(value, dict):
+            return value
+    elif dataclasses.is_dataclass(hint):
+        pass  # a dataclass field given something other than a mapping
+    else:
+        return value  # a hint this check does not know: the dataclass validates it
+    raise _Mismatch
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words: 'an integer', 'a list of numbers', 'a number or a list of numbers'."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is type(None) or hint is None:
+        return "null"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return f"a list of {len(args)} values ({', '.join(_describe(a) for a in args)})"
+    if hint in (tuple, list) or origin in (tuple, list):
+        return f"a list of {_plural(args[0])}" if args else "a list"
+    if dataclasses.is_dataclass(hint):
+        return "a group of settings"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "text", dict: "a mapping"}.get(
+        hint, getattr(hint, "__name__", str(hint)))
+
+
+def _plural(hint: Any) -> str:
+    return {int: "integers", float: "numbers", str: "texts", bool: "true/false values"}.get(hint, _describe(hint))
 
 
 def _deepcopy(data):
