@@ -1,11 +1,27 @@
-"""run_jobs: results come back in job order, sequentially or in worker processes; errors propagate."""
+"""run_jobs: results come back in job order, sequentially or in worker processes; errors propagate; back-end
+settings; the Ray back end's file handling, which needs no Ray (Ray itself: test_ray.py)."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
+from pathlib import Path
 
-from multimnist.executor import Job, run_jobs
+from multimnist.data import load_dataset
+from multimnist.errors import UserError
+from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor_ray import (
+    describe_input,
+    map_files,
+    map_paths,
+    materialize,
+    read_folder,
+    thread_env,
+    write_folder,
+)
+from multimnist.files import sha256_arrays
 
 import pytest
 
@@ -54,3 +70,79 @@ def test_names_must_be_unique():
 
 def test_no_jobs():
     assert run_jobs([], n_jobs=2) == []
+
+
+# --- back-end settings, and the Ray back end's pieces that need no Ray ---
+
+def test_ray_missing_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(UserError, match=r"^the Ray back end needs Ray: pip install 'multimnist\[ray\]'$"):
+        run_jobs([Job("a", square_slowly, {"x": 1})], executor="ray")
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"kind": "dask"}, "unknown executor 'dask'"),
+    ({"address": "auto"}, "need --executor ray"),
+    ({"shared_fs": False}, "need --executor ray"),
+    ({"kind": "ray", "max_retries": -1}, "max_retries"),
+])
+def test_bad_executor_settings(settings, message):
+    with pytest.raises(UserError, match=message):
+        Executor(**settings)
+
+
+def test_local_executor_by_name_or_settings():
+    jobs = [Job(f"job{i}", square_slowly, {"x": i}) for i in range(3)]
+    assert [r[0] for r in run_jobs(jobs, executor="local", log=lambda _: None)] == [0, 1, 4]
+    assert [r[0] for r in run_jobs(jobs, executor=Executor(), log=lambda _: None)] == [0, 1, 4]
+
+
+def test_thread_env_pins_one_cpu_jobs_to_one_thread():
+    env = thread_env(1)
+    assert env["OMP_NUM_THREADS"] == "1" and "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
+    assert thread_env(3)["OMP_NUM_THREADS"] == "3" and thread_env(0.5)["OMP_NUM_THREADS"] == "1"
+
+
+def test_folder_round_trip_writes_markers_last_and_drops_stale_files(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    (src / "backup").mkdir(parents=True)
+    (src / "backup" / "state").write_bytes(b"epoch 3")
+    (src / "history.csv").write_text("epoch\n0\n")
+    files = read_folder(src)
+    assert files == {"backup/state": b"epoch 3", "history.csv": b"epoch\n0\n"}
+    assert read_folder(tmp_path / "none") == {}
+
+    dst = tmp_path / "dst"
+    write_folder(dst, files)
+    assert read_folder(dst) == files
+    written = []
+    monkeypatch.setattr("multimnist.files.write_bytes", lambda path, data: written.append(Path(path).name)
+                        or Path(path).parent.mkdir(parents=True, exist_ok=True) or Path(path).write_bytes(data))
+    finished = {"metrics.json": b"{}", "history.csv": b"epoch\n0\n1\n", "model.keras": b"zip"}
+    write_folder(dst, finished)  # the finished run: backup/ is gone, metrics.json written last
+    assert written[-1] == "metrics.json" and read_folder(dst) == finished
+    assert not (dst / "backup").exists()
+    write_folder(dst, {})  # a job that left nothing does not wipe what the driver holds
+    assert read_folder(dst) == finished
+
+
+def test_worker_paths_are_mapped_back():
+    to_driver = {"/tmp/w/out0/seed-0": "runs/seed-0", "/tmp/w/data": "data"}
+    result = {"data": {"path": "/tmp/w/data"}, "runs": ["/tmp/w/out0/seed-0/model.keras"], "n": 3}
+    assert map_paths(result, to_driver) == {"data": {"path": "data"}, "runs": ["runs/seed-0/model.keras"], "n": 3}
+    files = map_files({"metrics.json": b'{"path": "/tmp/w/data"}', "model.keras": b"/tmp/w/data"}, to_driver)
+    assert files == {"metrics.json": b'{"path": "data"}', "model.keras": b"/tmp/w/data"}  # binary files untouched
+
+
+def test_worker_rebuilds_the_dataset_and_checks_its_hash(small_dataset, small_dataset_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MULTIMNIST_CACHE", str(tmp_path / "cache"))
+    ds = small_dataset
+    digest = sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)
+    source = describe_input(None, small_dataset_dir)  # a recipe: no files travel
+    assert source == {"sha256": digest, "meta": json.loads((small_dataset_dir / "meta.json").read_text())}
+    folder = materialize(source)
+    rebuilt = load_dataset(folder)
+    assert sha256_arrays(rebuilt.x_train, rebuilt.y_train, rebuilt.x_test, rebuilt.y_test) == digest
+    assert materialize(source) == folder  # once per node
+    with pytest.raises(UserError, match="differs from the driver's"):
+        materialize({"sha256": "0" * 64, "meta": source["meta"]})

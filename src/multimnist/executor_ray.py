@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 RAY_MISSING = "the Ray back end needs Ray: pip install 'multimnist[ray]'"
 MARKERS = ("metrics.json", "meta.json", "fidelity.json")  # written last: each marks its folder complete
 TEXT_SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".md", ".txt", ".html")  # where worker paths are mapped back
+AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 DATA_CACHE = "ray-data"  # under the multimnist cache folder of each worker node: datasets rebuilt there
 
 
@@ -82,6 +83,8 @@ def _connect(ray, settings: Executor, n_jobs: int) -> bool:
     if settings.address is None:  # "local": a new instance even if a cluster runs here (ray.init's default joins it)
         num_cpus = settings.num_cpus or (n_jobs if n_jobs > 1 else None)
         kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
+        # Its token is made, kept and used on this machine only: no need to tell the user about it.
+        logging.getLogger(AUTH_LOGGER).setLevel(logging.ERROR)
     else:
         kwargs = {"address": settings.address}
     try:
@@ -221,8 +224,8 @@ def execute(fn: Callable[..., Any], kwargs: dict, plan: dict) -> tuple[Any, dict
             local[key] = str(folder)
             to_driver[local[key]] = str(kwargs[key])
         result = fn(**local)
-        back = {key: _map_files(read_folder(Path(local[key])), to_driver) for key in plan["outputs"]}
-        return _map_paths(result, to_driver), back
+        back = {key: map_files(read_folder(Path(local[key])), to_driver) for key in plan["outputs"]}
+        return map_paths(result, to_driver), back
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -281,26 +284,26 @@ def _rebuild(source: dict, build: Path) -> None:
     save_dataset(ds, build)
 
 
-def _map_files(files: dict[str, bytes], to_driver: dict[str, str]) -> dict[str, bytes]:
+def map_files(files: dict[str, bytes], to_driver: dict[str, str]) -> dict[str, bytes]:
     out = {}
     for name, data in files.items():
         if name.endswith(TEXT_SUFFIXES):
             try:
-                data = _map_paths(data.decode("utf-8"), to_driver).encode("utf-8")
+                data = map_paths(data.decode("utf-8"), to_driver).encode("utf-8")
             except UnicodeDecodeError:
                 pass
         out[name] = data
     return out
 
 
-def _map_paths(value, to_driver: dict[str, str]):
+def map_paths(value, to_driver: dict[str, str]):
     """Worker folders named in `value` (strings within dicts, lists, tuples) replaced by the driver's."""
     if isinstance(value, str):
         for local in sorted(to_driver, key=len, reverse=True):
             value = value.replace(local, to_driver[local])
         return value
     if isinstance(value, dict):
-        return {k: _map_paths(v, to_driver) for k, v in value.items()}
+        return {k: map_paths(v, to_driver) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_map_paths(v, to_driver) for v in value)
+        return type(value)(map_paths(v, to_driver) for v in value)
     return value

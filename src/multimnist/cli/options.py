@@ -1,7 +1,8 @@
 """Options and argument types shared by the commands, declared once.
 
 `command()` adds a subcommand that takes the global -q/-v flags after its name too and has help text;
-`add_run_options()` adds the options of every command that runs training jobs (seeds, workers), and
+`add_run_options()` adds the options of every command that runs training jobs (seeds, workers, where
+they run: --executor, --address, --no-shared-fs), and
 `run_options()` turns them into the library's keyword arguments; `parse_range()` is the one range syntax.
 """
 
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from multimnist.errors import UserError
+from multimnist.executor import EXECUTORS, Executor
 
 # -q/-v after the command name as well as before it; SUPPRESS keeps a subcommand's unset flag from
 # overwriting the count given before the command.
@@ -57,14 +59,31 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
     if seeds is not None:
         parser.add_argument("--seeds", default=seeds,
                             help=seeds_help or f"seeds, one run each ({RANGE_HELP}; default {seeds})")
-    parser.add_argument("--jobs", type=int, default=1, help="local worker processes for independent runs (default 1)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="local worker processes for independent runs (default 1); with --executor ray and no "
+                             "--address, the CPUs of the local Ray instance (default: all)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="where the runs go: this machine (default) or a Ray cluster (pip install "
+                             "'multimnist[ray]'; see docs/scaling.md)")
+    parser.add_argument("--address", default=None,
+                        help="with --executor ray: the cluster to join (auto, or HOST:PORT); default: start a "
+                             "local Ray instance for this command")
+    parser.add_argument("--no-shared-fs", dest="shared_fs", action="store_false",
+                        help="with --executor ray: workers do not see this machine's folders; each run's dataset "
+                             "is rebuilt on its worker and its finished folder comes back here")
 
 
 def run_options(args: argparse.Namespace) -> dict:
-    """The library's keyword arguments for the options of `add_run_options` (seeds excepted)."""
+    """The library's keyword arguments for the options of `add_run_options` (seeds excepted).
+
+    `executor` is there only when the runs leave this machine's default back end.
+    """
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    return {"n_jobs": args.jobs}
+    options = {"n_jobs": args.jobs}
+    if args.executor != "local" or args.address is not None or not args.shared_fs:
+        options["executor"] = Executor(args.executor, args.address, args.shared_fs)
+    return options
 
 
 def existing_folder(text: str) -> Path:
