@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import logging
 import shutil
 import threading
 from functools import partial
@@ -267,12 +268,14 @@ def _mirror(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def test_download_verifies_and_loads(tmp_path, serve, real_gz, digits, capsys):
+def test_download_verifies_and_loads(tmp_path, serve, real_gz, digits, capsys, caplog):
     url = serve(_mirror(tmp_path / "mirror", real_gz))
-    dest = download_mnist(tmp_path / "dl", mirror=url, progress=True)
+    with caplog.at_level(logging.INFO, logger="multimnist"):
+        dest = download_mnist(tmp_path / "dl", mirror=url, progress=True)
     assert sorted(p.name for p in dest.iterdir()) == sorted(real_gz)
     assert load_mnist(dest).sha256 == digits.sha256
-    assert "train-images-idx3-ubyte.gz" in capsys.readouterr().err  # the progress bar names the file
+    assert "train-images-idx3-ubyte.gz" in caplog.text  # progress is logged, one line per file
+    assert "\r" not in capsys.readouterr().err  # not a terminal: no bar redrawn with carriage returns
     # Files present and correct are kept: a dead mirror is never asked.
     assert download_mnist(dest, mirror="http://127.0.0.1:9/", progress=False) == dest
 

@@ -18,19 +18,19 @@ class FileError(UserError):
     exit_code = 1
 
 
-_REASONS = {
+REASONS = {
     errno.ENOSPC: "disk full",
     errno.EDQUOT: "disk quota exceeded",
     errno.EACCES: "permission denied",
     errno.EPERM: "permission denied",
     errno.EROFS: "read-only file system",
-}
+}  # the faults of a file system, worded for the one-line message
 
 
 def file_error(e: OSError, path: str | os.PathLike | None = None) -> FileError:
     """One line for an OSError, naming `path` (or the error's own file name): 'disk full: cannot write X'."""
     path = path if path is not None else e.filename
-    reason = _REASONS.get(e.errno) or (e.strerror or str(e)).lower()
+    reason = REASONS.get(e.errno) or (e.strerror or str(e)).lower()
     if path is None:
         return FileError(f"{reason} ({e.strerror or e})")
-    return FileError(f"{reason}: cannot write {path}" if e.errno in _REASONS else f"{path}: {reason}")
+    return FileError(f"{reason}: cannot write {path}" if e.errno in REASONS else f"{path}: {reason}")

@@ -5,9 +5,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+from multimnist.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(subparsers) -> None:
@@ -26,6 +32,9 @@ def add_commands(subparsers) -> None:
     make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
                       help="range of each digit's brightness (default: the calibrated one)")
     make.add_argument("--blend", choices=("max", "sum", "alpha"), help="how overlapping ink combines (default max)")
+    make.add_argument("--force", action="store_true",
+                      help="replace a dataset already in --out that was made with other settings (without it: "
+                           "refused; a dataset of the same settings, seed and MNIST is kept as it is)")
     make.set_defaults(run=_make)
 
     inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset")
@@ -41,9 +50,8 @@ def add_commands(subparsers) -> None:
 
 
 def _make(args) -> int:
-    from multimnist.data import GeneratorConfig
+    from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
     from multimnist.data.mnist import download_mnist
-    from multimnist.experiments.data import make_data
 
     overrides = {"plan": str(args.plan), "train_size": args.train_size}
     if args.classes:
@@ -56,9 +64,46 @@ def _make(args) -> int:
     mnist = args.mnist
     if args.download:
         mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")
-    out = make_data(args.out, config, seed=args.seed, mnist=mnist)
-    print(f"wrote {out}/train.npz, test.npz, meta.json")
+    digits = load_mnist(mnist)
+    if not args.force and _same_dataset_there(args.out, config, args.seed, digits.sha256):
+        print(f"{args.out} already holds this dataset (same settings, seed and MNIST): kept as it is")
+        return 0
+    (args.out / "meta.json").unlink(missing_ok=True)  # written last: until then the folder is an unfinished dataset
+    ds = make_dataset(digits, config, seed=args.seed)
+    log.info("made %d training and %d test images (seed %d); writing %s", len(ds.y_train), len(ds.y_test), args.seed,
+             args.out)
+    save_dataset(ds, args.out)
+    print(f"wrote {args.out}/train.npz, test.npz, meta.json")
     return 0
+
+
+def _same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool:
+    """True if `out` holds a dataset of these very settings; False if it holds none; else a UserError (use --force)."""
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        if any((out / f"{split}.npz").exists() for split in ("train", "test")):
+            raise UserError(f"{out} holds train.npz/test.npz without meta.json (an unfinished or foreign dataset): "
+                            "add --force to replace it, or choose another --out")
+        return False
+    try:
+        meta = json.loads(meta_path.read_text())
+        recorded = {**meta["generator"], "seed": meta["seed"], "mnist": meta["mnist"]["sha256"]}
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{meta_path} is not a meta.json written by `data make`: add --force to replace the "
+                        "dataset, or choose another --out") from None
+    wanted = {**json.loads(json.dumps(dataclasses.asdict(config), default=list)), "seed": seed, "mnist": mnist_sha256}
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    differ = [k for k in wanted if recorded.get(k, json.loads(json.dumps(defaults.get(k), default=list))) != wanted[k]]
+    if differ:
+        shown = ", ".join(f"{k} {_short(recorded.get(k))} (now {_short(wanted[k])})" for k in differ[:4])
+        raise UserError(f"{out} holds a dataset made with other settings ({shown}): add --force to replace it, or "
+                        "choose another --out")
+    return True
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 20 else text[:17] + "..."
 
 
 def _inspect(args) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import struct
 import sys
 import urllib.error
@@ -15,10 +16,12 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from multimnist.errors import UserError
+from multimnist.errors import REASONS, UserError
 from multimnist.files import atomic_path, sha256_arrays, sha256_file
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 VENDORED = "mnist.npz"  # its SHA-256 is in mnist.sha256 beside it; PROVENANCE.md says where it came from
 
@@ -161,8 +164,7 @@ def download_mnist(dest: str | Path, mirror: str = DEFAULT_MIRROR, progress: boo
             got = _gz_sha256(tmp)
             if got != digest:
                 raise UserError(f"{url} failed its checksum: SHA-256 {got}, expected {digest}")
-        if progress:
-            print(f"  {name}.gz -> {target}", file=sys.stderr)
+        log.info("  %s.gz -> %s (SHA-256 checked)", name, target)
     return dest
 
 
@@ -174,6 +176,9 @@ def _gz_sha256(path: Path) -> str:
 
 
 def _fetch(url: str, out: Path, progress: bool) -> None:
+    """Download `url` into `out`: a bar that redraws itself on a terminal, one line per file in a log."""
+    bar = progress and sys.stderr.isatty()
+    log.info("downloading %s", url)
     try:
         with urllib.request.urlopen(url, timeout=60) as resp, open(out, "wb") as f:
             total = int(resp.headers.get("Content-Length") or 0)
@@ -181,15 +186,18 @@ def _fetch(url: str, out: Path, progress: bool) -> None:
             while block := resp.read(1 << 16):
                 f.write(block)
                 done += len(block)
-                if progress:
+                if bar:
                     _progress_bar(url.rsplit("/", 1)[-1], done, total)
-        if progress:
+        if bar:
             print(file=sys.stderr)
-    except (urllib.error.URLError, OSError) as e:
+    except OSError as e:
+        if e.errno in REASONS and not isinstance(e, urllib.error.URLError):
+            raise  # disk full, permission denied: atomic_path names the file
         raise UserError(f"download of {url} failed: {getattr(e, 'reason', e)}") from None
 
 
 def _progress_bar(name: str, done: int, total: int, width: int = 30) -> None:
+    """Redraw one line in place (only on a terminal: a log would fill with carriage returns)."""
     if total:
         filled = int(width * done / total)
         bar = "#" * filled + "-" * (width - filled)
