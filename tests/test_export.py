@@ -101,3 +101,21 @@ def test_parquet_without_pyarrow_is_one_line(tmp_path, tiny, monkeypatch):
 def test_unknown_format_is_a_user_error(tmp_path, tiny):
     with pytest.raises(UserError, match="imagefolder, parquet"):
         export_dataset(tiny, tmp_path, "tfrecord")
+
+
+def test_data_export_command(tmp_path, small_dataset_dir, capsys, monkeypatch):
+    from multimnist.cli import main
+
+    assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "imagefolder",
+                 "--out", str(tmp_path / "png")]) == 0
+    assert "wrote 1200 PNG files and README.md" in capsys.readouterr().out  # 1000 train, 200 test
+    assert len(list((tmp_path / "png").rglob("*.png"))) == 1200
+    assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "parquet",
+                 "--out", str(tmp_path / "png")]) == 2
+    assert capsys.readouterr().err.strip().endswith("is not empty; choose a new folder or pass --force to replace "
+                                                    "its files")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "parquet",
+                 "--out", str(tmp_path / "pq")]) == 2
+    err = capsys.readouterr().err
+    assert err == "multimnist: error: --format parquet needs pyarrow: pip install 'multimnist[parquet]'\n"

@@ -1,6 +1,6 @@
-"""`multimnist data make|inspect|download`: generate a dataset, draw its figures, fetch MNIST.
+"""`multimnist data make|inspect|download|export`: generate a dataset, draw its figures, fetch MNIST, export it.
 
-`data make` needs only the core install: nothing here imports Keras, JAX or matplotlib at module level.
+`data make` and `data export` need only the core install: nothing here imports Keras, JAX or matplotlib at module level.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
@@ -47,6 +48,18 @@ def add_commands(subparsers) -> None:
     add_out(download, "folder for the four .gz files")
     download.add_argument("--mirror", help="base URL holding the four .gz files (default: a public mirror)")
     download.set_defaults(run=_download)
+
+    export = command(data, "export", "write a dataset as PNGs in class folders or as Hugging Face Parquet files")
+    export.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    export.add_argument("--format", required=True, choices=("imagefolder", "parquet"),
+                        help="imagefolder: OUT/{train,test}/<two-digit number>/<index>.png (torchvision ImageFolder, "
+                             "Keras image_dataset_from_directory, Hugging Face imagefolder); parquet: "
+                             "OUT/data/{train,test}-00000-of-00001.parquet in the Hugging Face image layout "
+                             "(needs pip install 'multimnist[parquet]'); both with a README.md dataset card")
+    add_out(export, "folder to write (must be empty unless --force)")
+    export.add_argument("--force", action="store_true",
+                        help="export into a folder that is not empty: files of the same names are replaced")
+    export.set_defaults(run=_export)
 
 
 def _make(args) -> int:
@@ -104,6 +117,32 @@ def _same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool
 def _short(value) -> str:
     text = json.dumps(value)
     return text if len(text) <= 20 else text[:17] + "..."
+
+
+def _export(args) -> int:
+    from multimnist.experiments.data import export_data
+
+    files = export_data(args.data, args.out, args.format, force=args.force, progress=_Progress("exporting"))
+    print(f"wrote {len(files) - 1} {'PNG' if args.format == 'imagefolder' else 'Parquet'} files and README.md "
+          f"to {args.out}")
+    return 0
+
+
+class _Progress:
+    """A bar redrawn in place on a terminal; in a log, one line per tenth of the work."""
+
+    def __init__(self, what: str):
+        self.what, self.bar, self.shown = what, sys.stderr.isatty(), -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar:
+            filled = 30 * done // total
+            end = "\n" if done == total else ""
+            print(f"\r  {self.what} [{'#' * filled}{'-' * (30 - filled)}] {done:,}/{total:,}", end=end,
+                  file=sys.stderr)
+        elif 10 * done // total > self.shown:
+            self.shown = 10 * done // total
+            log.info("%s: %d of %d images", self.what, done, total)
 
 
 def _inspect(args) -> int:
