@@ -23,7 +23,7 @@ from multimnist.data.mnist import load_mnist
 from multimnist.data.plans import load_plan
 from multimnist.data.prepare import encode_labels
 from multimnist.data.presets import DEFAULT_PRESET, KNOBS, preset_config
-from multimnist.errors import UserError
+from multimnist.errors import FileError, UserError, file_error
 
 import numpy as np
 
@@ -97,9 +97,9 @@ def cached_dataset(config: GeneratorConfig, seed: int = 0, cache_dir: str | os.P
     log.info("generating Multi-MNIST (preset %s, seed %d) into %s", config.preset, seed, folder)
     try:
         save_dataset(make_dataset(load_mnist(), config, seed=seed), folder)
-    except OSError as e:
-        raise UserError(f"cannot write the dataset cache {folder}: {e.strerror or e}"
-                        f" (pass cache_dir= or set {CACHE_ENV})") from None
+    except (OSError, FileError) as e:
+        reason = file_error(e) if isinstance(e, OSError) else e
+        raise FileError(f"cannot write the dataset cache ({reason}); pass cache_dir= or set {CACHE_ENV}") from None
     return load_dataset(folder)
 
 
