@@ -1,11 +1,27 @@
-"""Atomic writes and reproducible npz files."""
+"""Atomic writes (umask permissions, strict JSON, one-line errors naming the file), reproducible npz files,
+output-folder locks."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 import time
+import zipfile
+from pathlib import Path
 
-from multimnist.files import atomic_path, sha256_arrays, sha256_file, write_bytes, write_json, write_npz
+from multimnist.errors import FileError
+from multimnist.files import (
+    atomic_path,
+    lock_folder,
+    lock_path,
+    sha256_arrays,
+    sha256_file,
+    write_bytes,
+    write_json,
+    write_npz,
+)
 
 import numpy as np
 import pytest
@@ -77,3 +93,68 @@ def test_hashes(tmp_path):
     assert sha256_arrays(a) != sha256_arrays(a.astype(np.int64))
     assert sha256_arrays(a) != sha256_arrays(a.reshape(4, 3))
     assert sha256_arrays(a, a) != sha256_arrays(a)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_get_the_umask_permissions(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        write_bytes(tmp_path / "a.bin", b"x")
+        write_json(tmp_path / "a.json", {"a": 1})
+        write_npz(tmp_path / "a.npz", x=np.arange(3))
+    finally:
+        os.umask(old)
+    for name in ("a.bin", "a.json", "a.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+
+
+def test_write_json_is_strict_nan_and_infinity_become_null(tmp_path):
+    write_json(tmp_path / "m.json", {"loss": float("nan"), "gap": np.float32("inf"), "curve": np.array([1.0, -np.inf]),
+                                     "nested": [{"v": float("-inf")}, (2.5, np.nan)], "ok": 0.5})
+
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    text = (tmp_path / "m.json").read_text()
+    assert json.loads(text, parse_constant=refuse) == {"loss": None, "gap": None, "curve": [1.0, None],
+                                                       "nested": [{"v": None}, [2.5, None]], "ok": 0.5}
+
+
+def _raise(err_no):
+    def fail(*args, **kwargs):
+        raise OSError(err_no, os.strerror(err_no))
+    return fail
+
+
+@pytest.mark.parametrize("writer, patch", [
+    (lambda p: write_bytes(p, b"new"), (Path, "write_bytes")),
+    (lambda p: write_json(p, {"new": 1}), (Path, "write_bytes")),
+    (lambda p: write_npz(p, x=np.arange(3)), (zipfile.ZipFile, "writestr")),
+], ids=["bytes", "json", "npz"])
+@pytest.mark.parametrize("err_no, words", [(errno.ENOSPC, "disk full"), (errno.EACCES, "permission denied"),
+                                           (errno.EROFS, "read-only file system")])
+def test_a_failed_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch, writer, patch, err_no, words):
+    target = tmp_path / "out.dat"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(*patch, _raise(err_no))
+    with pytest.raises(FileError) as e:
+        writer(target)
+    assert str(e.value) == f"{words}: cannot write {target}" and e.value.exit_code == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["out.dat"] and target.read_bytes() == b"old"
+
+
+def test_lock_folder_refuses_a_second_holder_and_cleans_up(tmp_path):
+    out = tmp_path / "runs" / "study"
+    with lock_folder(out, "multimnist reproduce --out runs/study") as folder:
+        assert folder == out and not out.exists()  # the lock is beside the folder: the command makes the folder
+        assert lock_path(out) == tmp_path / "runs" / ".study.lock"
+        holder = json.loads(lock_path(out).read_text())
+        assert holder["pid"] == os.getpid() and holder["command"] == "multimnist reproduce --out runs/study"
+        # Another spelling of the same folder is the same lock (flock conflicts between descriptors, even in
+        # one process).
+        with pytest.raises(FileError, match=rf"is in use by pid {os.getpid()} on .* \(multimnist reproduce"), \
+                lock_folder(tmp_path / "runs" / "." / "study", "second"):
+            pass
+    assert list((tmp_path / "runs").iterdir()) == []
+    with lock_folder(out, "third"):  # free again
+        pass

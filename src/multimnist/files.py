@@ -43,7 +43,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except OSError as e:
-        raise file_error(e, path if e.filename in (None, str(tmp), tmp) else None) from None
+        ours = e.filename is None or Path(e.filename).name.startswith(f".{path.name}.")  # the temporary file
+        raise file_error(e, path if ours else None) from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

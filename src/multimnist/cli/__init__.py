@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="multimnist", description=DESCRIPTION, epilog=EPILOG,
                                      parents=[VERBOSITY])
     parser.add_argument("--version", action="version", version=f"multimnist {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="one of these; `multimnist COMMAND --help` for its options")
     for module in GROUPS:
         module.add_commands(commands)
     return parser

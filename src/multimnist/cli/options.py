@@ -36,7 +36,8 @@ def command(subparsers, name: str, help: str, **kwargs) -> argparse.ArgumentPars
 def group(subparsers, name: str, help: str, dest: str, metavar: str = "ACTION"):
     """A command group (`data`, `train`, `sweep`, ...): returns the subparsers its commands hang under."""
     parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
-    return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
+    return parser.add_subparsers(dest=dest, required=True, metavar=metavar,
+                                 help=f"one of these; `multimnist {name} {metavar} --help` for its options")
 
 
 def add_out(parser: argparse.ArgumentParser, help: str, **kwargs) -> None:

@@ -1,0 +1,198 @@
+"""Faults end in one line naming the path or the holder, with nothing half-written left: a folder in use by another
+process, a full disk, permission denied, a read-only file system, and a run folder left by a failed run."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+from multimnist import files
+from multimnist.cli import data as cli_data
+from multimnist.cli import main
+from multimnist.files import lock_path
+
+import pytest
+
+MAKE = ["data", "make", "--plan", "balanced", "--train-size", "100"]
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _one_line(err: str) -> str:
+    """The error line, after checking it is the last and only one (progress lines may come before it)."""
+    lines = err.splitlines()
+    assert lines and lines[-1].startswith("multimnist: error: ") and "Traceback" not in err, err
+    assert sum("error" in line for line in lines) == 1, err
+    return lines[-1]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Temporary and lock files under `folder` (and the lock beside it)."""
+    names = [p.name for p in folder.rglob("*") if ".tmp" in p.name or p.name.endswith(".lock")]
+    return names + ([lock_path(folder).name] if lock_path(folder).exists() else [])
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding the lock on tmp_path/out, as `multimnist reproduce --out OUT` would."""
+    out = tmp_path / "out"
+    code = textwrap.dedent(f"""
+        import sys, time
+        from multimnist.files import lock_folder
+        with lock_folder({str(out)!r}, "multimnist reproduce --out {out}"):
+            print("locked", flush=True)
+            sys.stdin.read()  # hold until the test closes stdin
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    yield out, proc
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("argv", [
+    MAKE,
+    ["reproduce", "--profile", "quick"],
+    ["train", "classifier", "--data", "{tmp}/no-data"],
+    ["sweep", "depth", "--data", "{tmp}/no-data"],
+], ids=["data-make", "reproduce", "train", "sweep"])
+def test_a_folder_in_use_stops_the_second_process_at_once(holder, tmp_path, capsys, argv):
+    out, proc = holder
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, _, err = _run([*argv, "--out", str(out)], capsys)
+    assert code == 1
+    line = _one_line(err)
+    assert f"{out.resolve()} is in use by pid {proc.pid}" in line and f"multimnist reproduce --out {out}" in line
+    assert not out.exists()  # the second process wrote nothing
+
+
+def test_the_folder_is_free_again_when_the_holder_ends(holder, tmp_path, capsys):
+    out, proc = holder
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "meta.json").is_file() and _leftovers(out) == []
+
+
+def test_a_killed_holder_leaves_no_lock_in_force(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = f"from multimnist.files import lock_folder\nimport os\nwith lock_folder({str(out)!r}, 'x'):\n    os._exit(9)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    assert lock_path(out).exists()  # the file stays, but the kernel released the flock with the process
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)
+    assert code == 0, err
+
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_during_data_make_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", _enospc)
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)
+    assert code == 1
+    assert _one_line(err) == f"multimnist: error: disk full: cannot write {out / 'train.npz'}"
+    assert _leftovers(tmp_path) == [] and not (out / "train.npz").exists() and not (out / "meta.json").exists()
+
+
+def test_full_disk_on_a_later_file_keeps_the_folder_unfinished(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    real = Path.write_bytes
+
+    def full_on_json(self, data):
+        if self.suffix == ".json":
+            _enospc()
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_on_json)
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)
+    assert code == 1 and _one_line(err).endswith(f"disk full: cannot write {out / 'meta.json'}")
+    assert sorted(p.name for p in out.iterdir()) == ["test.npz", "train.npz"]  # no meta.json: not a dataset
+    monkeypatch.undo()
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)  # the same command after freeing space
+    assert code == 2 and "without meta.json" in err and "--force" in err
+    code, _, err = _run([*MAKE, "--out", str(out), "--force"], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("err_no, words", [(errno.EACCES, "permission denied"), (errno.EROFS, "read-only file system"),
+                                           (errno.EDQUOT, "disk quota exceeded")])
+def test_unwritable_folder_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch, err_no, words):
+    # Tests run as root, for whom chmod does not make a folder read-only: the file system's answer is simulated.
+    out = tmp_path / "out"
+    real = os.open
+
+    def refuse_temp_files(path, flags, *args, **kwargs):
+        if ".tmp" in str(path):
+            raise OSError(err_no, os.strerror(err_no), str(path))
+        return real(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "open", refuse_temp_files)
+    code, _, err = _run([*MAKE, "--out", str(out)], capsys)
+    assert code == 1
+    assert _one_line(err) == f"multimnist: error: {words}: cannot write {out / 'train.npz'}"
+    assert _leftovers(tmp_path) == []
+
+
+def test_read_only_parent_of_the_output_folder(tmp_path, capsys, monkeypatch):
+    parent = tmp_path / "ro"
+    real = Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self == parent or parent in self.parents:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code, _, err = _run([*MAKE, "--out", str(parent / "data")], capsys)
+    assert code == 1 and _one_line(err) == f"multimnist: error: read-only file system: cannot write {parent}"
+
+
+def test_an_oserror_the_library_did_not_wrap_is_still_one_line(tmp_path, capsys, monkeypatch):
+    def broken(args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/somewhere/model.keras")
+
+    monkeypatch.setattr(cli_data, "_make", broken)
+    code, _, err = _run([*MAKE, "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and _one_line(err) == "multimnist: error: disk full: cannot write /somewhere/model.keras"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("training.batch_size=1.5", "unregularized.training.batch_size: expected an integer, got 1.5"),
+    ("model.hidden=80", "unregularized.model.hidden: expected a list of integers, got 80"),
+    ("model.dropout=[0.1, high]", "unregularized.model.dropout: expected a number or a list of numbers"),
+    ("training.shuffle=3", "unregularized.training.shuffle: expected true or false, got 3"),
+    ("model.activation=7", "unregularized.model.activation: expected text, got 7"),
+])
+def test_set_values_are_checked_against_the_field_type(small_dataset_dir, tmp_path, capsys, setting, message):
+    code, _, err = _run(["train", "classifier", "--data", str(small_dataset_dir), "--out", str(tmp_path / "r"),
+                         "--epochs", "1", "--set", setting], capsys)
+    assert code == 2 and message in _one_line(err)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("seeds, message", [
+    ("2-0", "--seeds: '2-0' is an empty range: it ends below its start (meant 0..2?)"),
+    ("3..1", "--seeds: '3..1' is an empty range"),
+    ("", "--seeds: cannot read '' as a range"),
+    ("0,1,1", "--seeds: '0,1,1' lists 1 more than once"),
+    ("a", "--seeds: cannot read 'a' as a range"),
+])
+def test_empty_or_bad_seed_ranges_are_errors(small_dataset_dir, tmp_path, capsys, seeds, message):
+    for argv in (["train", "classifier", "--data", str(small_dataset_dir), "--epochs", "1"],
+                 ["sweep", "batch", "--data", str(small_dataset_dir)],
+                 ["reproduce"]):
+        code, _, err = _run([*argv, "--out", str(tmp_path / "r"), "--seeds", seeds], capsys)
+        assert code == 2 and message in _one_line(err), argv
+        assert not (tmp_path / "r").exists()

@@ -1,0 +1,70 @@
+"""How the command talks: -q/-v through logging, help for every option, `python -m multimnist`, and logs of
+redirected runs free of terminal control characters."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from multimnist.cli import build_parser, main
+
+import pytest
+
+MAKE = ["data", "make", "--plan", "balanced", "--train-size", "100"]
+
+
+def _parsers(parser: argparse.ArgumentParser, path=("multimnist",)):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_command_and_option_has_help():
+    commands = list(_parsers(build_parser()))
+    assert len(commands) > 20  # data make, train classifier, sweep depth, ...
+    for path, parser in commands:
+        assert parser.description, " ".join(path)
+        for action in parser._actions:
+            assert action.help, f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest} has no help"
+
+
+def test_python_dash_m_multimnist():
+    for module in ("multimnist", "multimnist.cli"):
+        done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "reproduce" in done.stdout and "-q, --quiet" in done.stdout and "exit codes" in done.stdout
+
+
+@pytest.mark.parametrize("flags, progress", [([], True), (["-q"], False), (["-v"], True)])
+def test_quiet_and_verbose_set_the_logging_level(tmp_path, capsys, flags, progress):
+    for i, argv in enumerate(([*flags, *MAKE], [*MAKE, *flags])):  # before or after the command
+        assert main([*argv, "--out", str(tmp_path / f"d{i}")]) == 0
+        out, err = capsys.readouterr()
+        assert out.startswith("wrote ")  # the result goes to stdout whatever the level
+        assert ("made 100 training and 50 test images" in err) == progress, err
+
+
+def test_quiet_still_shows_errors(tmp_path, capsys):
+    assert main(["-qq", "train", "classifier", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err == f"multimnist: error: dataset not found: {tmp_path / 'none'}\n"
+
+
+@pytest.mark.parametrize("flags", [[], ["-q"]], ids=["default", "quiet"])
+def test_a_redirected_training_log_has_no_terminal_control_characters(small_dataset_dir, tmp_path, flags):
+    log = tmp_path / "log"
+    with open(log, "wb") as f:
+        done = subprocess.run([sys.executable, "-m", "multimnist", *flags, "train", "classifier", "--data",
+                               str(small_dataset_dir), "--out", str(tmp_path / "r"), "--epochs", "2"],
+                              stdout=f, stderr=subprocess.STDOUT, timeout=300)
+    text = log.read_text()
+    assert done.returncode == 0, text
+    for char in ("\x1b", "\b", "\r"):
+        assert char not in text, f"{char!r} in the log:\n{text}"
+    assert "test accuracy" in text.splitlines()[-1]  # the result line, last
+    if flags:
+        assert len(text.splitlines()) == 1, text  # -q: only the result
+    else:
+        assert "Epoch 1/2" in text and "Epoch 2/2" in text  # one line per epoch, not a bar per step
