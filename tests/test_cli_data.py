@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from multimnist.cli import main, parse_range
 from multimnist.data import load_dataset
+from multimnist.errors import UserError
 
 import numpy as np
 import pytest
@@ -116,6 +118,39 @@ def test_parse_range():
     assert parse_range("1-50") == tuple(range(1, 51))
     assert parse_range("0-99")[-1] == 99
     assert parse_range("3,5,7") == (3, 5, 7)
+    assert parse_range("0..2") == parse_range("0-2") == parse_range("0,1,2") == (0, 1, 2)
+    assert parse_range("0,3..5, 9") == (0, 3, 4, 5, 9) and parse_range("4") == (4,) and parse_range("2..2") == (2,)
+    for text, message in [("2-0", "'2-0' is an empty range"), ("5..1", "(meant 1..5?)"), ("", "cannot read ''"),
+                          ("1,,2", "cannot read"), ("0..", "cannot read"), ("1-3,2", "lists 2 more than once")]:
+        with pytest.raises(UserError, match=re.escape(message)):
+            parse_range(text, "--seeds")
+
+
+def test_make_keeps_the_same_dataset_and_refuses_other_settings_without_force(tmp_path, capsys):
+    data = tmp_path / "d"
+    make = ["data", "make", "--out", str(data), "--plan", "balanced", "--train-size", "100"]
+    assert _run(make, capsys)[0] == 0
+    before = {p.name: p.stat().st_mtime_ns for p in data.iterdir()}
+    code, out, _ = _run(make, capsys)  # the same settings: kept as it is, not rewritten
+    assert code == 0 and "already holds this dataset" in out
+    assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before
+    code, _, err = _run([*make, "--seed", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{data} holds a dataset made with other settings (seed 0 (now 1))" in err and "--force" in err
+    assert json.loads((data / "meta.json").read_text())["seed"] == 0  # untouched
+    code, _, err = _run([*make, "--train-size", "200", "--force"], capsys)
+    assert code == 0, err
+    assert load_dataset(data).y_train.shape == (200,) and json.loads((data / "meta.json").read_text())["seed"] == 0
+
+
+def test_make_refuses_a_folder_holding_foreign_data(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    np.savez(tmp_path / "d" / "train.npz", x=np.zeros((4, 28, 39), np.uint8), y=np.ones(4, np.int64))
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "without meta.json" in err and "--force" in err
+    (tmp_path / "d" / "meta.json").write_text("{}")
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "not a meta.json written by `data make`" in err
 
 
 def _console_script() -> str:
