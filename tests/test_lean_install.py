@@ -44,6 +44,16 @@ def test_the_data_path_imports_none_of_the_extras(tmp_path):
     assert "(200, 28, 39) 49 (39, 28)" in out.stdout
 
 
+def test_a_command_needing_a_missing_extra_says_which_to_install(tmp_path, small_dataset_dir):
+    code = ("import sys; sys.modules['matplotlib'] = None\n"  # as if the [report] extra were not installed
+            "from multimnist.cli import main\n"
+            f"sys.exit(main(['data', 'inspect', '--data', {str(small_dataset_dir)!r}, '--out', {str(tmp_path)!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr == ("multimnist: error: this command needs matplotlib, which the core install leaves out: "
+                          "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+
+
 def test_importing_the_package_is_cheap():
     code = "import sys, multimnist; print(sorted(m for m in ('numpy', 'yaml', 'PIL') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -117,6 +127,11 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
     assert "parquet: --format parquet needs pyarrow: pip install 'multimnist[parquet]'" in run.stdout
     assert run.stdout.strip().endswith("[]")
     assert list((tmp_path / "xdg" / "multimnist" / "datasets").iterdir())  # cached under XDG_CACHE_HOME
+
+    train = subprocess.run([str(bin_ / "multimnist"), "train", "classifier", "--data", str(tmp_path / "d"), "--out",
+                            str(tmp_path / "run")], capture_output=True, text=True, timeout=120, env=env)
+    assert train.returncode == 2 and "pip install 'multimnist[train]'" in train.stderr
+    assert len(train.stderr.splitlines()) == 1, train.stderr
 
     for extra in ("keras", "jax", "matplotlib", "sklearn"):
         probe = subprocess.run([str(bin_ / "python"), "-c", f"import {extra}"], capture_output=True, text=True)

@@ -16,6 +16,7 @@ from multimnist import __version__
 from multimnist.cli import compare, data, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, parse_range
 from multimnist.errors import UserError, file_error
+from multimnist.extras import missing_extra
 from multimnist.files import lock_folder
 
 __all__ = ["build_parser", "main", "main_cli", "parse_range"]
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(e), e.exit_code)
     except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
         return _fail(str(file_error(e)), 1)
+    except ModuleNotFoundError as e:  # an optional extra (train, report, parquet, ray) that is not installed
+        error = missing_extra(e)
+        if error is None:
+            raise
+        return _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted; rerun the same command to resume", 130)
 
