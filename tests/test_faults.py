@@ -159,13 +159,20 @@ def test_read_only_parent_of_the_output_folder(tmp_path, capsys, monkeypatch):
     assert code == 1 and _one_line(err) == f"multimnist: error: read-only file system: cannot write {parent}"
 
 
-def test_an_oserror_the_library_did_not_wrap_is_still_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("err_no, filename, line", [
+    (errno.ENOSPC, "/somewhere/model.keras", "disk full: cannot write /somewhere/model.keras"),
+    (errno.EACCES, "/shared/data/train.npz", "permission denied: /shared/data/train.npz"),
+    (errno.EROFS, "/mnt/ro/x.json", "read-only file system: cannot write /mnt/ro/x.json"),
+    (errno.EIO, "/disk/x.npz", "/disk/x.npz: input/output error"),
+    (errno.ENOSPC, None, "disk full (No space left on device)"),
+])
+def test_an_oserror_the_library_did_not_wrap_is_still_one_line(tmp_path, capsys, monkeypatch, err_no, filename, line):
     def broken(args):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/somewhere/model.keras")
+        raise OSError(err_no, os.strerror(err_no), filename)
 
     monkeypatch.setattr(cli_data, "_make", broken)
     code, _, err = _run([*MAKE, "--out", str(tmp_path / "out")], capsys)
-    assert code == 1 and _one_line(err) == "multimnist: error: disk full: cannot write /somewhere/model.keras"
+    assert code == 1 and _one_line(err) == f"multimnist: error: {line}"
 
 
 @pytest.mark.parametrize("setting, message", [

@@ -27,10 +27,16 @@ REASONS = {
 }  # the faults of a file system, worded for the one-line message
 
 
-def file_error(e: OSError, path: str | os.PathLike | None = None) -> FileError:
-    """One line for an OSError, naming `path` (or the error's own file name): 'disk full: cannot write X'."""
+def file_error(e: OSError, path: str | os.PathLike | None = None, writing: bool = False) -> FileError:
+    """One line for an OSError, naming `path` (or the error's own file name): 'disk full: cannot write X'.
+
+    `writing` says the failed call was a write; a full disk, a quota or a read-only file system always are.
+    """
     path = path if path is not None else e.filename
     reason = REASONS.get(e.errno) or (e.strerror or str(e)).lower()
     if path is None:
-        return FileError(f"{reason} ({e.strerror or e})")
-    return FileError(f"{reason}: cannot write {path}" if e.errno in REASONS else f"{path}: {reason}")
+        return FileError(f"{reason} ({e.strerror})" if e.errno in REASONS else reason)
+    if e.errno not in REASONS:
+        return FileError(f"{path}: {reason}")
+    writing = writing or e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+    return FileError(f"{reason}: {'cannot write ' if writing else ''}{path}")

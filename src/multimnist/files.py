@@ -44,7 +44,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as e:
         ours = e.filename is None or Path(e.filename).name.startswith(f".{path.name}.")  # the temporary file
-        raise file_error(e, path if ours else None) from None
+        raise file_error(e, path if ours else None, writing=ours) from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -135,7 +135,7 @@ def lock_folder(folder: str | os.PathLike, command: str) -> Iterator[Path]:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = _acquire(lock, folder)
     except OSError as e:
-        raise file_error(e, e.filename or lock) from None
+        raise file_error(e, e.filename or lock, writing=True) from None
     try:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command}).encode())
