@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 
 class UserError(Exception):
@@ -32,10 +33,15 @@ def file_error(e: OSError, path: str | os.PathLike | None = None, writing: bool 
 
     `writing` says the failed call was a write; a full disk, a quota or a read-only file system always are.
     """
-    path = path if path is not None else e.filename
-    reason = REASONS.get(e.errno) or (e.strerror or str(e)).lower()
+    detail = (e.strerror or str(e)).splitlines()[0]
     if path is None:
-        return FileError(f"{reason} ({e.strerror})" if e.errno in REASONS else reason)
+        path = e.filename
+    if path is None:  # h5py (Keras weights) names the file only inside its message
+        found = re.search(r"filename = '([^']+)'", str(e))
+        path = found[1] if found else None
+    reason = REASONS.get(e.errno) or detail.lower()
+    if path is None:
+        return FileError(f"{reason} ({detail})" if e.errno in REASONS else reason)
     if e.errno not in REASONS:
         return FileError(f"{path}: {reason}")
     writing = writing or e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

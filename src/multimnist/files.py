@@ -135,7 +135,7 @@ def lock_folder(folder: str | os.PathLike, command: str) -> Iterator[Path]:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = _acquire(lock, folder)
     except OSError as e:
-        raise file_error(e, e.filename or lock, writing=True) from None
+        raise file_error(e, folder, writing=True) from None  # the folder the user named, not our lock
     try:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command}).encode())
