@@ -15,6 +15,7 @@ from pathlib import Path
 from multimnist import files
 from multimnist.cli import data as cli_data
 from multimnist.cli import main
+from multimnist.errors import file_error
 from multimnist.files import lock_path
 
 import pytest
@@ -261,3 +262,10 @@ def test_a_backup_truncated_by_a_full_disk_does_not_refuse_the_rerun(small_datas
     code, _, err = _run(_train(small_dataset_dir, out), capsys)
     assert code == 0, err
     assert (out / "metrics.json").is_file()
+
+
+def test_file_error_finds_the_file_inside_an_h5py_message():
+    message = ("Can't synchronously write data (file write failed: time = Sat Nov 28 06:46:54 2026\n, filename = "
+               "'run/backup/latest.weights.h5', file descriptor = 5, errno = 28, error message = 'No space left')")
+    assert str(file_error(OSError(errno.ENOSPC, message))) == "disk full: cannot write run/backup/latest.weights.h5"
+    assert str(file_error(OSError(errno.EIO, "line one\nline two"))) == "line one"
