@@ -237,8 +237,6 @@ def test_a_run_that_failed_before_its_first_epoch_does_not_refuse_the_corrected_
     assert "never finished an epoch" in err and (out / "metrics.json").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="training/run.py open_run counts a leftover temporary file (.NAME.*.tmp*) "
-                                       "of a killed run as foreign content; it should ignore and remove them")
 def test_a_temporary_file_left_by_a_killed_run_does_not_refuse_the_rerun(small_dataset_dir, tmp_path, capsys):
     out = tmp_path / "r"
     out.mkdir()
@@ -248,8 +246,6 @@ def test_a_temporary_file_left_by_a_killed_run_does_not_refuse_the_rerun(small_d
     assert (out / "metrics.json").is_file() and _leftovers(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="training/fit.py resumes from backup/ without checking it: a backup truncated "
-                                       "by a full disk should be discarded (start afresh) instead of failing to load")
 def test_a_backup_truncated_by_a_full_disk_does_not_refuse_the_rerun(small_dataset_dir, tmp_path, capsys):
     done, out = tmp_path / "done", tmp_path / "r"
     assert main(_train(small_dataset_dir, done)) == 0

@@ -42,7 +42,7 @@ def test_meta_names_the_preset_and_every_knob(digits, tmp_path):
     ds = make_dataset(digits, preset_config("few-source-digits", train_size=200), seed=0)
     meta = json.loads((save_dataset(ds, tmp_path / "d") / "meta.json").read_text())
     assert meta["preset"] == "few-source-digits"
-    assert set(KNOBS) <= set(meta["generator"]) and meta["generator"]["train_pool"] == 10_000
+    assert set(KNOBS) <= set(meta["generator"]) and meta["generator"]["train_pool"] == 3_000
     assert meta["generator"]["preset"] == "few-source-digits"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     backup = run_dir / BACKUP
-    resuming = backup.exists()
+    resuming = backup.exists() and _usable_backup(model, backup)
     if resuming:
         log.info("resuming %s from its last finished epoch", run_dir)
     history_csv = run_dir / HISTORY
@@ -145,6 +146,19 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
     with atomic_path(run_dir / MODEL) as tmp:  # tmp ends in .keras, as Keras requires
         model.save(tmp)
     return FitResult(history, epochs_run, best, timer.mean())
+
+
+def _usable_backup(model, backup: Path) -> bool:
+    """Whether Keras can resume from `backup`; a broken one (cut short by a full disk, say) is removed."""
+    weights = backup / "latest.weights.h5"
+    try:
+        if weights.exists():
+            model.load_weights(weights)  # BackupAndRestore loads the same file again when training begins
+        return True
+    except (OSError, ValueError) as e:
+        log.warning("cannot resume from %s (%s): training afresh", backup, str(e).splitlines()[0])
+        shutil.rmtree(backup, ignore_errors=True)
+        return False
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):

@@ -58,6 +58,7 @@ def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data
     `data_sha`, if given, must match the finished run's data hash.
     """
     out = Path(out)
+    _remove_leftovers(out)
     if not (out / CONFIG).is_file():
         if out.exists() and any(p.name not in (BACKUP, HISTORY) for p in out.iterdir()):
             raise UserError(f"{out} is not empty and holds no run: choose another --out")
@@ -123,6 +124,14 @@ def _differences(a, b, prefix="") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         return [d for k in set(a) | set(b) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
     return [] if a == b else [prefix.rstrip(".")]
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Temporary files (.NAME.RANDOM.tmp.SUFFIX) a killed run left half-written: never read, so removed."""
+    for tmp in out.glob(".*.tmp*") if out.is_dir() else ():
+        if tmp.is_file():
+            log.info("removing %s, left half-written by an interrupted run", tmp)
+            tmp.unlink(missing_ok=True)
 
 
 def _epochs_done(out: Path) -> bool:
