@@ -8,9 +8,11 @@ in GROUPS. Mistakes a user can make, and files that cannot be written, end as on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shlex
 import sys
+from collections.abc import Iterator
 
 from multimnist import __version__
 from multimnist.cli import compare, data, generation, study, sweep, train
@@ -45,12 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
-        configure_logging(getattr(args, "verbose", 0) - getattr(args, "quiet", 0))
-        writes = getattr(args, "writes", None)
-        if writes is None:
-            return args.run(args)
-        with lock_folder(getattr(args, writes), shlex.join(["multimnist", *argv])):
-            return args.run(args)
+        with logging_to_stderr(getattr(args, "verbose", 0) - getattr(args, "quiet", 0)):
+            writes = getattr(args, "writes", None)
+            if writes is None:
+                return args.run(args)
+            with lock_folder(getattr(args, writes), shlex.join(["multimnist", *argv])):
+                return args.run(args)
     except UserError as e:
         return _fail(str(e), e.exit_code)
     except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
@@ -64,17 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("interrupted; rerun the same command to resume", 130)
 
 
-def configure_logging(verbosity: int = 0) -> None:
-    """Library messages (logging) as plain lines on stderr: INFO by default, -q WARNING, -qq ERROR, -v DEBUG."""
+@contextlib.contextmanager
+def logging_to_stderr(verbosity: int = 0) -> Iterator[None]:
+    """Library messages (logging) as plain lines on stderr: INFO by default, -q WARNING, -qq ERROR, -v DEBUG.
+
+    Undone on exit, so that main() run inside another program (or a test) leaves its logging as it was.
+    """
     level = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}.get(max(verbosity, -2), logging.DEBUG)
     logger = logging.getLogger("multimnist")
-    for handler in [h for h in logger.handlers if getattr(h, "multimnist_cli", False)]:
-        logger.removeHandler(handler)  # main() may run more than once in a process (tests)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.multimnist_cli = True
+    old_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
 
 
 def _fail(message: str, code: int) -> int:
