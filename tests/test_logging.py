@@ -4,6 +4,7 @@ redirected runs free of terminal control characters."""
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 
@@ -68,3 +69,11 @@ def test_a_redirected_training_log_has_no_terminal_control_characters(small_data
         assert len(text.splitlines()) == 1, text  # -q: only the result
     else:
         assert "Epoch 1/2" in text and "Epoch 2/2" in text  # one line per epoch, not a bar per step
+
+
+def test_main_leaves_logging_as_it_found_it(tmp_path, capsys):
+    logger = logging.getLogger("multimnist")
+    before = (logger.level, list(logger.handlers))
+    assert main(["-q", *MAKE, "--out", str(tmp_path / "d")]) == 0
+    assert main([*MAKE, "--out", str(tmp_path / "d"), "--seed", "1"]) == 2  # an error on the way out, too
+    assert (logger.level, list(logger.handlers)) == before
