@@ -95,6 +95,16 @@ def test_a_killed_holder_leaves_no_lock_in_force(tmp_path, capsys):
     assert code == 0, err
 
 
+def test_an_output_folder_that_is_a_file_or_a_missing_report_folder(tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    code, _, err = _run([*MAKE, "--out", str(tmp_path / "afile")], capsys)
+    assert code == 1 and _one_line(err) == f"multimnist: error: {tmp_path / 'afile'} is a file, not a folder"
+    assert (tmp_path / "afile").read_text() == "mine"
+    code, _, err = _run(["report", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and _one_line(err) == f"multimnist: error: no such folder: {tmp_path / 'nowhere'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def _enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

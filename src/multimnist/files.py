@@ -130,6 +130,8 @@ def lock_folder(folder: str | os.PathLike, command: str) -> Iterator[Path]:
     the holder dies, so a killed run never leaves a folder locked, and the file is removed on release.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileError(f"{folder} is a file, not a folder")
     lock = lock_path(folder)
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
