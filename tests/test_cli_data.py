@@ -134,6 +134,12 @@ def test_make_keeps_the_same_dataset_and_refuses_other_settings_without_force(tm
     code, out, _ = _run(make, capsys)  # the same settings: kept as it is, not rewritten
     assert code == 0 and "already holds this dataset" in out
     assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before
+    # A dataset made before a setting existed (its meta.json lacks it) holds that setting's default.
+    meta = json.loads((data / "meta.json").read_text())
+    del meta["generator"]["train_distinct"]
+    (data / "meta.json").write_text(json.dumps(meta))
+    code, out, _ = _run(make, capsys)
+    assert code == 0 and "already holds this dataset" in out
     code, _, err = _run([*make, "--seed", "1"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"{data} holds a dataset made with other settings (seed 0 (now 1))" in err and "--force" in err

@@ -104,14 +104,20 @@ def _same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{meta_path} is not a meta.json written by `data make`: add --force to replace the "
                         "dataset, or choose another --out") from None
-    wanted = {**json.loads(json.dumps(dataclasses.asdict(config), default=list)), "seed": seed, "mnist": mnist_sha256}
-    defaults = {f.name: f.default for f in dataclasses.fields(config)}
-    differ = [k for k in wanted if recorded.get(k, json.loads(json.dumps(defaults.get(k), default=list))) != wanted[k]]
+    wanted = {**_as_json(dataclasses.asdict(config)), "seed": seed, "mnist": mnist_sha256}
+    # A setting added after the dataset was made counts as its default; the preset's name is only a label.
+    defaults = {f.name: _as_json(f.default) for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+    differ = [k for k in wanted if k != "preset" and recorded.get(k, defaults.get(k)) != wanted[k]]
     if differ:
         shown = ", ".join(f"{k} {_short(recorded.get(k))} (now {_short(wanted[k])})" for k in differ[:4])
         raise UserError(f"{out} holds a dataset made with other settings ({shown}): add --force to replace it, or "
                         "choose another --out")
     return True
+
+
+def _as_json(value):
+    """As the value reads back from meta.json (tuples as lists)."""
+    return json.loads(json.dumps(value, default=list))
 
 
 def _short(value) -> str:
