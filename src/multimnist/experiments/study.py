@@ -20,12 +20,13 @@ from pathlib import Path
 
 from multimnist import __version__
 from multimnist.config import from_dict
-from multimnist.data import GeneratorConfig
 from multimnist.data.plans import load_plan
+from multimnist.data.presets import knobs, preset_config
 from multimnist.errors import UserError
 from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
+from multimnist.experiments import regimes as regimes_step
 from multimnist.experiments.compare import compare_runs, confused_pair_change
 from multimnist.experiments.data import inspect_data, make_data
 from multimnist.experiments.generation import score_samplers
@@ -72,12 +73,19 @@ class Profile:
     reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
     reader_epochs: int | None = None
     n_generate: int = 1000  # generated images per sampler
+    preset: str = "study"  # the generator preset of the study's data (data/presets.py)
+    study: bool = True  # run the study's own steps (a profile may run only the regime study)
+    regimes: tuple[str, ...] = ()  # presets of the regime study (experiments/regimes.py); () skips it
+    regime_seeds: tuple[int, ...] = regimes_step.SEEDS
 
     def __post_init__(self):
-        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds"):
+        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "regime_seeds"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        object.__setattr__(self, "regimes", tuple(self.regimes))
         if not self.seeds or not self.factors:
             raise UserError("a profile needs at least one seed and one compression factor")
+        for preset in (self.preset, *self.regimes):
+            preset_config(preset)  # an unknown preset is one clear error before anything runs
 
     def with_seeds(self, seeds: tuple[int, ...] | None) -> Profile:
         if not seeds:
@@ -94,6 +102,9 @@ PROFILES = {
         factors=(20, 25, 30), sweep_epochs=3, autoencoder_epochs=4, reader_train_size=12000, reader_epochs=4,
         n_generate=400,
     ),
+    # Only the regime study (about 70 minutes on 2 cores): each regularizer on three presets, seeds 0-2.
+    "regimes": Profile("regimes", train_size=None, seeds=(0,), classifier_epochs=None, study=False,
+                       regimes=regimes_step.PRESETS),
 }
 
 
@@ -109,14 +120,33 @@ class Step:
 
 def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None) -> list[Step]:
     """The study's steps in order, closed over their settings."""
-    data = out / "data"
     full_size = sum(load_plan("study").values())
     scale = (profile.train_size or full_size) / full_size
     epochs = profile.classifier_epochs or 50
     clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
+    steps = _study_steps(out, profile, n_jobs, executor, scale, clf_cost) if profile.study else []
+    if profile.regimes:
+        n_runs = len(profile.regimes) * len(regimes_step.CONFIGS) * len(profile.regime_seeds)
+        steps.append(Step(
+            "regimes",
+            lambda: regimes_step.run_regimes(out / "regimes", profile.regimes, seeds=profile.regime_seeds,
+                                             epochs=profile.classifier_epochs, train_size=profile.train_size,
+                                             n_jobs=n_jobs, executor=executor),
+            {"presets": {p: knobs(preset_config(p)) for p in profile.regimes}, "seeds": profile.regime_seeds,
+             "epochs": profile.classifier_epochs, "train_size": profile.train_size},
+            cost=n_runs * clf_cost, outputs=("regimes",)))
+    return steps
+
+
+def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, scale: float,
+                 clf_cost: float) -> list[Step]:
+    """The study's own steps: data, classifiers, side experiments, autoencoder, generation."""
+    data = out / "data"
+    generator = preset_config(profile.preset, train_size=profile.train_size)
     steps = [
-        Step("data", lambda: str(make_data(data, GeneratorConfig(train_size=profile.train_size), seed=0)),
-             {"train_size": profile.train_size, "seed": 0}, cost=15, outputs=("data",)),
+        Step("data", lambda: str(make_data(data, generator, seed=0)),
+             {"preset": profile.preset, "knobs": knobs(generator), "train_size": profile.train_size, "seed": 0},
+             cost=15, outputs=("data",)),
         Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), cost=10,
              outputs=("inspect",)),
     ]

@@ -104,3 +104,22 @@ def number_counts_figure(counts_by_label: dict, path: Path, title: str) -> Path:
     axes[-1, 0].set_xlabel("number read (confident reads only; 1..50 shaded)")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+# --- the regime study ---
+
+def regime_gain_figure(groups: list[str], series: dict[str, tuple[list, list]], path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    plots.grouped_gains(ax, groups, series, "test accuracy gain over unregularized (points)")
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def regime_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> Path:
+    """One panel per preset: the unregularized network's mean train and validation accuracy per epoch."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False, sharey=True,
+                             layout="constrained")
+    for ax, (name, (train, val)) in zip(axes[0], curves.items(), strict=True):
+        plots.train_val_curves(ax, train, val, name)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

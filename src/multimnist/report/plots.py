@@ -154,3 +154,38 @@ def number_counts(ax, counts, label: str = "", study_range: tuple[int, int] = (1
         ax.set_title(label, fontsize=9, loc="left")
     ax.grid(axis="y", alpha=0.3)
     return bars, band
+
+
+# --- the regime study ---
+
+def grouped_gains(ax, groups: list[str], series: dict[str, tuple[list, list]], ylabel: str):
+    """Bars per group (x) and series (colour), each with an error bar; series maps name -> (values, errors).
+
+    A missing value (None) leaves its slot empty. A line at 0 marks "no gain".
+    """
+    width = 0.8 / max(1, len(series))
+    x = np.arange(len(groups))
+    artists = []
+    for i, (name, (values, errors)) in enumerate(series.items()):
+        v = np.array([np.nan if a is None else a for a in values], dtype=float)
+        e = np.array([0.0 if a is None else a for a in errors], dtype=float)
+        artists.append(ax.bar(x + (i - (len(series) - 1) / 2) * width, v, width, yerr=e, capsize=2, label=name,
+                              zorder=3))
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    ax.legend(fontsize=8, ncol=2)
+    return artists
+
+
+def train_val_curves(ax, train: np.ndarray, val: np.ndarray, title: str):
+    """Mean training and validation accuracy per epoch, in %."""
+    epochs = np.arange(1, len(train) + 1)
+    lines = ax.plot(epochs, 100 * train, label="train") + ax.plot(epochs, 100 * val, label="validation")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy %")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return lines

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multimnist.files import write_text
-from multimnist.formatting import change, mean_std, pct
-from multimnist.layout import HISTORY, read_history
+from multimnist.formatting import change, mean_std, pct, pm
+from multimnist.layout import HISTORY, read_history, read_json
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
 
 import numpy as np
@@ -51,7 +51,7 @@ def collect_sections(run: Path) -> tuple[str, str, list[Section]]:
     r = _Results(run)
     sections = [
         _data_section(r), _unregularized_section(r), _regularization_section(r), _side_section(r),
-        _challenger_section(r), _autoencoder_section(r), _generation_section(r),
+        _challenger_section(r), _autoencoder_section(r), _generation_section(r), _regimes_section(r),
         Section("Claims", paragraphs=["Each quantitative claim of the study, the study's figure, ours, and whether "
                                       "ours supports it (yes / partly / no; n/a when the profile did not run it)."],
                 tables=[_claims_table(claims(r))]),
@@ -82,6 +82,46 @@ class _Results:
 
 
 # --- sections ---
+
+def _regimes_section(r: _Results) -> Section:
+    s = Section("Beyond the study: where each regularizer helps")
+    path = r.run / "regimes" / "regimes.json"
+    if not path.is_file():
+        s.paragraphs.append("The regime study runs in its own profile: `multimnist reproduce --profile regimes`.")
+        return s
+    result = read_json(path)
+    rows = result["rows"]
+    s.paragraphs.append(
+        f"Each regularizer of the study against the unregularized network on {len(result['presets'])} data presets "
+        f"(seeds {', '.join(map(str, result['seeds']))}, data seed 0). A gain counts only where Welch's t-test "
+        f"rejects equal means at {100 * (1 - result['alpha']):.0f}%; otherwise it is within noise.")
+    s.paragraphs += [regime_summary(rows, preset) for preset in result["presets"]]
+    s.tables.append(Table(
+        ["preset", "config", "n", "test acc %", "gain (points) ± se", "p (Welch)", "verdict", "train acc %",
+         "best val acc %", "best epoch"],
+        [[row["preset"], row["config"], str(row["n"]), mean_std(row["test_accuracy"]),
+          pm(row["gain_mean"], row["gain_se"]), "–" if row["p_value"] is None else f"{row['p_value']:.3f}",
+          row["verdict"], pct(row["train_mean"]).rstrip("%"), pct(row["best_val_mean"]).rstrip("%"),
+          "–" if row["best_epoch_mean"] is None else f"{row['best_epoch_mean']:.0f}"] for row in rows],
+        "Test accuracy and gain over the unregularized network, per preset (train accuracy: last epoch, "
+        "Keras' running average)"))
+    s.figures += [r.fig("regimes/regime_gain.png", "Each regularizer's test accuracy gain per preset (± standard "
+                                                    "error of the difference)"),
+                  r.fig("regimes/regime_curves.png", "The unregularized network's mean training and validation "
+                                                      "accuracy per preset: a regularizer can only help where they "
+                                                      "part")]
+    return s
+
+
+def regime_summary(rows: list[dict], preset: str) -> str:
+    """One sentence per preset: which regularizers help, hurt, or stay within noise."""
+    by_verdict: dict[str, list[str]] = {}
+    for row in rows:
+        if row["preset"] == preset and row["verdict"] != "baseline":
+            by_verdict.setdefault(row["verdict"], []).append(row["config"])
+    parts = [f"{verdict}: {', '.join(names)}" for verdict, names in sorted(by_verdict.items())]
+    return f"{preset}: " + ("; ".join(parts) if parts else "no regularizer ran") + "."
+
 
 def _not_run(s: Section, step: str) -> Section:
     s.paragraphs.append(f"The {step} step has not run.")

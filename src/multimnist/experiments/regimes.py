@@ -1,0 +1,142 @@
+"""The regime study: each of the study's regularizers on data presets that span "underfit" to "memorizing".
+
+The study's verdict on regularization depends on how its network learns the data: a regularizer can only help
+a network that overfits. Every preset gets its own dataset (data seed 0) and every config is trained on it
+over the same seeds; each regularizer's gain is its test accuracy minus the unregularized network's, with
+Welch's t-test deciding whether the difference is beyond seed noise.
+
+    OUT/PRESET/data/               the preset's dataset
+    OUT/PRESET/CONFIG/seed-S/      one classifier run folder each
+    OUT/regimes.json, regimes.csv  one row per (preset, config): test accuracy, gain, noise test, curves' readings
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from multimnist.config import to_dict
+from multimnist.data.presets import preset_config
+from multimnist.executor import Executor, Job, run_jobs
+from multimnist.experiments.classifier import load_classifier_config, train_classifier
+from multimnist.experiments.data import make_data
+from multimnist.files import write_json, write_text
+from multimnist.formatting import csv_text
+from multimnist.layout import HISTORY, METRICS, read_history, read_metrics
+from multimnist.report.figures import regime_curves_figure, regime_gain_figure
+
+import numpy as np
+from scipy import stats
+
+log = logging.getLogger(__name__)
+
+PRESETS = ("study", "faint", "few-source-digits")  # the calibrated preset first: it matters most
+BASELINE = "unregularized"
+REGULARIZERS = ("dropout_0.1", "early_stopping", "l1_1e-5", "l2_1e-5", "aug_shift", "regularized")
+CONFIGS = (BASELINE, *REGULARIZERS)
+SEEDS = (0, 1, 2)
+DATA_SEED = 0
+ALPHA = 0.05  # Welch's t-test at 95%
+
+
+def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int | None = None,
+                train_size: int | None = None, n_jobs: int = 1, executor: Executor | None = None) -> list[dict]:
+    """Make each preset's data, train every config over `seeds` on it, then write the table; returns its rows."""
+    out = Path(out)
+    for preset in presets:
+        if not (out / preset / "data" / "meta.json").is_file():
+            make_data(out / preset / "data", preset_config(preset, train_size=train_size), seed=DATA_SEED)
+    jobs = []
+    for preset in presets:
+        for name in configs:
+            cfg, data = to_dict(load_classifier_config(name, epochs=epochs)), str(out / preset / "data")
+            jobs += [Job(f"{preset}/{name}/seed-{s}", train_classifier,
+                         {"config": cfg, "data": data, "out": str(out / preset / name / f"seed-{s}"), "seed": int(s)})
+                     for s in seeds]
+    log.info("regime study: %d presets x %d configs x %d seeds under %s", len(presets), len(configs), len(seeds), out)
+    run_jobs(jobs, n_jobs, log=log.info, executor=executor)
+    rows = regime_rows(out, presets, configs)
+    write_regime_files(out, rows, presets, configs, seeds)
+    return rows
+
+
+def write_regime_files(out: Path, rows: list[dict], presets, configs, seeds) -> None:
+    """regimes.json, regimes.csv, regime_gain.png (each regularizer's gain per preset) and regime_curves.png
+    (the unregularized network's mean curves per preset: what explains the gains)."""
+    write_json(out / "regimes.json", {"rows": rows, "alpha": ALPHA, "seeds": list(seeds), "presets": list(presets),
+                                      "configs": list(configs)})
+    write_text(out / "regimes.csv", csv_text([{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows]))
+    by = {(r["preset"], r["config"]): r for r in rows}
+    series = {name: ([_points(by[p, name]["gain_mean"]) for p in presets],
+                     [_points(by[p, name]["gain_se"]) for p in presets])
+              for name in configs if name != BASELINE}
+    regime_gain_figure(list(presets), series, out / "regime_gain.png",
+                       f"Test accuracy gain of each regularizer (mean over seeds {', '.join(map(str, seeds))}, "
+                       "± standard error)")
+    curves = {p: _mean_curves(out / p / BASELINE) for p in presets}
+    regime_curves_figure({p: c for p, c in curves.items() if c is not None}, out / "regime_curves.png",
+                         "Unregularized network per preset: mean train and validation accuracy")
+
+
+def _points(v):
+    return None if v is None else 100 * v
+
+
+def _mean_curves(folder: Path):
+    histories = [read_history(p) for p in sorted(folder.glob(f"seed-*/{HISTORY}"))]
+    if not histories:
+        return None
+    n = min(len(h["accuracy"]) for h in histories)
+    return (np.mean([h["accuracy"][:n] for h in histories], axis=0),
+            np.mean([h["val_accuracy"][:n] for h in histories], axis=0))
+
+
+def regime_rows(out, presets, configs) -> list[dict]:
+    """One row per (preset, config) from the finished run folders."""
+    rows = []
+    for preset in presets:
+        runs = {name: [read_metrics(p.parent) for p in sorted((Path(out) / preset / name).glob(f"seed-*/{METRICS}"))]
+                for name in configs}
+        base = np.array([m["test_accuracy"] for m in runs.get(BASELINE, [])])
+        for name in configs:
+            rows.append(regime_row(preset, name, runs[name], base))
+    return rows
+
+
+def regime_row(preset: str, name: str, runs: list[dict], base: np.ndarray) -> dict:
+    """A config's readings on one preset, and its gain over the baseline with Welch's t-test."""
+    test = np.array([m["test_accuracy"] for m in runs])
+    row = {"preset": preset, "config": name, "n": len(test), "test_accuracy": test.tolist(),
+           "test_mean": _mean(test), "test_std": _std(test),
+           "best_val_mean": _mean([m["best_val_accuracy"] for m in runs]),
+           "train_mean": _mean([m["last_train_accuracy"] for m in runs]),
+           "best_epoch_mean": _mean([m["best_epoch"] for m in runs]),
+           "epochs_run_mean": _mean([m["epochs_run"] for m in runs])}
+    row.update(gain_test(test, base) if name != BASELINE else {"gain_mean": None, "gain_se": None, "p_value": None,
+                                                               "verdict": "baseline"})
+    return row
+
+
+def gain_test(after: np.ndarray, before: np.ndarray, alpha: float = ALPHA) -> dict:
+    """Mean gain after - before, its standard error, Welch's p-value and the verdict: helps, hurts or within
+    noise (and n/a with fewer than 3 seeds on either side: one or two seeds make no noise estimate)."""
+    after, before = np.asarray(after, float), np.asarray(before, float)
+    if min(len(after), len(before)) < 3:
+        return {"gain_mean": _diff(after, before), "gain_se": None, "p_value": None, "verdict": "n/a"}
+    gain = float(after.mean() - before.mean())
+    se = float(np.sqrt(after.var(ddof=1) / len(after) + before.var(ddof=1) / len(before)))
+    p = float(stats.ttest_ind(after, before, equal_var=False).pvalue) if se > 0 else (0.0 if gain else 1.0)
+    verdict = "within noise" if p >= alpha else "helps" if gain > 0 else "hurts"
+    return {"gain_mean": gain, "gain_se": se, "p_value": p, "verdict": verdict}
+
+
+def _mean(values):
+    return float(np.mean(values)) if len(values) else None
+
+
+def _std(values):
+    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def _diff(a, b):
+    return float(a.mean() - b.mean()) if len(a) and len(b) else None
