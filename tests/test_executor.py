@@ -11,7 +11,7 @@ from pathlib import Path
 
 from multimnist.data import load_dataset
 from multimnist.errors import UserError
-from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor import Executor, Job, run_jobs, session
 from multimnist.executor_ray import (
     describe_input,
     map_files,
@@ -89,6 +89,14 @@ def test_ray_missing_is_one_line(monkeypatch):
 def test_bad_executor_settings(settings, message):
     with pytest.raises(UserError, match=message):
         Executor(**settings)
+
+
+def test_session_needs_nothing_locally_and_ray_when_asked_for(monkeypatch):
+    with session(None), session(Executor()):
+        assert run_jobs([Job("a", square_slowly, {"x": 2})], log=lambda _: None)[0][0] == 4
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError, match="needs Ray"), session(Executor("ray")):
+        pass
 
 
 def test_local_executor_by_name_or_settings():

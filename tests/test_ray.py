@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from multimnist.errors import UserError
-from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor import Executor, Job, run_jobs, session
 
 import pytest
 
@@ -26,7 +26,7 @@ TIMING = {"seconds_per_epoch"}  # the only figure of metrics.json allowed to dif
 
 
 def ray_processes() -> set[int]:
-    """Ray's server processes (GCS, raylet) and its workers on this machine."""
+    """Ray's processes on this machine: GCS, raylet, agents, monitors, workers."""
     pids = set()
     for proc in Path("/proc").iterdir():
         try:
@@ -34,9 +34,13 @@ def ray_processes() -> set[int]:
             cmdline = (proc / "cmdline").read_bytes()
         except (OSError, NotADirectoryError):
             continue
-        if comm in ("raylet", "gcs_server") or b"default_worker.py" in cmdline:
+        if comm in ("raylet", "gcs_server") or comm.startswith("ray::") or b"site-packages/ray/" in cmdline:
             pids.add(int(proc.name))
     return pids
+
+
+def quiet(_: str) -> None:
+    pass
 
 
 def left_running(pids: set[int], timeout: float = 20.0) -> set[int]:
@@ -90,6 +94,16 @@ def test_run_jobs_starts_and_stops_its_own_instance():
     assert {r["omp"] for r in results} == {"1"}  # one-CPU jobs: one thread each
     assert all("--xla_cpu_multi_thread_eigen=false" in r["xla"] for r in results)
     assert sorted(line.split()[1] for line in lines) == ["job0", "job1", "job2"]
+    assert not ray.is_initialized()
+    assert left_running(ray_processes() - before) == set()
+
+    # session(): one instance for several calls (reproduce's steps), started by the first, stopped at the end.
+    with session(Executor("ray", num_cpus=2)):
+        assert not ray.is_initialized()
+        first = run_jobs([Job(f"job{i}", environment, {"x": i}) for i in range(3)], executor="ray", log=quiet)
+        assert ray.is_initialized()
+        second = run_jobs([Job(f"job{i}", environment, {"x": i}) for i in range(3)], executor="ray", log=quiet)
+    assert {r["pid"] for r in first} & {r["pid"] for r in second}  # the same workers served both calls
     assert not ray.is_initialized()
     assert left_running(ray_processes() - before) == set()
 
@@ -166,7 +180,7 @@ def test_killed_worker_is_retried(ray_instance, tmp_path):
     jobs = [Job("victim", sleep_unless_retried, {"marker": str(marker), "seconds": 120}),
             Job("bystander", environment, {"x": 7})]
     with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(run_jobs, jobs, executor=RAY, log=lambda _: None)
+        future = pool.submit(run_jobs, jobs, executor=RAY, log=quiet)
         deadline = time.time() + 60
         while not marker.exists() and time.time() < deadline:
             time.sleep(0.1)
@@ -180,18 +194,18 @@ def test_killed_worker_is_retried(ray_instance, tmp_path):
 def test_a_jobs_error_arrives_as_itself(ray_instance):
     jobs = [Job("fine", environment, {"x": 1}), Job("bad", refuse, {"message": "bad data in job"})]
     with pytest.raises(UserError, match=r"^bad data in job$"):
-        run_jobs(jobs, executor=RAY, log=lambda _: None)
+        run_jobs(jobs, executor=RAY, log=quiet)
 
 
 def test_shared_fs_jobs_see_the_drivers_working_directory(ray_instance, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    [cwd] = run_jobs([Job("relative", write_here, {"out": "runs/a"})], executor=RAY, log=lambda _: None)
+    [cwd] = run_jobs([Job("relative", write_here, {"out": "runs/a"})], executor=RAY, log=quiet)
     assert cwd == str(tmp_path) and (tmp_path / "runs" / "a" / "done.txt").read_text() == "yes"
 
 
 def test_no_shared_fs_returns_the_folder_to_the_driver(ray_instance, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     executor = Executor("ray", shared_fs=False)
-    [cwd] = run_jobs([Job("relative", write_here, {"out": "runs/b"})], executor=executor, log=lambda _: None)
+    [cwd] = run_jobs([Job("relative", write_here, {"out": "runs/b"})], executor=executor, log=quiet)
     assert cwd != str(tmp_path)  # the job ran elsewhere, yet its folder is here
     assert (tmp_path / "runs" / "b" / "done.txt").read_text() == "yes"

@@ -13,10 +13,11 @@ a crash is safe, and so is a retry of a job lost with its worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,3 +105,16 @@ def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log: Callable[[str], None] | 
             results[name] = future.result()
             log(f"[{done}/{len(jobs)}] {name} done ({time.time() - start:.0f} s)")
     return [results[n] for n in names]
+
+
+@contextlib.contextmanager
+def session(executor: Executor | None) -> Iterator[None]:
+    """Several `run_jobs` calls (the study's steps) on one Ray connection: a local instance is started by the
+    first call that needs it, not once per call, and shut down when the block ends. Nothing to do locally."""
+    if executor is None or executor.kind != "ray":
+        yield
+        return
+    from multimnist.executor_ray import hold
+
+    with hold():
+        yield

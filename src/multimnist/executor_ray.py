@@ -20,6 +20,7 @@ back; and on an error or Ctrl-C cancels what is still running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -27,7 +28,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ def thread_env(num_cpus: float) -> dict[str, str]:
 
 def run_jobs_ray(jobs: Sequence[Job], settings: Executor, n_jobs: int, log_line: Callable[[str], None]) -> list:
     """Run `jobs` as Ray tasks; results in the order of `jobs`. See the module docstring."""
-    ray = import_ray()
-    started = _connect(ray, settings, n_jobs)
+    ray, started = connect(settings, n_jobs)
+    if started and _HELD["depth"]:  # inside session(): the session shuts it down
+        _HELD["owned"], started = True, False
     try:
         return _run(ray, jobs, settings, log_line)
     finally:
@@ -76,10 +78,31 @@ def run_jobs_ray(jobs: Sequence[Job], settings: Executor, n_jobs: int, log_line:
             ray.shutdown()
 
 
-def _connect(ray, settings: Executor, n_jobs: int) -> bool:
-    """Connect this process to Ray unless it already is; True if the connection is ours to close."""
+_HELD = {"depth": 0, "owned": False}  # open hold() blocks; whether one of their run_jobs calls connected
+
+
+@contextlib.contextmanager
+def hold() -> Iterator[None]:
+    """Keep a connection that `run_jobs_ray` opens inside the block until the block ends (`executor.session`)."""
+    import_ray()  # a missing Ray is one clear line before any work, not at the first step with jobs
+    _HELD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HELD["depth"] -= 1
+        if not _HELD["depth"] and _HELD["owned"]:
+            _HELD["owned"] = False
+            import_ray().shutdown()
+
+
+def connect(settings: Executor, n_jobs: int = 1):
+    """Connect this process to Ray unless it already is: (the ray module, whether the connection is ours to close).
+
+    Without an address a local instance is started, with `settings.num_cpus` CPUs, else `n_jobs` if above 1,
+    else all of this machine's."""
+    ray = import_ray()
     if ray.is_initialized():
-        return False
+        return ray, False
     if settings.address is None:  # "local": a new instance even if a cluster runs here (ray.init's default joins it)
         num_cpus = settings.num_cpus or (n_jobs if n_jobs > 1 else None)
         kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
@@ -94,7 +117,7 @@ def _connect(ray, settings: Executor, n_jobs: int) -> bool:
         raise UserError(f"cannot start or join Ray at {where}: {str(e).splitlines()[0]}") from None
     log.info("Ray: %s CPUs, %s GPUs (%s)", ray.cluster_resources().get("CPU", 0),
              ray.cluster_resources().get("GPU", 0), settings.address or "local instance")
-    return True
+    return ray, True
 
 
 def _run(ray, jobs: Sequence[Job], settings: Executor, log_line: Callable[[str], None]) -> list:
