@@ -154,3 +154,17 @@ def test_worker_rebuilds_the_dataset_and_checks_its_hash(small_dataset, small_da
     assert materialize(source) == folder  # once per node
     with pytest.raises(UserError, match="differs from the driver's"):
         materialize({"sha256": "0" * 64, "meta": source["meta"]})
+
+
+def test_cli_ray_options_without_ray_and_without_ray_executor(small_dataset_dir, tmp_path, monkeypatch, capsys):
+    from multimnist.cli import main
+
+    sweep = ["sweep", "compression", "--factors", "20", "--epochs", "1", "--data", str(small_dataset_dir)]
+    assert main([*sweep, "--out", str(tmp_path / "a"), "--address", "auto"]) != 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "multimnist: error: --address and --no-shared-fs need --executor ray"
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main([*sweep, "--out", str(tmp_path / "b"), "--executor", "ray"]) != 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "multimnist: error: the Ray back end needs Ray: pip install 'multimnist[ray]'"
+    assert not (tmp_path / "b" / "cf-20").exists()  # nothing trained
