@@ -6,12 +6,14 @@ Prints, for `multimnist.executor.run_jobs`:
    (it imports JAX and Keras once; later jobs on that worker do not);
 2. dispatch overhead per job: --jobs-n empty jobs through the local executor (in this process, and in 2 spawned
    processes), Ray with a shared file system, and Ray without one returning a --folder-mb run folder;
-3. real jobs: --train-jobs tiny autoencoder trainings (1 epoch, 2,000 training images) one at a time, locally
-   and on a 1-CPU local Ray instance (each job then pinned to one thread), and what Ray adds per job.
+3. real jobs: --train-jobs tiny autoencoder trainings (1 epoch, 2,000 training images): locally one after
+   another; on Ray, each job declaring every CPU (one at a time: what Ray adds per job), and each declaring one
+   (pinned to one thread, as many at once as there are CPUs: the default).
 
     .venv/bin/python benchmarks/bench_executor.py [--jobs-n 40] [--folder-mb 5] [--train-jobs 3]
 
-Figures only, no assertions; docs/scaling.md quotes them.
+Ray instances are started as `--executor ray` starts them (`executor_ray.connect`). Figures only, no
+assertions; docs/scaling.md quotes them.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import argparse
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor_ray import connect
 
 import ray
 
@@ -65,7 +69,7 @@ def dispatch(n: int, megabytes: float, root: Path) -> None:
     spawned = timed(lambda: run_jobs(jobs, 2, log=quiet))
     print(f"  local, in this process:      {1e3 * local / n:8.2f} ms/job")
     print(f"  local, 2 spawned processes:  {1e3 * spawned / n:8.2f} ms/job (pool start-up included)")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    connect(Executor("ray", num_cpus=2))
     try:
         run_jobs(jobs[:4], executor=Executor("ray"), log=quiet)  # start the workers first
         warm = timed(lambda: run_jobs(jobs, executor=Executor("ray"), log=quiet))
@@ -85,27 +89,29 @@ def training(n: int, root: Path) -> None:
     from multimnist.experiments.autoencoder import train_autoencoder
     from multimnist.experiments.data import make_data
 
+    cpus = os.cpu_count() or 1
     data = make_data(root / "data", GeneratorConfig(train_size=2000), seed=0)
-    train_autoencoder("autoencoder", data, root / "warm-up", epochs=1)  # compile caches, imports: not timed
 
-    def jobs(tag):
+    def jobs(tag, num_cpus=1):
         return [Job(f"cf-{20 + i}", train_autoencoder, {"config": "autoencoder", "data": str(data), "epochs": 1,
                                                          "out": str(root / tag / f"cf-{20 + i}"),
-                                                         "overrides": [f"model.compression_factor={20 + i}"]})
-                for i in range(n)]
+                                                         "overrides": [f"model.compression_factor={20 + i}"]},
+                    num_cpus=num_cpus) for i in range(n)]
 
+    run_jobs(jobs("local-warm-up")[:1], 1, log=quiet)  # imports and XLA caches, as a warm Ray worker has them
     local = timed(lambda: run_jobs(jobs("local"), 1, log=quiet))
-    cold = timed(lambda: run_jobs(jobs("ray-cold"), executor=Executor("ray", num_cpus=1), log=quiet))
-    ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
+    connect(Executor("ray", num_cpus=cpus))
     try:
-        run_jobs(jobs("ray-warm-up"), executor=Executor("ray"), log=quiet)
-        warm = timed(lambda: run_jobs(jobs("ray-warm"), executor=Executor("ray"), log=quiet))
+        run_jobs(jobs("ray-warm-up", cpus), executor=Executor("ray"), log=quiet)
+        whole = timed(lambda: run_jobs(jobs("ray-whole", cpus), executor=Executor("ray"), log=quiet))
+        run_jobs(jobs("ray-warm-up-1"), executor=Executor("ray"), log=quiet)
+        single = timed(lambda: run_jobs(jobs("ray-single"), executor=Executor("ray"), log=quiet))
     finally:
         ray.shutdown()
-    print(f"  local, one after another:    {local / n:6.2f} s/job (JAX/XLA on every core)")
-    print(f"  ray, 1 CPU, fresh instance:  {cold / n:6.2f} s/job (start-up, worker imports and shut-down included)")
-    print(f"  ray, 1 CPU, warm worker:     {warm / n:6.2f} s/job (one thread per job): "
-          f"{warm / n - local / n:+.2f} s/job against local")
+    print(f"  local, one after another:           {local / n:6.2f} s/job (XLA on every core)")
+    print(f"  ray, {cpus}-CPU jobs, one at a time:     {whole / n:6.2f} s/job, warm worker: "
+          f"{whole / n - local / n:+.2f} s/job against local")
+    print(f"  ray, 1-CPU jobs, {cpus} at a time:        {single / n:6.2f} s/job (one thread each; throughput)")
 
 
 def main() -> None:
@@ -114,11 +120,14 @@ def main() -> None:
     parser.add_argument("--folder-mb", type=float, default=5.0, help="size of the run folder a job writes")
     parser.add_argument("--train-jobs", type=int, default=3, help="tiny training jobs (0: skip)")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, Ray {ray.__version__}")
+    # Ray starts its processes with fork+exec after JAX has run here: the exec makes the warning moot.
+    warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs (load average {load}: other work skews every figure), Ray {ray.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         print("fixed costs:")
-        up = timed(lambda: ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR"))
+        up = timed(lambda: connect(Executor("ray", num_cpus=2)))
         try:
             remote = ray.remote(import_training)
             first = timed(lambda: ray.get(remote.remote()))

@@ -105,7 +105,10 @@ def connect(settings: Executor, n_jobs: int = 1):
         return ray, False
     if settings.address is None:  # "local": a new instance even if a cluster runs here (ray.init's default joins it)
         num_cpus = settings.num_cpus or (n_jobs if n_jobs > 1 else None)
-        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
+        # Workers at normal priority, as the local executor's: Ray's default (nice 15) starves them on a machine
+        # that does other work (measured: a tiny training twice as long while others ran).
+        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False,
+                  "_system_config": {"worker_niceness": 0}}
         # Its token is made, kept and used on this machine only: no need to tell the user about it.
         logging.getLogger(AUTH_LOGGER).setLevel(logging.ERROR)
     else:
