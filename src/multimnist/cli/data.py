@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
-from multimnist.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +62,7 @@ def add_commands(subparsers) -> None:
 def _make(args) -> int:
     from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
     from multimnist.data.mnist import download_mnist
+    from multimnist.experiments.data import same_dataset_there
 
     overrides = {"plan": str(args.plan), "train_size": args.train_size}
     if args.classes:
@@ -78,7 +76,7 @@ def _make(args) -> int:
     if args.download:
         mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")
     digits = load_mnist(mnist)
-    if not args.force and _same_dataset_there(args.out, config, args.seed, digits.sha256):
+    if not args.force and same_dataset_there(args.out, config, args.seed, digits.sha256):
         print(f"{args.out} already holds this dataset (same settings, seed and MNIST): kept as it is")
         return 0
     (args.out / "meta.json").unlink(missing_ok=True)  # written last: until then the folder is an unfinished dataset
@@ -88,41 +86,6 @@ def _make(args) -> int:
     save_dataset(ds, args.out)
     print(f"wrote {args.out}/train.npz, test.npz, meta.json")
     return 0
-
-
-def _same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool:
-    """True if `out` holds a dataset of these very settings; False if it holds none; else a UserError (use --force)."""
-    meta_path = out / "meta.json"
-    if not meta_path.is_file():
-        if any((out / f"{split}.npz").exists() for split in ("train", "test")):
-            raise UserError(f"{out} holds train.npz/test.npz without meta.json (an unfinished or foreign dataset): "
-                            "add --force to replace it, or choose another --out")
-        return False
-    try:
-        meta = json.loads(meta_path.read_text())
-        recorded = {**meta["generator"], "seed": meta["seed"], "mnist": meta["mnist"]["sha256"]}
-    except (ValueError, KeyError, TypeError):
-        raise UserError(f"{meta_path} is not a meta.json written by `data make`: add --force to replace the "
-                        "dataset, or choose another --out") from None
-    wanted = {**_as_json(dataclasses.asdict(config)), "seed": seed, "mnist": mnist_sha256}
-    # A setting added after the dataset was made counts as its default; the preset's name is only a label.
-    defaults = {f.name: _as_json(f.default) for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
-    differ = [k for k in wanted if k != "preset" and recorded.get(k, defaults.get(k)) != wanted[k]]
-    if differ:
-        shown = ", ".join(f"{k} {_short(recorded.get(k))} (now {_short(wanted[k])})" for k in differ[:4])
-        raise UserError(f"{out} holds a dataset made with other settings ({shown}): add --force to replace it, or "
-                        "choose another --out")
-    return True
-
-
-def _as_json(value):
-    """As the value reads back from meta.json (tuples as lists)."""
-    return json.loads(json.dumps(value, default=list))
-
-
-def _short(value) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 20 else text[:17] + "..."
 
 
 def _export(args) -> int:

@@ -19,7 +19,7 @@ from multimnist.config import to_dict
 from multimnist.data.presets import preset_config
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
-from multimnist.experiments.data import make_data
+from multimnist.experiments.data import ensure_data
 from multimnist.files import write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, METRICS, read_history, read_metrics
@@ -43,9 +43,8 @@ def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int 
                 train_size: int | None = None, n_jobs: int = 1, executor: Executor | None = None) -> list[dict]:
     """Make each preset's data, train every config over `seeds` on it, then write the table; returns its rows."""
     out = Path(out)
-    for preset in presets:
-        if not (out / preset / "data" / "meta.json").is_file():
-            make_data(out / preset / "data", preset_config(preset, train_size=train_size), seed=DATA_SEED)
+    for preset in presets:  # a preset whose settings changed since its runs were made is one clear error
+        ensure_data(out / preset / "data", preset_config(preset, train_size=train_size), seed=DATA_SEED)
     jobs = []
     for preset in presets:
         for name in configs:
