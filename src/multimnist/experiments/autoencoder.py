@@ -178,8 +178,6 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
                     [0.0 if np.isnan(r["test_mse_std"]) else r["test_mse_std"] for r in rows],
                     out / "mse_factor.png", f"Test MSE against compression factor ({seeds_note}, ± std)",
                     "compression factor", "test MSE", highlight=20)
-    log.info("%s", verdict)
-    log.info("wrote %s/sweep.csv, sweep.md, verdict.txt, mse_epochs.png, mse_factor.png", out)
     return rows
 
 

@@ -67,7 +67,9 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
              fit_on: str = "train", data=None) -> Path:
     """Write OUT/images.npz (uint8 images (n, 28, 39) and their latent codes), OUT/grid.png and generate.json."""
     out = Path(out)
+    log.info("loading the autoencoder of %s", model_run)
     parts = load_autoencoder(model_run)
+    log.info("fitting the %s sampler on the %s encodings, decoding %d images", sampler, fit_on, n)
     images, codes, fitted = sample_images(parts.decoder, fitting_encodings(model_run, fit_on, data, parts.encoder),
                                           sampler, n, seed)
     images = to_uint8(images)
@@ -77,7 +79,6 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     write_json(out / "generate.json", {"model_run": str(model_run), "sampler": sampler, "fitted": describe(fitted),
                                        "n": n, "seed": seed, "fit_on": fit_on, "data": None if data is None
                                        else str(data), "versions": versions()})
-    log.info("wrote %s/grid.png and images.npz (%d images, sampler %s)", out, n, sampler)
     return out
 
 
@@ -133,7 +134,6 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
                                      "n": n, "seed": seed, "fit_on": fit_on, "model_run": str(model_run),
                                      "reader_run": str(reader_run), "copy_threshold": copy_below,
                                      "versions": versions()})
-    log.info("wrote %s/scores.csv, scores.md, read_numbers.png and one grid per sampler", out)
     return rows
 
 
