@@ -5,8 +5,8 @@ train_size, test_fraction) stays free and can be given beside the preset.
 - `faint`: the first calibration (docs/calibration.md): every digit at its own intensity in [0.05, 1], `max`
   blend, all 60,000 MNIST training digits. It reproduces the data of multimnist <= 0.1 byte for byte.
 - `study`: the default; the setting whose learning curves came closest to the study's in the calibration search
-  (docs/calibration.md, "Calibrating to the study's learning curves"): intensity in [0.3, 1], the right digit
-  placed 8 to 11 columns after the left one, training digits drawn from the first 25,000 MNIST training digits.
+  (docs/calibration.md, "Calibrating to the study's learning curves"): each digit's intensity in [0.8, 1], each
+  digit shifted up or down by up to 2 rows, training digits drawn from the first 25,000 MNIST training digits.
 - `few-source-digits`: intensity in [0.3, 1] and training images drawn from only the first 3,000 MNIST
   training digits, so the validation split shares source digits with the training split: the network
   memorizes them (training accuracy 100%, validation plateau by epoch ~19, validation loss rising). The
@@ -25,7 +25,7 @@ DEFAULT_PRESET = "study"
 # Only the knobs a preset sets; everything else keeps GeneratorConfig's default.
 PRESETS: dict[str, dict] = {
     "faint": {},
-    "study": {"intensity": (0.3, 1.0), "offset_min": 8, "train_pool": 25_000},
+    "study": {"intensity": (0.8, 1.0), "jitter": 2, "train_pool": 25_000},
     "few-source-digits": {"intensity": (0.3, 1.0), "train_pool": 3_000},
 }
 
