@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from multimnist import __version__
-from multimnist.cli import compare, data, generation, study, sweep, train
+from multimnist.cli import calibrate, compare, data, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, parse_range
 from multimnist.errors import UserError, file_error
 from multimnist.extras import missing_extra
@@ -23,7 +23,7 @@ from multimnist.files import lock_folder
 
 __all__ = ["build_parser", "main", "main_cli", "parse_range"]
 
-GROUPS = (data, train, sweep, compare, generation, study)
+GROUPS = (data, train, sweep, compare, generation, study, calibrate)
 
 DESCRIPTION = ("Make Multi-MNIST data, train the networks of 'Regularization techniques and Autoencoder on "
                "Multi-MNIST', and reproduce the study. `multimnist COMMAND --help` describes each command.")

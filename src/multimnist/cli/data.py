@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -24,11 +25,14 @@ def add_commands(subparsers) -> None:
                       "(default: the copy inside the package)")
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
+    make.add_argument("--preset", default=None,
+                      help="generator preset: study (default: the calibrated setting), faint (multimnist 0.1's "
+                           "default, same bytes), few-source-digits; see docs/calibration.md")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
     make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                      help="range of each digit's brightness (default: the calibrated one)")
+                      help="range of each digit's brightness (default: the preset's)")
     make.add_argument("--blend", choices=("max", "sum", "alpha"), help="how overlapping ink combines (default max)")
     make.add_argument("--force", action="store_true",
                       help="replace a dataset already in --out that was made with other settings (without it: "
@@ -60,18 +64,16 @@ def add_commands(subparsers) -> None:
 
 
 def _make(args) -> int:
-    from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
+    from multimnist.data import load_mnist, make_dataset, save_dataset
     from multimnist.data.mnist import download_mnist
+    from multimnist.data.presets import preset_config
     from multimnist.experiments.data import same_dataset_there
 
-    overrides = {"plan": str(args.plan), "train_size": args.train_size}
+    size = {"plan": str(args.plan), "train_size": args.train_size}
     if args.classes:
-        overrides["classes"] = parse_range(args.classes, "--classes")
-    if args.intensity:
-        overrides["intensity"] = tuple(args.intensity)
-    if args.blend:
-        overrides["blend"] = args.blend
-    config = GeneratorConfig(**overrides)
+        size["classes"] = parse_range(args.classes, "--classes")
+    changed = {k: v for k, v in (("intensity", args.intensity and tuple(args.intensity)), ("blend", args.blend)) if v}
+    config = dataclasses.replace(preset_config(args.preset, **size), **changed)  # meta names a preset only if kept
     mnist = args.mnist
     if args.download:
         mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")

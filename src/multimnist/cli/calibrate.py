@@ -1,0 +1,58 @@
+"""`multimnist calibrate score|search`: how closely the study network's learning curves on a dataset follow the
+study's, and a resumable search over generator settings (docs/calibration.md).
+
+The experiments import Keras and JAX, so they are imported inside each command (startup time, lean install).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimnist.cli.options import add_out, add_run_options, command, group, parse_range, run_options
+
+SEEDS_HELP = "calibration seeds, used for nothing else (default 100..102)"
+
+
+def add_commands(subparsers) -> None:
+    calibrate = group(subparsers, "calibrate", "score data against the study's learning curves, search settings",
+                      dest="calibrate_command")
+    score = command(calibrate, "score", "train the study network on a dataset and score its curves against the "
+                                        "study's (every target, then one weighted score; lower is closer)")
+    score.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    add_out(score, "folder for seed-S runs and score.json")
+    score.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50, the study's)")
+    add_run_options(score, seeds="100..102", seeds_help=SEEDS_HELP)
+    score.set_defaults(run=_score)
+
+    search = command(calibrate, "search", "score every setting of a grid of generator settings (resumable) and "
+                                          "show the best; choices use validation figures only")
+    add_out(search, "search folder: settings/ID/{data,seed-S}, search.csv, search.json")
+    search.add_argument("--grid", type=Path, help="YAML grid of generator knobs (default: the built-in grid)")
+    search.add_argument("--train-size", type=int, help="training images per dataset (default: the study's 83,550)")
+    search.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50, the study's)")
+    add_run_options(search, seeds="100..102", seeds_help=SEEDS_HELP)
+    search.set_defaults(run=_search)
+
+
+def _score(args) -> int:
+    from multimnist.evaluation.fidelity import describe
+    from multimnist.experiments.calibration import score_dataset  # Keras/JAX: slow to import
+
+    summary = score_dataset(args.data, args.out, seeds=parse_range(args.seeds, "--seeds"), epochs=args.epochs,
+                            **run_options(args))
+    print("\n".join(describe(summary)))
+    print(f"wrote {args.out}/score.json")
+    return 0
+
+
+def _search(args) -> int:
+    from multimnist.experiments.calibration import load_grid, run_search  # Keras/JAX: slow to import
+
+    rows = run_search(args.out, load_grid(args.grid), seeds=parse_range(args.seeds, "--seeds"),
+                      train_size=args.train_size, epochs=args.epochs, **run_options(args))
+    for rank, row in enumerate(rows[:10], 1):
+        print(f"{rank}. score {row['score_mean']:.2f}  {row['label']}")
+    if rows:
+        print(f"best: {rows[0]['label']}")
+    print(f"wrote {args.out}/search.csv and search.json ({len(rows)} settings finished on every seed)")
+    return 0
