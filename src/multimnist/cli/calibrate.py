@@ -30,6 +30,10 @@ def add_commands(subparsers) -> None:
     search.add_argument("--grid", type=Path, help="YAML grid of generator knobs (default: the built-in grid)")
     search.add_argument("--train-size", type=int, help="training images per dataset (default: the study's 83,550)")
     search.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50, the study's)")
+    search.add_argument("--data-seed", type=int, default=1000,
+                        help="seed of every setting's dataset (default 1000; the report's data uses 0)")
+    search.add_argument("--pick", action="store_true",
+                        help="train nothing: print the best finished setting of --out and every target")
     add_run_options(search, seeds="100..102", seeds_help=SEEDS_HELP)
     search.set_defaults(run=_search)
 
@@ -46,13 +50,32 @@ def _score(args) -> int:
 
 
 def _search(args) -> int:
-    from multimnist.experiments.calibration import load_grid, run_search  # Keras/JAX: slow to import
+    from multimnist.experiments.calibration import load_grid, pick, run_search  # Keras/JAX: slow to import
 
+    if args.pick:
+        best = pick(args.out)
+        print(f"best: {best['label']} (score {best['score_mean']:.2f}, seeds {best['seeds']})")
+        for key, value in best.items():
+            if key.endswith(("_mean", "_passed")) and key != "score_mean":
+                print(f"  {key}: {value:.2f}")
+        return 0
     rows = run_search(args.out, load_grid(args.grid), seeds=parse_range(args.seeds, "--seeds"),
-                      train_size=args.train_size, epochs=args.epochs, **run_options(args))
+                      train_size=args.train_size, epochs=args.epochs, data_seed=args.data_seed, **run_options(args))
     for rank, row in enumerate(rows[:10], 1):
         print(f"{rank}. score {row['score_mean']:.2f}  {row['label']}")
     if rows:
         print(f"best: {rows[0]['label']}")
     print(f"wrote {args.out}/search.csv and search.json ({len(rows)} settings finished on every seed)")
     return 0
+
+
+def _print_best(row: dict) -> None:
+    from multimnist.data.presets import KNOBS
+    from multimnist.evaluation.fidelity import TARGETS
+
+    print(f"best setting: {row['label']} (id {row['id']}, seeds {', '.join(map(str, row['seeds']))})")
+    print(f"  score {row['score_mean']:.3f} +- {row['score_std']:.3f} (lower is closer to the study)")
+    for t in TARGETS:
+        print(f"  {t.name:<20} {row[t.name + '_mean']:7.2f} +- {row[t.name + '_std']:.2f} {t.unit:<5} "
+              f"{row[t.name + '_passed']:.0%} of seeds meet: {t.goal}")
+    print("  knobs: " + ", ".join(f"{k}={row[k]}" for k in KNOBS))
