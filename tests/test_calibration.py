@@ -125,3 +125,14 @@ def _keys(obj):
     elif isinstance(obj, list):
         for v in obj:
             yield from _keys(v)
+
+
+def test_cli_pick_prints_every_target_and_the_knobs(tmp_path, capsys):
+    from multimnist.cli import main
+
+    run_search(tmp_path, [{"jitter": 1}], **TINY)
+    assert main(["calibrate", "search", "--out", str(tmp_path), "--pick"]) == 0
+    out = capsys.readouterr().out
+    assert "best setting: jitter=1" in out and all(t.name in out for t in TARGETS) and "train_pool=None" in out
+    assert main(["calibrate", "search", "--out", str(tmp_path / "empty"), "--pick"]) == 2
+    assert "no finished setting" in capsys.readouterr().err

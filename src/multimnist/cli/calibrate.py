@@ -53,11 +53,7 @@ def _search(args) -> int:
     from multimnist.experiments.calibration import load_grid, pick, run_search  # Keras/JAX: slow to import
 
     if args.pick:
-        best = pick(args.out)
-        print(f"best: {best['label']} (score {best['score_mean']:.2f}, seeds {best['seeds']})")
-        for key, value in best.items():
-            if key.endswith(("_mean", "_passed")) and key != "score_mean":
-                print(f"  {key}: {value:.2f}")
+        _print_best(pick(args.out))
         return 0
     rows = run_search(args.out, load_grid(args.grid), seeds=parse_range(args.seeds, "--seeds"),
                       train_size=args.train_size, epochs=args.epochs, data_seed=args.data_seed, **run_options(args))
@@ -70,6 +66,7 @@ def _search(args) -> int:
 
 
 def _print_best(row: dict) -> None:
+    """Every target of the best setting (mean +- std, share of seeds meeting it) and its knobs."""
     from multimnist.data.presets import KNOBS
     from multimnist.evaluation.fidelity import TARGETS
 
