@@ -134,9 +134,13 @@ def _data_section(r: _Results) -> Section:
     if not stats:
         return _not_run(s, "data")
     t = stats["train"]
+    meta = read_json(r.run / "data" / "meta.json")
+    knobs = ", ".join(f"{k} {v}" for k, v in meta["generator"].items()
+                      if k not in ("plan", "classes", "train_size", "test_fraction", "preset"))
     s.paragraphs.append(
         f"{t['n_classes']} classes, {t['total']:,} training and {stats['test']['total']:,} test images (28x39, two "
-        f"real MNIST digits each). Hardest samples by {stats['hardness_measure']}.")
+        f"real MNIST digits each), generator preset '{meta.get('preset') or 'none (own settings)'}' ({knobs}; "
+        f"data seed {meta['seed']}). Hardest samples by {stats['hardness_measure']}.")
     counts = {int(k): v for k, v in t["counts"].items()}
     rows = [["mean per class", f"{t['mean']:.0f}", "1671"], ["std per class", f"{t['std']:.0f}", "1045"]]
     rows += [[f"class {c}", str(counts.get(c, "–")), str(STUDY_COUNTS[c])] for c in (43, 17, 11, 19)]
