@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -98,13 +99,24 @@ def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log: Callable[[str], None] | 
         return results
     results: dict[str, Any] = {}
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+    level = logging.getLogger("multimnist").getEffectiveLevel()
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_logging,
+                             initargs=(level,)) as pool:
         futures = {pool.submit(job.fn, **job.kwargs): job.name for job in jobs}
         for done, future in enumerate(as_completed(futures), 1):
             name = futures[future]
             results[name] = future.result()
             log(f"[{done}/{len(jobs)}] {name} done ({time.time() - start:.0f} s)")
     return [results[n] for n in names]
+
+
+def _worker_logging(level: int) -> None:
+    """A spawned worker logs like its parent: its progress and Keras' epoch lines reach the same stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("multimnist")
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 @contextlib.contextmanager
