@@ -32,8 +32,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from multimnist.data import GeneratorConfig, load_dataset, load_mnist, make_dataset, save_dataset
+from multimnist.datasets import cache_root
 from multimnist.errors import UserError
 from multimnist.executor import Executor, Job
+from multimnist.files import sha256_arrays, write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +189,6 @@ def _plan(ray, job: Job, settings: Executor, inputs: dict[str, dict]) -> dict:
 def describe_input(ray, path: Path) -> dict:
     """How a worker gets the dataset folder `path`: rebuilt from its recipe (meta.json) and checked against the
     hash of the driver's arrays, or, without a recipe it can follow, its files through the object store."""
-    from multimnist.data import load_dataset
-    from multimnist.files import sha256_arrays
 
     ds = load_dataset(path)
     digest = sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)
@@ -207,7 +208,6 @@ def read_folder(folder: Path) -> dict[str, bytes]:
 
 def write_folder(folder: str | os.PathLike, files: dict[str, bytes]) -> None:
     """Make `folder` hold exactly `files`: each written atomically, stale files removed, markers last."""
-    from multimnist.files import write_bytes
 
     folder = Path(folder)
     if not files:  # the job left nothing there: nothing to replace what the driver holds
@@ -269,7 +269,6 @@ def _enter_driver_cwd(kwargs: dict, plan: dict) -> None:
 
 def materialize(source: dict) -> Path:
     """The dataset folder on this node: rebuilt once per node into the multimnist cache, checked by hash."""
-    from multimnist.datasets import cache_root
 
     folder = cache_root() / DATA_CACHE / source["sha256"][:32]
     if (folder / "meta.json").is_file():  # written last: its presence marks a complete dataset
@@ -291,8 +290,6 @@ def materialize(source: dict) -> Path:
 
 
 def _rebuild(source: dict, build: Path) -> None:
-    from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
-    from multimnist.files import sha256_arrays
 
     meta = source["meta"]
     try:

@@ -27,14 +27,21 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from multimnist.data.dataset import GeneratorConfig
+from multimnist.data import load_dataset
+from multimnist.data.dataset import FLAT, GeneratorConfig
 from multimnist.data.presets import KNOBS, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.executor import Executor, Job, run_jobs
+from multimnist.experiments.classifier import classifier_inputs, compile_classifier, load_classifier_config
+from multimnist.experiments.data import make_data
 from multimnist.files import write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import read_json
+from multimnist.models.classifier import build_classifier
+from multimnist.training.fit import PREDICT_BATCH, fit
+from multimnist.training.run import finite
+from multimnist.training.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +69,6 @@ BUILTIN_GRID: list[dict[str, list]] = [
 def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs: int = EPOCHS) -> dict:
     """Train the study's unregularized network on `data` in `run_dir`; its history and, measured after the
     last epoch in inference mode on the training split, its training accuracy. No test figure is computed."""
-    from multimnist.data import load_dataset
-    from multimnist.data.dataset import FLAT
-    from multimnist.experiments.classifier import classifier_inputs, compile_classifier, load_classifier_config
-    from multimnist.models.classifier import build_classifier
-    from multimnist.training.fit import PREDICT_BATCH, fit
-    from multimnist.training.seeding import seed_everything
 
     cfg = load_classifier_config(STUDY_NETWORK, seed=seed, epochs=epochs)
     ds = load_dataset(data)
@@ -85,7 +86,6 @@ def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs
 def score_run(data: str, run_dir: str, seed: int, epochs: int = EPOCHS) -> dict:
     """Fidelity of one seed's run on `data`: read from RUN_DIR/fidelity.json if it is there, else train and
     write it (atomically, last)."""
-    from multimnist.training.run import finite
 
     done = Path(run_dir) / FIDELITY
     if done.is_file():
@@ -104,7 +104,6 @@ def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALI
                   epochs: int = EPOCHS, n_jobs: int = 1, executor: Executor | None = None) -> dict:
     """Train the study network on `data` once per seed (OUT/seed-S), then OUT/score.json: every target's mean
     and std over seeds, the score, and each seed's readings."""
-    from multimnist.data import load_dataset
 
     load_dataset(data)  # a broken dataset is one clear error before any job starts
     out = Path(out)
@@ -201,7 +200,6 @@ def load_grid(path: str | Path | None) -> list[dict]:
 
 def make_setting_data(setting: dict, data_dir: str, train_size: int | None, data_seed: int) -> str:
     """Job: the setting's dataset in `data_dir`, unless it is already complete there."""
-    from multimnist.experiments.data import make_data
 
     if not (Path(data_dir) / "meta.json").is_file():
         make_data(Path(data_dir), GeneratorConfig(**setting, train_size=train_size), seed=data_seed)
