@@ -56,8 +56,7 @@ def fitting_encodings(run, fit_on: str = "train", data=None, encoder=None) -> np
 
 def sample_images(decoder, encodings: np.ndarray, sampler: str, n: int, seed: int = 0):
     """Fit `sampler` on `encodings`, draw n codes with `seed`, decode them: (images (n, 1092), codes, sampler)."""
-    if n < 1:
-        raise UserError(f"the number of images must be positive, got {n}")
+    _check_count(n)
     fitted = make_sampler(sampler).fit(encodings)
     codes = fitted.sample(n, np.random.default_rng(seed))
     return predict(decoder, codes), codes, fitted
@@ -67,7 +66,7 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
              fit_on: str = "train", data=None) -> Path:
     """Write OUT/images.npz (uint8 images (n, 28, 39) and their latent codes), OUT/grid.png and generate.json."""
     out = Path(out)
-    log.info("loading the autoencoder of %s", model_run)
+    _check_count(n)
     parts = load_autoencoder(model_run)
     log.info("fitting the %s sampler on the %s encodings, decoding %d images", sampler, fit_on, n)
     images, codes, fitted = sample_images(parts.decoder, fitting_encodings(model_run, fit_on, data, parts.encoder),
@@ -135,6 +134,11 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
                                      "reader_run": str(reader_run), "copy_threshold": copy_below,
                                      "versions": versions()})
     return rows
+
+
+def _check_count(n: int) -> None:
+    if n < 1:
+        raise UserError(f"the number of images must be positive, got {n}")
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
