@@ -124,7 +124,7 @@ def test_folder_round_trip_writes_markers_last_and_drops_stale_files(tmp_path, m
     write_folder(dst, files)
     assert read_folder(dst) == files
     written = []
-    monkeypatch.setattr("multimnist.files.write_bytes", lambda path, data: written.append(Path(path).name)
+    monkeypatch.setattr("multimnist.executor_ray.write_bytes", lambda path, data: written.append(Path(path).name)
                         or Path(path).parent.mkdir(parents=True, exist_ok=True) or Path(path).write_bytes(data))
     finished = {"metrics.json": b"{}", "history.csv": b"epoch\n0\n1\n", "model.keras": b"zip"}
     write_folder(dst, finished)  # the finished run: backup/ is gone, metrics.json written last
