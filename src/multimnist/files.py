@@ -72,7 +72,7 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj) -> None:
     """Strict JSON (NaN and infinities become null: other readers reject them), numpy values as numbers."""
-    write_text(path, json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False, default=_jsonable) + "\n")
+    write_text(path, json.dumps(finite(obj), indent=2, sort_keys=True, allow_nan=False, default=_jsonable) + "\n")
 
 
 def write_yaml(path: str | os.PathLike, obj) -> None:
@@ -182,16 +182,16 @@ def _holder(lock: Path) -> str:
         return "another process"
 
 
-def _finite(obj):
+def finite(obj):
     """NaN and infinities -> None everywhere in a JSON-able structure (arrays and numpy scalars included)."""
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, np.ndarray):
-        return _finite(obj.tolist())
+        return finite(obj.tolist())
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 

@@ -30,7 +30,7 @@ from multimnist.report.figures import (
     reconstruction_figure,
 )
 from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
-from multimnist.training.run import dataset_fingerprint, finish_run, finite, open_run, start_run, versions
+from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -225,4 +225,4 @@ def _write_sweep_table(rows: list[dict], verdict: str, out: Path) -> None:
         md.append(f"| {r['factor']} | {r['latent_size']} | {r['test_mse_mean']:.5f}{std} | {r['n_seeds']} |")
     write_text(out / "sweep.md", "\n".join(md) + "\n\n" + verdict + "\n")
     write_text(out / "verdict.txt", verdict + "\n")
-    write_json(out / "sweep.json", finite({"rows": rows, "verdict": verdict}))
+    write_json(out / "sweep.json", {"rows": rows, "verdict": verdict})

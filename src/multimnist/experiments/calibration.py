@@ -35,12 +35,11 @@ from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import classifier_inputs, compile_classifier, load_classifier_config
 from multimnist.experiments.data import make_data
-from multimnist.files import write_json, write_text
+from multimnist.files import finite, write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import read_json
 from multimnist.models.classifier import build_classifier
 from multimnist.training.fit import PREDICT_BATCH, fit
-from multimnist.training.run import finite
 from multimnist.training.seeding import seed_everything
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from multimnist import __version__
 from multimnist.config import to_dict
 from multimnist.data import Dataset, load_dataset
 from multimnist.errors import UserError
-from multimnist.files import sha256_arrays, write_json, write_yaml
+from multimnist.files import finite, sha256_arrays, write_json, write_yaml
 from multimnist.layout import BACKUP, CONFIG, HISTORY, METRICS, MODEL, is_complete, read_metrics
 
 import jax
@@ -106,17 +106,6 @@ def load_model(run_dir: str | Path, name: str = MODEL):
         return keras.saving.load_model(path, safe_mode=True)
     except (OSError, ValueError) as e:
         raise UserError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
-
-
-def finite(obj):
-    """NaN and infinities -> None, everywhere in a JSON-able structure, so it stays strict JSON."""
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    return obj
 
 
 def _differences(a, b, prefix="") -> list[str]:
