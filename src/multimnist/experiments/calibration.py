@@ -28,19 +28,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from multimnist.data import load_dataset
-from multimnist.data.dataset import FLAT, GeneratorConfig
+from multimnist.data.dataset import GeneratorConfig
 from multimnist.data.presets import KNOBS, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.executor import Executor, Job, run_jobs
-from multimnist.experiments.classifier import classifier_inputs, compile_classifier, load_classifier_config
+from multimnist.experiments.classifier import compiled_classifier, load_classifier_config
 from multimnist.experiments.data import make_data
 from multimnist.files import finite, write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import read_json
-from multimnist.models.classifier import build_classifier
 from multimnist.training.fit import PREDICT_BATCH, fit
-from multimnist.training.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +68,7 @@ def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs
     last epoch in inference mode on the training split, its training accuracy. No test figure is computed."""
 
     cfg = load_classifier_config(STUDY_NETWORK, seed=seed, epochs=epochs)
-    ds = load_dataset(data)
-    seed_everything(cfg.seed)
-    inputs = classifier_inputs(ds, cfg)
-    model = build_classifier(cfg.model, FLAT, len(ds.classes))
-    compile_classifier(model, cfg.training, len(inputs.x_fit))
+    model, inputs = compiled_classifier(load_dataset(data), cfg)
     result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, run_dir)
     evaluated = model.evaluate(inputs.arrays.x_train, inputs.arrays.y_train, batch_size=PREDICT_BATCH, verbose=0,
                                return_dict=True)

@@ -100,10 +100,7 @@ def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: 
     finished = open_run(out, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"])
     if finished is not None:
         return finished
-    seed_everything(cfg.seed)
-    inputs = classifier_inputs(ds, cfg)
-    model = build_classifier(cfg.model, FLAT, len(ds.classes))  # may refuse: the parameter budget
-    compile_classifier(model, cfg.training, len(inputs.x_fit))
+    model, inputs = compiled_classifier(ds, cfg)
     out = start_run(out, cfg)
     log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name, cfg.seed,
              f"{model.count_params():,}", f"{len(inputs.x_fit):,}", f"{inputs.added:,}", out)
@@ -113,6 +110,15 @@ def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: 
     metrics.update(data=fingerprint, augmented_samples=inputs.added, n_params=int(model.count_params()),
                    versions=versions())
     return finish_run(out, metrics)
+
+
+def compiled_classifier(ds: Dataset, cfg: ClassifierConfig):
+    """Seeded, the network of `cfg` compiled for its inputs on `ds`: (model, ClassifierInputs)."""
+    seed_everything(cfg.seed)
+    inputs = classifier_inputs(ds, cfg)
+    model = build_classifier(cfg.model, FLAT, len(ds.classes))  # may refuse: the parameter budget
+    compile_classifier(model, cfg.training, len(inputs.x_fit))
+    return model, inputs
 
 
 def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> ClassifierInputs:
