@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+import multimnist.experiments.classifier as clf
 from multimnist.config import read_config
+from multimnist.data import load_dataset
 from multimnist.errors import UserError
 from multimnist.experiments.classifier import SWEEPS, load_classifier_config, train_classifier
 from multimnist.models.classifier import ModelConfig, build_classifier, count_params
@@ -182,3 +184,36 @@ def test_a_folder_of_another_config_is_refused(tiny_run, small_dataset_dir):
     out, _ = tiny_run
     with pytest.raises(UserError, match="another config"):
         train_classifier("regularized", small_dataset_dir, out, seed=2, epochs=2)
+
+
+def test_train_accuracy_is_measured_in_inference_mode_with_the_kept_weights(tiny_run, small_dataset_dir):
+    out, metrics = tiny_run
+    cfg = load_classifier_config(out / "config.yaml", seed=None)
+    arrays = clf.classifier_inputs(load_dataset(small_dataset_dir), cfg).arrays
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    for split in ("train", "val"):
+        x, y = getattr(arrays, f"x_{split}"), getattr(arrays, f"y_{split}")
+        expected = float(np.mean(np.asarray(model.predict(x, verbose=0)).argmax(1) == y.argmax(1)))
+        assert metrics[f"{split}_accuracy"] == pytest.approx(expected)
+    assert metrics["train_val_gap"] == pytest.approx(metrics["train_accuracy"] - metrics["val_accuracy"])
+    history = (out / "history.csv").read_text().splitlines()[metrics["best_epoch"]].split(",")
+    assert metrics["train_accuracy_running"] == pytest.approx(float(history[1]))  # Keras' dropout-on average
+    assert metrics["schema"] == clf.METRICS_SCHEMA
+
+
+def test_a_run_of_an_older_metrics_schema_is_measured_again_not_retrained(small_dataset_dir, tmp_path):
+    out = tmp_path / "run"
+    metrics = train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=1)
+    old = {k: v for k, v in metrics.items() if k not in ("schema", "train_accuracy_running")}
+    (out / "metrics.json").write_text(json.dumps({**old, "train_accuracy": 0.123}))
+    stamp = (out / "model.keras").stat().st_mtime_ns
+    again = train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=1)
+    assert again == metrics and json.loads((out / "metrics.json").read_text()) == metrics
+    assert (out / "model.keras").stat().st_mtime_ns == stamp
+
+
+def test_reproduce_replaces_a_run_of_an_edited_config(tiny_run, small_dataset_dir, tmp_path):
+    out = tmp_path / "run"
+    train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=1)
+    edited = train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=2, replace=True)
+    assert edited["epochs_run"] == 2 and len((out / "history.csv").read_text().splitlines()) == 3

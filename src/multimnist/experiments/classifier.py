@@ -22,16 +22,21 @@ from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.compare import compare_runs
 from multimnist.files import write_text
 from multimnist.formatting import csv_text
+from multimnist.layout import HISTORY, read_history
 from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
 from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
-from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
+from multimnist.training.run import dataset_fingerprint, finish_run, load_model, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
 import keras
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+# What metrics.json holds. 2: train and validation accuracy of the kept weights measured in inference mode
+# (1 took Keras' running training-mode average). A finished run of an older schema is measured again.
+METRICS_SCHEMA = 2
 
 
 @dataclass
@@ -89,17 +94,20 @@ def load_classifier_config(config, overrides=(), seed: int | None = None,
 
 
 def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: int | None = 0,
-                     epochs: int | None = None, overrides=()) -> dict:
+                     epochs: int | None = None, overrides=(), replace: bool = False) -> dict:
     """Train (or resume, or reuse) one classifier in the run folder `out`; returns its metrics.json content.
 
     `config`: a built-in name, a YAML path, a mapping or a ClassifierConfig; `overrides`: 'key=value' strings;
-    `seed` None keeps the config's own seed.
+    `seed` None keeps the config's own seed; `replace`: a run of another config in `out` is replaced (see open_run).
     """
     cfg = load_classifier_config(config, overrides, seed, epochs)
     ds, fingerprint = dataset_fingerprint(data)
-    finished = open_run(out, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"])
-    if finished is not None:
+    finished = open_run(out, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"],
+                        replace)
+    if finished is not None and finished.get("schema") == METRICS_SCHEMA:
         return finished
+    if finished is not None:  # trained by an older multimnist: measure again with the kept weights
+        return _reevaluate(Path(out), finished, ds, cfg)
     model, inputs = compiled_classifier(ds, cfg)
     out = start_run(out, cfg)
     log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name, cfg.seed,
@@ -109,6 +117,17 @@ def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: 
     write_classifier_files(out, metrics, result.history, cm)
     metrics.update(data=fingerprint, augmented_samples=inputs.added, n_params=int(model.count_params()),
                    versions=versions())
+    return finish_run(out, metrics)
+
+
+def _reevaluate(out: Path, old: dict, ds: Dataset, cfg: ClassifierConfig) -> dict:
+    """Metrics of the current schema for a run finished by an older version, from its saved model and history."""
+    log.info("%s: metrics from an older multimnist; measuring again with the saved model", out)
+    arrays = classifier_inputs(ds, cfg).arrays
+    result = FitResult(read_history(out / HISTORY), old["epochs_run"], old["best_epoch"], old["seconds_per_epoch"])
+    metrics, cm = evaluate_classifier(load_model(out), arrays, ds, result, cfg)
+    write_classifier_files(out, metrics, result.history, cm)
+    metrics.update({k: old[k] for k in ("data", "augmented_samples", "n_params", "versions") if k in old})
     return finish_run(out, metrics)
 
 
@@ -146,15 +165,19 @@ def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: FitResult,
     summary = classification_summary(classes[true_idx], classes[probs.argmax(1)], classes, counts)
     cm = summary.pop("confusion")
     h, kept = result.history, result.best_epoch - 1  # the epoch whose weights the model holds
+    # Accuracy of the kept weights in inference mode (dropout off), on the training split without augmentation;
+    # Keras' running training-mode average stays in the history, as a curve.
+    train_accuracy = float(np.mean(np.asarray(predict(model, arrays.x_train)).argmax(1) == arrays.y_train.argmax(1)))
+    val_accuracy = float(np.mean(np.asarray(predict(model, arrays.x_val)).argmax(1) == arrays.y_val.argmax(1)))
     metrics = {
-        "name": cfg.name, "seed": cfg.seed,
+        "schema": METRICS_SCHEMA, "name": cfg.name, "seed": cfg.seed,
         "test_accuracy": summary["test_accuracy"],
         # plain cross-entropy: no penalty, no label smoothing, so runs compare
         "test_loss": float(-np.mean(np.log(np.clip(probs[np.arange(len(probs)), true_idx], 1e-7, 1)))),
         "balanced_accuracy": summary["balanced_accuracy"],
         "best_val_accuracy": max(h["val_accuracy"]), "best_val_accuracy_epoch": int(np.argmax(h["val_accuracy"])) + 1,
-        "train_accuracy": h["accuracy"][kept], "val_accuracy": h["val_accuracy"][kept],
-        "train_val_gap": h["accuracy"][kept] - h["val_accuracy"][kept],
+        "train_accuracy": train_accuracy, "val_accuracy": val_accuracy, "train_val_gap": train_accuracy - val_accuracy,
+        "train_accuracy_running": h["accuracy"][kept],
         "last_train_accuracy": h["accuracy"][-1], "last_val_accuracy": h["val_accuracy"][-1],
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
         "seconds_per_epoch": result.seconds_per_epoch,
@@ -185,6 +208,7 @@ def write_classifier_files(out: Path, metrics: dict, history: dict, cm: np.ndarr
 
 # --- several runs: seeds, and the study's side experiments (sections 3.1, 3.2) ---
 
+SWEEP_BASE = "unregularized"  # every side experiment changes one thing of the study's network
 SWEEPS: dict[str, dict[str, list[str]]] = {
     # Hidden layers within the 100k budget; 2 is the study's network, 5 its "70 to 50 neurons each".
     "depth": {
@@ -207,36 +231,41 @@ SWEEPS: dict[str, dict[str, list[str]]] = {
 }
 
 
+def sweep_configs(kind: str, epochs: int | None = None, base=SWEEP_BASE) -> dict[str, ClassifierConfig]:
+    """Each setting of one side experiment as a config: `base` with the setting's overrides."""
+    if kind not in SWEEPS:
+        raise UserError(f"unknown sweep {kind!r}; choose from {', '.join(SWEEPS)}")
+    return {name: load_classifier_config(base, [*settings, f"name={name}"], epochs=epochs)
+            for name, settings in SWEEPS[kind].items()}
+
+
 def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(),
-              n_jobs: int = 1, executor: Executor | None = None) -> list[dict]:
+              n_jobs: int = 1, executor: Executor | None = None, replace: bool = False) -> list[dict]:
     """Train `config` once per seed into OUT_ROOT/NAME/seed-S; returns each run's metrics, in seed order."""
     cfg = load_classifier_config(config, overrides, epochs=epochs)
-    jobs = [_seed_job(cfg, data, Path(out_root) / cfg.name / f"seed-{s}", s) for s in seeds]
+    jobs = [_seed_job(cfg, data, Path(out_root) / cfg.name / f"seed-{s}", s, replace) for s in seeds]
     log.info("%s: %d run(s) under %s", cfg.name, len(jobs), Path(out_root) / cfg.name)
     return run_jobs(jobs, n_jobs, executor=executor)
 
 
-def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int) -> Job:
+def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int, replace: bool = False) -> Job:
     return Job(f"{cfg.name}/seed-{seed}", train_classifier,
-               {"config": to_dict(cfg), "data": str(data), "out": str(out), "seed": int(seed)})
+               {"config": to_dict(cfg), "data": str(data), "out": str(out), "seed": int(seed), "replace": replace})
 
 
 def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-              base="unregularized", executor: Executor | None = None) -> dict:
+              base=SWEEP_BASE, executor: Executor | None = None, replace: bool = False) -> dict:
     """One of the study's side experiments (depth, optimizer, batch, activation) over `seeds`.
 
     Each setting trains from `base` into OUT_ROOT/SETTING/seed-S; the table goes to OUT_ROOT/compare.{csv,md}.
     Returns {"kind", "runs": [{name, seed, run_dir, test_accuracy, best_val_accuracy}], "table": rows}.
     """
-    if kind not in SWEEPS:
-        raise UserError(f"unknown sweep {kind!r}; choose from {', '.join(SWEEPS)}")
     out_root = Path(out_root)
     jobs, dirs = [], []
-    for name, settings in SWEEPS[kind].items():
-        cfg = load_classifier_config(base, [*settings, f"name={name}"], epochs=epochs)
+    for name, cfg in sweep_configs(kind, epochs, base).items():
         for s in seeds:
             dirs.append(out_root / name / f"seed-{s}")
-            jobs.append(_seed_job(cfg, data, dirs[-1], s))
+            jobs.append(_seed_job(cfg, data, dirs[-1], s, replace))
     log.info("sweep %s: %d run(s) under %s", kind, len(jobs), out_root)
     results = run_jobs(jobs, n_jobs, executor=executor)
     runs = [{"name": m["name"], "seed": m["seed"], "run_dir": str(d), "test_accuracy": m["test_accuracy"],
