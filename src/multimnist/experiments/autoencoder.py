@@ -66,11 +66,14 @@ def load_autoencoder_config(config="autoencoder", overrides=(), seed: int | None
 
 
 def train_autoencoder(config="autoencoder", data="data", out="run", seed: int | None = 0, epochs: int | None = None,
-                      overrides=()) -> dict:
-    """Train (or resume, or reuse) one autoencoder in the run folder `out`; returns its metrics.json content."""
+                      overrides=(), replace: bool = False) -> dict:
+    """Train (or resume, or reuse) one autoencoder in the run folder `out`; returns its metrics.json content.
+
+    `replace`: a run of another config in `out` is replaced (see open_run)."""
     cfg = load_autoencoder_config(config, overrides, seed, epochs)
     ds, fingerprint = dataset_fingerprint(data)
-    finished = open_run(out, cfg, lambda path: load_autoencoder_config(path, seed=None), fingerprint["sha256"])
+    finished = open_run(out, cfg, lambda path: load_autoencoder_config(path, seed=None), fingerprint["sha256"],
+                        replace)
     if finished is not None:
         return finished
     arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.split_seed)
@@ -138,7 +141,7 @@ def write_autoencoder_figures(out: Path, history: dict, originals: np.ndarray, r
 # --- the compression sweep (figures 12, 13) ---
 
 def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-                      config="autoencoder", executor: Executor | None = None) -> list[dict]:
+                      config="autoencoder", executor: Executor | None = None, replace: bool = False) -> list[dict]:
     """One autoencoder per compression factor and seed, into OUT/cf-F/seed-S; then figures and a table.
 
     Writes mse_epochs.png (validation MSE per epoch, every factor), mse_factor.png (test MSE against factor,
@@ -154,7 +157,8 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
     source = data if isinstance(data, Dataset) else str(data)
     jobs = [Job(f"cf-{f}/seed-{s}", train_autoencoder,
                 {"config": base, "data": source, "out": str(out / f"cf-{f}" / f"seed-{s}"), "seed": s,
-                 "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"]})
+                 "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"],
+                 "replace": replace})
             for f in factors for s in seeds]
     log.info("compression sweep: %d run(s) under %s", len(jobs), out)
     results = iter(run_jobs(jobs, n_jobs, executor=executor))

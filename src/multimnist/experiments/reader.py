@@ -63,10 +63,12 @@ def load_reader_config(config="reader", overrides=(), seed: int | None = None, e
 
 
 def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int | None = None, config="reader",
-                 overrides=()) -> dict:
-    """Train (or resume, or reuse) the reader in `out`; returns metrics.json (tens/units/number accuracy)."""
+                 overrides=(), replace: bool = False) -> dict:
+    """Train (or resume, or reuse) the reader in `out`; returns metrics.json (tens/units/number accuracy).
+
+    `replace`: a run of another config in `out` is replaced (see open_run)."""
     cfg = load_reader_config(config, overrides, seed, epochs, train_size)
-    finished = open_run(out, cfg, lambda path: load_reader_config(path, seed=None))
+    finished = open_run(out, cfg, lambda path: load_reader_config(path, seed=None), replace=replace)
     if finished is not None:
         return finished
     seed_everything(cfg.seed)

@@ -40,8 +40,11 @@ ALPHA = 0.05  # Welch's t-test at 95%
 
 
 def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int | None = None,
-                train_size: int | None = None, n_jobs: int = 1, executor: Executor | None = None) -> list[dict]:
-    """Make each preset's data, train every config over `seeds` on it, then write the table; returns its rows."""
+                train_size: int | None = None, n_jobs: int = 1, executor: Executor | None = None,
+                replace: bool = False) -> list[dict]:
+    """Make each preset's data, train every config over `seeds` on it, then write the table; returns its rows.
+
+    `replace`: runs of an edited config are trained anew instead of refused (see open_run)."""
     out = Path(out)
     for preset in presets:  # a preset whose settings changed since its runs were made is one clear error
         ensure_data(out / preset / "data", preset_config(preset, train_size=train_size), seed=DATA_SEED)
@@ -50,7 +53,8 @@ def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int 
         for name in configs:
             cfg, data = to_dict(load_classifier_config(name, epochs=epochs)), str(out / preset / "data")
             jobs += [Job(f"{preset}/{name}/seed-{s}", train_classifier,
-                         {"config": cfg, "data": data, "out": str(out / preset / name / f"seed-{s}"), "seed": int(s)})
+                         {"config": cfg, "data": data, "out": str(out / preset / name / f"seed-{s}"), "seed": int(s),
+                          "replace": replace})
                      for s in seeds]
     log.info("regime study: %d presets x %d configs x %d seeds under %s", len(presets), len(configs), len(seeds), out)
     run_jobs(jobs, n_jobs, log=log.info, executor=executor)

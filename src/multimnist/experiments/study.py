@@ -1,9 +1,11 @@
 """The whole study as one resumable pipeline: data, classifiers, autoencoder, generation, report.
 
 Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs
-(its settings and the hashes of the steps it reads) once it has finished. A rerun skips every finished
-step whose inputs are unchanged, so its files stay byte for byte as they were; an interrupted step
-starts again, and the training runs inside it resume from their last finished epoch. Every file is
+once it has finished: its settings (the contents of the configs it trains, resolved, and the data preset's
+knobs), the hashes of the steps it reads, the profile's name and the package version. A rerun skips every
+finished step whose inputs are unchanged, so its files stay byte for byte as they were; a step whose inputs
+changed runs again, keeping each training run whose config is unchanged and replacing the others; an
+interrupted step starts again, and the training runs inside it resume from their last finished epoch. Every file is
 written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a
 later step would read.
 """
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from multimnist import __version__
-from multimnist.config import from_dict
+from multimnist.config import from_dict, to_dict
 from multimnist.data.plans import load_plan
 from multimnist.data.presets import knobs, preset_config
 from multimnist.errors import UserError
@@ -30,7 +32,7 @@ from multimnist.experiments import regimes as regimes_step
 from multimnist.experiments.compare import compare_runs, confused_pair_change
 from multimnist.experiments.data import inspect_data, make_data
 from multimnist.experiments.generation import score_samplers
-from multimnist.experiments.reader import train_reader
+from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.layout import METRICS
@@ -48,11 +50,11 @@ ABLATIONS = (
 )
 SIDE_SWEEPS = ("depth", "optimizer", "batch", "activation")
 
-# Rough costs on 2 cores, measured in the paper profile, for the time-left estimate only.
-CLASSIFIER_EPOCH_SECONDS = 1.15  # one epoch of the study network on the full data, validation included
-CLASSIFIER_SETUP_SECONDS = 12  # loading, compiling, evaluating and drawing one classifier run
+# Rough costs on 2 cores, two jobs at a time, for the time-left estimate only.
+CLASSIFIER_EPOCH_SECONDS = 0.6  # one epoch of the study network on the full data, validation included
+CLASSIFIER_SETUP_SECONDS = 10  # loading, compiling, evaluating and drawing one classifier run
 AUTOENCODER_EPOCH_SECONDS = 5.5  # one autoencoder epoch on 80% of the full data
-SLOW_BATCH_FACTOR = 13  # batch 8 takes ~13 runs' time of batch 256 (the other batch sizes about one each)
+SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,9 @@ class Profile:
 
 
 PROFILES = {
-    # The study's settings: full data, each config's 50 epochs, 3 seeds for the headline networks.
-    "paper": Profile("paper", train_size=None, seeds=(0, 1, 2), classifier_epochs=None),
+    # The study's settings: full data, each config's 50 epochs, 3 seeds for every configuration a claim compares.
+    "paper": Profile("paper", train_size=None, seeds=(0, 1, 2), classifier_epochs=None, ablation_seeds=(0, 1, 2),
+                     sweep_seeds=(0, 1, 2)),
     # A first look in a few minutes: smaller data, few epochs, one seed, no ablations or side sweeps.
     "quick": Profile(
         "quick", train_size=8000, seeds=(0,), classifier_epochs=6, ablations=False, side_sweeps=False,
@@ -131,9 +134,11 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
             "regimes",
             lambda: regimes_step.run_regimes(out / "regimes", profile.regimes, seeds=profile.regime_seeds,
                                              epochs=profile.classifier_epochs, train_size=profile.train_size,
-                                             n_jobs=n_jobs, executor=executor),
+                                             n_jobs=n_jobs, executor=executor, replace=True),
             {"presets": {p: knobs(preset_config(p)) for p in profile.regimes}, "seeds": profile.regime_seeds,
-             "epochs": profile.classifier_epochs, "train_size": profile.train_size},
+             "train_size": profile.train_size,
+             "configs": {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs))
+                         for n in regimes_step.CONFIGS}},
             cost=n_runs * clf_cost, outputs=("regimes",)))
     return steps
 
@@ -153,16 +158,18 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
 
     def classifiers(names, root, seeds):
         return lambda: {n: clf.run_seeds(n, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
-                                         n_jobs=n_jobs, executor=executor) for n in names}
+                                         n_jobs=n_jobs, executor=executor, replace=True) for n in names}
+
+    def configs(names):  # the resolved contents: an edited config file changes the step's hash
+        return {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs)) for n in names}
 
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
-                      {"configs": HEADLINE, "seeds": profile.seeds, "epochs": profile.classifier_epochs},
-                      ("data",), cost=len(HEADLINE) * len(profile.seeds) * clf_cost, outputs=("classifiers",)))
+                      {"configs": configs(HEADLINE), "seeds": profile.seeds}, ("data",),
+                      cost=len(HEADLINE) * len(profile.seeds) * clf_cost, outputs=("classifiers",)))
     if profile.ablations:
         steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", profile.ablation_seeds),
-                          {"configs": ABLATIONS, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
-                          ("data",), cost=len(ABLATIONS) * len(profile.ablation_seeds) * clf_cost,
-                          outputs=("ablations",)))
+                          {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds}, ("data",),
+                          cost=len(ABLATIONS) * len(profile.ablation_seeds) * clf_cost, outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
             runs = len(clf.SWEEPS[kind]) + (SLOW_BATCH_FACTOR - 1 if kind == "batch" else 0)
@@ -170,8 +177,9 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                 f"sweep-{kind}",
                 lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
                                                 epochs=profile.classifier_epochs, n_jobs=n_jobs,
-                                                executor=executor),
-                {"kind": kind, "seeds": profile.ablation_seeds, "epochs": profile.classifier_epochs},
+                                                executor=executor, replace=True),
+                {"kind": kind, "seeds": profile.ablation_seeds,
+                 "configs": {n: to_dict(c) for n, c in clf.sweep_configs(kind, profile.classifier_epochs).items()}},
                 ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
     def compare():
         rows = compare_runs(_run_dirs(out), out / "compare")
@@ -187,24 +195,28 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
                                           seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs,
-                                          executor=executor),
-             {"factors": profile.factors, "seeds": profile.sweep_seeds, "epochs": profile.sweep_epochs},
+                                          executor=executor, replace=True),
+             {"factors": profile.factors, "seeds": profile.sweep_seeds,
+              "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs))},
              ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
         Step("autoencoder",
              lambda: ae.train_autoencoder("autoencoder", data, out / "autoencoder" / "final", seed=0,
-                                          epochs=profile.autoencoder_epochs),
-             {"epochs": profile.autoencoder_epochs}, ("data",), cost=(profile.autoencoder_epochs or 30) * ae_cost,
+                                          epochs=profile.autoencoder_epochs, replace=True),
+             {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs))}, ("data",),
+             cost=(profile.autoencoder_epochs or 30) * ae_cost,
              outputs=("autoencoder/final",)),
         Step("reader",
              lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
-                                  train_size=profile.reader_train_size),
-             {"epochs": profile.reader_epochs, "train_size": profile.reader_train_size},
+                                  train_size=profile.reader_train_size, replace=True),
+             {"config": to_dict(load_reader_config(seed=0, epochs=profile.reader_epochs,
+                                                   train_size=profile.reader_train_size))},
              cost=180 if profile.reader_epochs is None else 20 + 5 * profile.reader_epochs, outputs=("reader",)),
         Step("generation",
              lambda: score_samplers(out / "autoencoder" / "final", out / "reader", data, out / "generation",
                                     n=profile.n_generate, seed=0),
-             {"n": profile.n_generate}, ("autoencoder", "reader"), cost=30 + 0.12 * profile.n_generate,
+             {"n": profile.n_generate, "seed": 0}, ("data", "autoencoder", "reader"),
+             cost=30 + 0.12 * profile.n_generate,
              outputs=("generation",)),
     ]
     return steps
@@ -234,6 +246,13 @@ def load_profile(spec: str | Profile) -> Profile:
     return from_dict(Profile, {"name": path.stem, **data}, f"profile {path}")
 
 
+def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
+    """What a step's result depends on: its settings, the hashes of the steps it reads, the profile, the version."""
+    key = json.dumps({"settings": step.settings, "needs": [upstream[n] for n in step.needs if n in upstream],
+                      "profile": profile.name, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
               n_jobs: int = 1, executor: Executor | None = None) -> Path:
     """Run every step not already finished with the same inputs, then write the report; returns OUT."""
@@ -252,9 +271,7 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     done_cost = spent = 0.0
     remaining = sum(s.cost for s in steps)
     for i, step in enumerate(steps, 1):
-        key = json.dumps({"settings": step.settings, "needs": [hashes[n] for n in step.needs if n in hashes],
-                          "profile": profile.name}, sort_keys=True, default=str)
-        hashes[step.name] = hashlib.sha256(key.encode()).hexdigest()[:16]
+        hashes[step.name] = step_hash(step, hashes, profile)
         record = state.get(step.name)
         if record and record.get("hash") == hashes[step.name]:
             log.info("[%d/%d] %s: done earlier, kept (%s)", i, len(steps), step.name, ", ".join(step.outputs))

@@ -49,13 +49,15 @@ def dataset_fingerprint(data: str | Path | Dataset) -> tuple[Dataset, dict]:
                 "sha256": sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)}
 
 
-def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data_sha: str | None = None) -> dict | None:
+def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data_sha: str | None = None,
+             replace: bool = False) -> dict | None:
     """The finished run's metrics if `out` holds this very run; None to train (fresh, or resuming); else refuse.
 
     The saved config.yaml is read back through `load_config` (the same dataclasses as `cfg`), so settings added
     since the run was made take their defaults and the old folder still resumes. A folder holding another config
     is refused, unless that run never finished an epoch (a failed start): then it is cleared for this one.
-    `data_sha`, if given, must match the finished run's data hash.
+    `data_sha`, if given, must match the finished run's data hash. `replace`: a folder the caller owns (a step of
+    `reproduce`), where a run of another config (an edited config file) or other data is deleted and trained anew.
     """
     out = Path(out)
     _remove_leftovers(out)
@@ -68,6 +70,10 @@ def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data
     except UserError as e:
         raise UserError(f"{out} holds a run this version cannot read ({e}): choose another --out") from None
     differences = sorted(_differences(previous, to_dict(cfg)))
+    if differences and replace:
+        log.warning("%s held a run of another config (differs in %s); replacing it", out, ", ".join(differences[:5]))
+        shutil.rmtree(out)
+        return None
     if differences:
         if not is_complete(out) and not _epochs_done(out):
             log.warning("%s held a run of another config that never finished an epoch; starting afresh", out)
@@ -78,6 +84,10 @@ def open_run(out: str | Path, cfg: Any, load_config: Callable[[Path], Any], data
     if not is_complete(out):
         return None
     metrics = read_metrics(out)
+    if data_sha is not None and metrics.get("data", {}).get("sha256") != data_sha and replace:
+        log.warning("%s was trained on other data; replacing it", out)
+        shutil.rmtree(out)
+        return None
     if data_sha is not None and metrics.get("data", {}).get("sha256") != data_sha:
         raise UserError(f"{out} was trained on other data: choose another --out")
     return metrics
