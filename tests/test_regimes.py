@@ -36,7 +36,7 @@ def test_a_large_gain_with_large_noise_is_within_noise():
 
 def _fake_run(folder, test, epochs=50):
     write_json(folder / "metrics.json", {"test_accuracy": test, "best_val_accuracy": test + 0.01,
-                                         "last_train_accuracy": 0.99, "best_epoch": epochs, "epochs_run": epochs})
+                                         "train_accuracy": 0.99, "best_epoch": epochs, "epochs_run": epochs})
 
 
 def test_rows_from_run_folders(tmp_path):

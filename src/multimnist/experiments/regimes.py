@@ -112,7 +112,7 @@ def regime_row(preset: str, name: str, runs: list[dict], base: np.ndarray) -> di
     row = {"preset": preset, "config": name, "n": len(test), "test_accuracy": test.tolist(),
            "test_mean": _mean(test), "test_std": _std(test),
            "best_val_mean": _mean([m["best_val_accuracy"] for m in runs]),
-           "train_mean": _mean([m["last_train_accuracy"] for m in runs]),
+           "train_mean": _mean([m["train_accuracy"] for m in runs]),  # kept weights, inference mode
            "best_epoch_mean": _mean([m["best_epoch"] for m in runs]),
            "epochs_run_mean": _mean([m["epochs_run"] for m in runs])}
     row.update(gain_test(test, base) if name != BASELINE else {"gain_mean": None, "gain_se": None, "p_value": None,
