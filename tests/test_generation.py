@@ -1,4 +1,5 @@
-"""Generated-image scores (pure functions), and generate / score_samplers end to end on tiny runs."""
+"""Generated-image scores (pure functions), their comparison on equal footing on synthetic reads, and
+generate / score_samplers end to end on tiny runs."""
 
 from __future__ import annotations
 
@@ -8,15 +9,34 @@ import json
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import (
+    ALPHA,
+    CONFIDENT,
+    diversity,
+    diversity_test,
     entropy_bits,
+    equal_footing,
     frechet_distance,
+    intervals_overlap,
     nearest_distances,
     number_histogram,
+    proportion_test,
     read_numbers,
+    subsample_diversity,
+    wilson_interval,
 )
 from multimnist.experiments.autoencoder import train_autoencoder
-from multimnist.experiments.generation import generate, score_samplers
+from multimnist.experiments.generation import (
+    ROW_KEYS,
+    compare_rows,
+    generate,
+    sampler_verdict,
+    score_reads,
+    score_samplers,
+    score_table,
+    scores_markdown,
+)
 from multimnist.experiments.reader import train_reader
+from multimnist.files import write_json
 from multimnist.latent.samplers import SAMPLERS
 
 import numpy as np
@@ -92,30 +112,196 @@ def test_score_table_on_tiny_runs(runs, tmp_path):
     data, ae, reader = runs
     rows = score_samplers(ae, reader, data, tmp_path, n=40)
     assert [r["sampler"] for r in rows] == [*SAMPLERS, "real"]
-    assert rows[-1]["kind"] == "reference" and rows[0]["kind"] == "sampler"
+    assert rows[-1]["kind"] == "real" and rows[0]["kind"] == "sampler"
     for r in rows:
         assert 0.0 <= r["readable_share"] <= 1.0 and r["frechet_distance"] >= 0 and r["nn_distance_mean"] > 0
-        assert r["n"] == 40
+        assert r["n"] == 40 and list(r) == list(ROW_KEYS)
+        lo, hi = r["readable_share_ci"]
+        assert lo <= r["readable_share"] <= hi
+        assert (r["outside_1_50_ci"] is None) == (r["readable"] == 0)  # the real row's too
     with open(tmp_path / "scores.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert [t["sampler"] for t in table] == [r["sampler"] for r in rows]
-    assert {"readable_share", "outside_1_50_share", "distinct_numbers", "entropy_bits", "frechet_distance",
+    assert {"readable", "readable_share", "readable_share_ci_lo", "readable_share_ci_hi", "outside_1_50_share",
+            "outside_1_50_ci_lo", "distinct_numbers", "distinct_numbers_ci_hi", "entropy_bits", "frechet_distance",
             "nn_distance_mean", "near_copy_share"} <= set(table[0])
+    scores = _strict_json(tmp_path / "scores.json")
+    assert {"readable_threshold", "n", "equal_n", "draws", "interval", "rows", "histograms"} <= set(scores)
+    assert scores["readable_threshold"] == CONFIDENT and scores["n"] == 40 and len(scores["histograms"]) == len(rows)
+    assert [r["sampler"] for r in scores["rows"]] == [r["sampler"] for r in rows]
     for name in ("scores.md", "scores.json", "histograms.csv", "read_numbers.png",
                  *[f"{s}.png" for s in SAMPLERS], *[f"{s}.npz" for s in SAMPLERS], "real.png"):
         assert (tmp_path / name).is_file(), name
-    assert "Algorithm 2" in (tmp_path / "scores.md").read_text()
+    md = (tmp_path / "scores.md").read_text()
+    equal_n = "none" if scores["equal_n"] is None else scores["equal_n"]  # a 1-epoch reader may read nothing
+    assert "Algorithm 2" in md and f"Readable threshold: {CONFIDENT}" in md and f"equal_n: {equal_n}" in md
     assert rows[-1]["near_copy_share"] <= 0.05  # by construction: the 1st percentile of real images
 
 
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"{path} holds {constant}: not strict JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+# --- equal footing: synthetic reads, no training ---
+
+ZIPF = 1 / np.arange(1, 101) ** 1.1 / (1 / np.arange(1, 101) ** 1.1).sum()  # many rare numbers: counts keep growing
+
+
+def test_wilson_interval_matches_published_values():
+    # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score interval without correction)
+    for (k, n), (lo, hi) in {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605), (0, 20): (0.0, 0.1611),
+                             (1, 29): (0.0061, 0.1718)}.items():
+        assert wilson_interval(k, n) == pytest.approx([lo, hi], abs=5e-5)
+    assert wilson_interval(0, 0) is None
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+
+
+def test_proportion_test_separates_shares_beyond_noise_only():
+    assert proportion_test(5, 1000, 5, 1000) == pytest.approx(1.0)
+    assert proportion_test(5, 1000, 30, 1000) < 1e-3  # the reader's 0.5% on real images vs a sampler's 3%
+    assert proportion_test(5, 1000, 8, 1000) > ALPHA
+    assert proportion_test(30, 1000, 5, 1000) == pytest.approx(proportion_test(5, 1000, 30, 1000))
+    assert proportion_test(0, 0, 3, 10) is None
+
+
+def test_diversity_of_subsets_matches_the_histogram():
+    rng = np.random.default_rng(0)
+    samples = rng.choice(100, (7, 60), p=ZIPF)
+    distinct, entropy = diversity(samples)
+    for row, d, e in zip(samples, distinct, entropy, strict=True):
+        counts = number_histogram(row)
+        assert d == (counts > 0).sum() and e == pytest.approx(entropy_bits(counts))
+
+
+def test_equal_footing_does_not_favour_a_sampler_for_reading_more_images():
+    """Two samplers reading numbers from the same distribution, one with 100 readable images, one with 600."""
+    raw, equal, alarms = [], [], 0
+    for s in range(20):
+        rng = np.random.default_rng(s)
+        few, many = rng.choice(100, 100, p=ZIPF), rng.choice(100, 600, p=ZIPF)
+        m, fig = equal_footing({"few": few, "many": many}, seed=s)
+        assert m == 100 and fig["few"]["distinct_numbers_ci"][0] == fig["few"]["distinct_numbers_ci"][1]  # all kept
+        raw.append(len(set(many)) - len(set(few)))
+        equal.append(fig["many"]["distinct_numbers"] - fig["few"]["distinct_numbers"])
+        tests = diversity_test(many, few, m, seed=s)
+        alarms += any(t["p_value"] < ALPHA for t in tests.values())
+        if s == 0:
+            assert intervals_overlap(fig["few"]["distinct_numbers_ci"], fig["many"]["distinct_numbers_ci"])
+            assert intervals_overlap(fig["few"]["entropy_bits_ci"], fig["many"]["entropy_bits_ci"])
+    assert min(raw) >= 25  # counted on all readable images, the larger set always shows far more numbers
+    assert abs(np.mean(equal)) < 2.5  # on equal footing, no systematic gap
+    assert alarms <= 3  # of 20, both measures: false alarms near the tests' level, not a systematic verdict
+
+
+def test_diversity_test_separates_different_distributions():
+    rng = np.random.default_rng(0)
+    wide, narrow = rng.choice(np.arange(1, 51), 300), rng.choice(np.arange(1, 11), 300)
+    tests = diversity_test(wide, narrow, 300)
+    assert tests["distinct_numbers"]["difference"] == pytest.approx(40.0)
+    assert tests["entropy_bits"]["difference"] > 2 and all(t["p_value"] < 0.01 for t in tests.values())
+
+
+def test_equal_footing_needs_enough_readable_images():
+    rng = np.random.default_rng(0)
+    m, fig = equal_footing({"a": rng.choice(100, 300), "b": rng.choice(100, 50), "c": rng.choice(100, 19)})
+    assert m == 50 and fig["c"]["distinct_numbers"] is None and fig["c"]["entropy_bits_ci"] is None
+    assert "19 readable images" in fig["c"]["diversity_note"] and fig["a"]["diversity_note"] is None
+    m, fig = equal_footing({"a": rng.choice(100, 5)})
+    assert m is None and fig["a"]["distinct_numbers"] is None
+
+
+def test_subsampling_is_seeded():
+    read = np.random.default_rng(0).choice(100, 400, p=ZIPF)
+    assert subsample_diversity(read, 50, seed=3) == subsample_diversity(read, 50, seed=3)
+    assert subsample_diversity(read, 50, seed=3) != subsample_diversity(read, 50, seed=4)
+    assert diversity_test(read, read[:200], 50, seed=1) == diversity_test(read, read[:200], 50, seed=1)
+
+
+def _probs_of(numbers, readable):
+    """Reader outputs that read `numbers`, confidently where `readable`."""
+    confidence = np.where(readable, 0.95, 0.5)
+    tens, units = (np.full((len(numbers), 10), ((1 - confidence) / 9)[:, None]) for _ in range(2))
+    tens[np.arange(len(numbers)), numbers // 10] = confidence
+    units[np.arange(len(numbers)), numbers % 10] = confidence
+    return tens, units
+
+
+def _synthetic_set(name, rng, n, readable, numbers, outside, feature_shift):
+    """n images of which `readable` are read with confidence: `numbers` drawn among them, `outside` read as 98."""
+    read = rng.choice(numbers, n)
+    read[:outside] = 98  # among the first `readable` images, which the reader is sure of
+    tens, units = _probs_of(read, np.arange(n) < readable)
+    r = {"tens": tens, "units": units, "features": rng.normal(feature_shift, 1.0, (n, 4))}
+    return score_reads(name, name, r, np.zeros((n, 1092)), np.zeros((1, 4)) + rng.normal(size=(500, 4)),
+                       rng.random(n), copy_below=0.01)
+
+
+def _synthetic_table(seed=0):
+    rng = np.random.default_rng(7)
+    one_to_fifty = np.arange(1, 51)
+    scored = {"uniform": _synthetic_set("uniform", rng, 1000, 60, one_to_fifty, 2, 2.0),
+              "gaussian": _synthetic_set("gaussian", rng, 1000, 400, one_to_fifty, 12, 1.0),
+              "gmm": _synthetic_set("gmm", rng, 1000, 600, one_to_fifty, 4, 0.2),
+              "narrow": _synthetic_set("narrow", rng, 1000, 500, np.arange(1, 6), 0, 0.1),
+              "real": _synthetic_set("real", rng, 1000, 950, one_to_fifty, 5, 0.0)}
+    return score_table(scored, 1000, seed)
+
+
+def test_score_table_puts_every_row_on_equal_footing(tmp_path):
+    table = _synthetic_table()
+    by = {r["sampler"]: r for r in table["rows"]}
+    assert table["equal_n"] == 60 and table["readable_threshold"] == CONFIDENT and table["n"] == 1000
+    assert [r["kind"] for r in table["rows"]] == ["sampler"] * 4 + ["real"]
+    real = by["real"]
+    assert real["readable"] == 950 and real["outside_1_50"] == 5
+    assert real["outside_1_50_share"] == pytest.approx(5 / 950)
+    assert real["outside_1_50_ci"] == pytest.approx(wilson_interval(5, 950))  # the reader's own error, bounded
+    # Fisher: the gaussian's 12 of 400 lie beyond the reader's 5 of 950, the gmm's 4 of 600 do not
+    tests = {(c["sampler"], c["against"], c["measure"]): c for c in table["comparisons"]}
+    assert tests["gaussian", "real", "outside_1_50_share"]["beyond_noise"]
+    assert not tests["gmm", "real", "outside_1_50_share"]["beyond_noise"]
+    assert not tests["gmm", "gaussian", "distinct_numbers"]["beyond_noise"]  # same numbers, more readable images
+    assert tests["narrow", "gaussian", "distinct_numbers"]["difference"] < 0
+    assert tests["narrow", "gaussian", "distinct_numbers"]["beyond_noise"]
+    assert by["narrow"]["distinct_numbers"] == 5.0
+    write_json(tmp_path / "scores.json", table)
+    scores = _strict_json(tmp_path / "scores.json")
+    assert set(scores) == {"readable_threshold", "n", "equal_n", "min_readable", "draws", "interval", "alpha",
+                           "rows", "comparisons"}
+    for row in scores["rows"]:
+        assert list(row) == sorted(ROW_KEYS)  # write_json sorts keys
+        for k in ("readable_share_ci", "distinct_numbers_ci", "entropy_bits_ci", "outside_1_50_ci"):
+            assert len(row[k]) == 2 and row[k][0] <= row[k][1]
+    assert json.dumps(_synthetic_table(), sort_keys=True) == json.dumps(table, sort_keys=True)  # same seed
+    assert _synthetic_table(seed=1)["rows"] != table["rows"]
+
+
+def test_scores_markdown_states_the_footing_and_the_noise():
+    md = scores_markdown(_synthetic_table())
+    head, table_and_verdict = md.split("| sampler", 1)
+    assert f"Readable threshold: {CONFIDENT}" in head and "equal_n: 60" in head and "Wilson" in head
+    verdict = md.strip().splitlines()[-1]
+    assert "better on both Frechet distance and readable share (Fisher p < 0.05): gmm" in verdict
+    assert "fewer: narrow (5.0)" in verdict and "within noise: " in verdict
+    assert "the reader's own error" in verdict and "more than that: gaussian" in verdict
+
+
+def _row(name, fd, readable, n=1000, kind="sampler", outside=0):
+    k = round(readable * n)
+    return {"sampler": name, "kind": kind, "n": n, "readable": k, "readable_share": k / n,
+            "readable_share_ci": wilson_interval(k, n), "frechet_distance": fd, "distinct_numbers": None,
+            "diversity_note": "not measured", "outside_1_50": outside, "outside_1_50_share": outside / k,
+            "outside_1_50_ci": wilson_interval(outside, k)}
+
+
 def test_sampler_verdict_weighs_the_readable_share_against_its_noise():
-    from multimnist.experiments.generation import sampler_verdict
-
-    def row(name, fd, readable):
-        return {"sampler": name, "kind": "sampler", "n": 1000, "frechet_distance": fd, "readable_share": readable}
-
-    text = sampler_verdict([row("gaussian", 55.0, 0.20), row("gmm", 30.0, 0.30), row("full-gaussian", 45.0, 0.205),
-                            row("uniform", 130.0, 0.07)])
-    assert "beyond 2 standard errors): gmm" in text and "within noise of Algorithm 2's: full-gaussian" in text
-    assert "Lowest Frechet distance: gmm" in text
-    assert "no sampler" in sampler_verdict([row("gaussian", 55.0, 0.2), row("uniform", 130.0, 0.07)])
+    text = sampler_verdict([_row("gaussian", 55.0, 0.20), _row("gmm", 30.0, 0.30), _row("full-gaussian", 45.0, 0.205),
+                            _row("uniform", 130.0, 0.07)])
+    assert "(Fisher p < 0.05): gmm" in text and "within noise of Algorithm 2's: full-gaussian" in text
+    assert "Lowest Frechet distance (a point figure): gmm" in text and "Diversity not compared" in text
+    assert "no sampler" in sampler_verdict([_row("gaussian", 55.0, 0.2), _row("uniform", 130.0, 0.07)])
+    rows = [_row("gaussian", 55.0, 0.2, outside=3), _row("real", 0.0, 0.95, kind="real", outside=5)]
+    assert "within noise of it: gaussian" in sampler_verdict(rows)  # 3 of 200 vs the reader's 5 of 950
+    assert [c["measure"] for c in compare_rows(rows)] == ["readable_share", "outside_1_50_share"]

@@ -1,18 +1,30 @@
-"""Scores for generated two-digit images, read by the digit-pair reader.
+"""Scores for generated two-digit images, read by the digit-pair reader, and how to compare them beyond noise.
 
 Given the reader's probabilities and features for a set of images: how many it reads with confidence, which
 numbers, how varied they are, how far their feature distribution lies from real test images (Frechet
 distance), and how close each image is to its nearest training image (a copy would be at ~0).
+
+Image sets are compared on equal footing. A share (readable, read outside 1..50) gets a Wilson interval and two
+shares a Fisher exact test. Diversity (distinct numbers, entropy) grows with the number of images read, so it is
+measured on the same number of readable images for every set: the mean over random subsets of that size, with
+the 2.5-97.5 percentiles of the subsets as its interval, and two sets are compared with a permutation test.
 """
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
-from scipy import linalg
+from scipy import linalg, stats
 from sklearn.metrics import pairwise_distances_argmin_min
 
 CONFIDENT = 0.9  # both heads at least this sure: the image is "readable"
 STUDY_RANGE = (1, 50)  # the numbers the study's data holds
+LEVEL = 0.95  # every interval
+ALPHA = 0.05  # a difference is beyond noise when its test gives p < ALPHA (one test per pair, not corrected)
+DRAWS = 200  # random subsets per diversity figure, and permutations per diversity test
+MIN_READABLE = 20  # fewer readable images than this: no diversity figure for the set
+INTERVAL = "95%: Wilson for shares, 2.5-97.5 percentiles of the subsample draws for diversity and entropy"
 
 
 def read_numbers(tens: np.ndarray, units: np.ndarray, threshold: float = CONFIDENT):
@@ -53,27 +65,148 @@ def nearest_distances(images: np.ndarray, reference: np.ndarray) -> tuple[np.nda
     return idx, dist / np.sqrt(images.shape[1])
 
 
+def outside_study_range(read: np.ndarray) -> np.ndarray:
+    """Which read numbers lie outside 1..50, the numbers the study's images hold."""
+    lo, hi = STUDY_RANGE
+    return (read < lo) | (read > hi)
+
+
 def generation_scores(tens, units, features, real_features, nn_dist, copy_below: float | None = None) -> dict:
-    """One row of the sampler table from the reader's outputs on N images.
+    """One row of the sampler table from the reader's outputs on N images, less its diversity (see `equal_footing`).
 
     `real_features` are the reader features of real test images; `nn_dist` the RMS distance of each image to
-    its nearest training image; `copy_below` a distance under which an image counts as a near-copy.
+    its nearest training image; `copy_below` a distance under which an image counts as a near-copy. The
+    out-of-range share is of the readable images, and None when none is readable.
     """
     numbers, readable = read_numbers(tens, units)
     read = numbers[readable]
     counts = number_histogram(read)
-    lo, hi = STUDY_RANGE
-    outside = (read < lo) | (read > hi)
+    outside = int(outside_study_range(read).sum())
     top = np.argsort(-counts, kind="stable")[:3]
     return {
         "n": int(len(numbers)),
+        "readable": int(readable.sum()),
         "readable_share": float(readable.mean()),
-        "outside_1_50_share": float(outside.mean()) if len(read) else float("nan"),  # of the readable ones
-        "distinct_numbers": int((counts > 0).sum()),
-        "entropy_bits": entropy_bits(counts),
+        "readable_share_ci": wilson_interval(int(readable.sum()), len(numbers)),
+        "outside_1_50": outside,
+        "outside_1_50_share": outside / len(read) if len(read) else None,
+        "outside_1_50_ci": wilson_interval(outside, len(read)),
         "frechet_distance": frechet_distance(features, real_features),
         "nn_distance_mean": float(np.mean(nn_dist)),
         "near_copy_share": float(np.mean(nn_dist < copy_below)) if copy_below is not None else float("nan"),
         "top_numbers": " ".join(f"{n:02d}:{counts[n]}" for n in top if counts[n] > 0),
         "histogram": counts.tolist(),
     }
+
+
+# --- comparing image sets beyond noise ---
+
+def wilson_interval(k: int, n: int, level: float = LEVEL) -> list[float] | None:
+    """Wilson score interval [lo, hi] of a share of k in n; None when n is 0 (there is no share).
+
+    Wilson rather than share +- 2 standard errors: it stays inside [0, 1] and keeps its coverage for the few
+    out-of-range reads among hundreds compared here, where the normal interval of 0 of n is [0, 0].
+    """
+    if n == 0:
+        return None
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(level, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
+def proportion_test(k1: int, n1: int, k2: int, n2: int) -> float | None:
+    """Two-sided p-value of "k1 of n1 and k2 of n2 are the same share": Fisher's exact test on the 2x2 table.
+
+    Exact rather than the two-proportion z-test, whose normal approximation fails for the counts compared here
+    (a handful of out-of-range reads, or none). A small p (< ALPHA) separates the two shares beyond noise;
+    None when either n is 0 (there is no share to compare).
+    """
+    if n1 == 0 or n2 == 0:
+        return None
+    return float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+
+
+def intervals_overlap(a: list[float] | None, b: list[float] | None) -> bool | None:
+    """Whether two [lo, hi] intervals share a point; None when either is missing. Overlap is a coarse check:
+    use the tests above to decide whether two sets differ."""
+    if a is None or b is None:
+        return None
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def row_seed(seed: int, name: str) -> np.random.SeedSequence:
+    """A seed for one image set's draws: the same set gets the same draws whatever other sets are scored."""
+    return np.random.SeedSequence([seed, zlib.crc32(name.encode())])
+
+
+def diversity(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Read numbers (D, m), one subset per row -> (distinct numbers (D,), entropy in bits (D,)) of each subset."""
+    samples = np.asarray(samples, dtype=np.int64)
+    d = len(samples)
+    # (D, m) -> (D, 100) counts: number k of subset i lands in bin 100 i + k
+    counts = np.bincount((samples + 100 * np.arange(d)[:, None]).ravel(), minlength=100 * d).reshape(d, 100)
+    p = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    plogp = np.zeros_like(p)
+    np.log2(p, out=plogp, where=p > 0)
+    return (counts > 0).sum(axis=1), -(p * plogp).sum(axis=1) + 0.0  # + 0.0: no -0.0
+
+
+def subsets(read: np.ndarray, m: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """`draws` random subsets of m of the read numbers, each without replacement: (draws, m)."""
+    read = np.asarray(read)
+    return np.stack([read[rng.choice(len(read), m, replace=False)] for _ in range(draws)])
+
+
+def subsample_diversity(read: np.ndarray, m: int, draws: int = DRAWS, seed=0) -> dict:
+    """Distinct numbers and entropy (bits) of m of the read numbers: mean and 2.5-97.5 percentiles over `draws`
+    random subsets of m. The interval is how much the figure depends on which m images are kept; it is [x, x]
+    when m is all of them, so compare two sets with `diversity_test`, not with these intervals."""
+    distinct, entropy = diversity(subsets(read, m, draws, np.random.default_rng(seed)))
+    tail = 100 * (1 - LEVEL) / 2
+    return {"distinct_numbers": float(distinct.mean()),
+            "distinct_numbers_ci": np.percentile(distinct, [tail, 100 - tail]).tolist(),
+            "entropy_bits": float(entropy.mean()),
+            "entropy_bits_ci": np.percentile(entropy, [tail, 100 - tail]).tolist()}
+
+
+def equal_footing(reads: dict[str, np.ndarray], draws: int = DRAWS, seed: int = 0,
+                  min_readable: int = MIN_READABLE) -> tuple[int | None, dict[str, dict]]:
+    """Diversity of every image set on the same number of readable images: (equal_n, {name: figures}).
+
+    `reads` holds each set's read numbers (of its readable images only). equal_n is the smallest count among
+    the sets with at least `min_readable`; a set with fewer gets None figures and a `diversity_note` saying
+    why, rather than a number from too few images. equal_n is None when no set has enough.
+    """
+    enough = [len(r) for r in reads.values() if len(r) >= min_readable]
+    m = min(enough) if enough else None
+    figures = {}
+    for name, read in reads.items():
+        if m is None or len(read) < min_readable:
+            figures[name] = {"distinct_numbers": None, "distinct_numbers_ci": None, "entropy_bits": None,
+                             "entropy_bits_ci": None, "diversity_note": f"only {len(read)} readable images, "
+                                                                         f"fewer than the {min_readable} needed"}
+        else:
+            figures[name] = {**subsample_diversity(read, m, draws, row_seed(seed, name)), "diversity_note": None}
+    return m, figures
+
+
+def diversity_test(read_a: np.ndarray, read_b: np.ndarray, m: int, draws: int = DRAWS, seed=0) -> dict:
+    """Do two sets of read numbers differ in diversity beyond noise, on m readable images each?
+
+    For each of `draws` rounds: a random subset of m from each set (without replacement) gives one difference
+    a - b; the pooled 2m numbers, shuffled and split in two halves of m, give one difference under the null
+    hypothesis that both sets read numbers from the same distribution. The observed difference is the mean of
+    the rounds' differences, and its two-sided p-value the share of null differences at least as large in size
+    ((1 + count) / (1 + draws)). Averaging the observed rounds only narrows them, so the test errs on the side of
+    "within noise". Returns {"distinct_numbers": {"difference", "p_value"}, "entropy_bits": {...}}.
+    """
+    rng = np.random.default_rng(seed)
+    a, b = subsets(read_a, m, draws, rng), subsets(read_b, m, draws, rng)  # (draws, m) each
+    shuffled = rng.permuted(np.concatenate([a, b], axis=1), axis=1)  # (draws, 2m), each row shuffled
+    observed = np.subtract(diversity(a), diversity(b))  # (2, draws): distinct numbers, entropy
+    null = np.subtract(diversity(shuffled[:, :m]), diversity(shuffled[:, m:]))
+    out = {}
+    for name, obs, nul in zip(("distinct_numbers", "entropy_bits"), observed, null, strict=True):
+        d = float(obs.mean())
+        extreme = int((np.abs(nul) >= abs(d) - 1e-9).sum())  # 1e-9: equal entropies computed in another order
+        out[name] = {"difference": d, "p_value": (1 + extreme) / (1 + draws)}
+    return out

@@ -2,7 +2,9 @@
 
 A sampler is fitted on the autoencoder's encodings (its training split by default; `fit_on="test"` is the
 study's exact choice) and its samples are decoded into images. `score_samplers` compares every sampler on
-the same number of images, with real held-out images as the reference row.
+the same number of images, with real held-out images as the reference row, and on equal footing: diversity on
+the same number of readable images for every row, every share with its interval, and every difference the
+verdict names tested against noise (see multimnist.evaluation.generation).
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ from multimnist.data import load_dataset
 from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
 from multimnist.errors import UserError
-from multimnist.evaluation.generation import generation_scores, nearest_distances, read_numbers
+from multimnist.evaluation.generation import (
+    ALPHA,
+    CONFIDENT,
+    DRAWS,
+    INTERVAL,
+    MIN_READABLE,
+    diversity_test,
+    equal_footing,
+    generation_scores,
+    nearest_distances,
+    proportion_test,
+    read_numbers,
+    row_seed,
+)
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
-from multimnist.formatting import csv_text, pct
+from multimnist.formatting import MISSING, csv_text, pct
 from multimnist.latent.samplers import SAMPLERS, describe, make_sampler
 from multimnist.layout import is_complete, read_metrics
 from multimnist.models.autoencoder import split
@@ -33,6 +48,12 @@ log = logging.getLogger(__name__)
 
 FIT_ON = ("train", "test")
 GRID = 50  # images shown in a sampler's grid figure
+BASELINE = "gaussian"  # the study's Algorithm 2, which the better samplers must beat
+REAL = "real"  # the row of real held-out images: what the reader makes of images the decoder did not draw
+ROW_KEYS = ("sampler", "kind", "fitted", "n", "readable", "readable_share", "readable_share_ci", "distinct_numbers",
+            "distinct_numbers_ci", "entropy_bits", "entropy_bits_ci", "diversity_note", "outside_1_50",
+            "outside_1_50_share", "outside_1_50_ci", "frechet_distance", "nn_distance_mean", "near_copy_share",
+            "top_numbers")  # a table row, in column order; each *_ci is [lo, hi] or None
 
 
 def load_autoencoder(run):
@@ -85,7 +106,7 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
 class Scored:
     """One set of images (a sampler's, or the real reference) and what the reader made of it."""
 
-    row: dict  # the table row: readable share, distinct numbers, Frechet distance, ...
+    row: dict  # the table row less its diversity (which needs every row): readable share, Frechet distance, ...
     histogram: list[int]  # confident reads of each number 00..99
     images: np.ndarray  # (n, 28, 39) uint8
     numbers: np.ndarray  # what the reader read, per image
@@ -99,7 +120,8 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
 
     Writes scores.csv and scores.md (one row per sampler, the study's first, then `real`), histograms.csv
     (read numbers 0..99 per row), read_numbers.png, SAMPLER.png grids titled with what the reader read,
-    SAMPLER.npz images and scores.json. Returns the table rows.
+    SAMPLER.npz images and scores.json (the table as `score_table` makes it, its histograms and provenance).
+    Returns the table rows.
     """
     model_run, out = Path(model_run), Path(out)
     if fit_on not in FIT_ON:
@@ -125,15 +147,15 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
         log.info("[%d/%d] sampler %s: fitting on %s encodings, %d images", i, len(samplers), name, fit_on, n)
         images, _, fitted = sample_images(parts.decoder, enc[fit_on], name, n, seed)
         scored[name] = score_images(name, describe(fitted), images, reader, real_features, train, copy_below)
-    scored["real"] = score_images("real", "held-out validation images", real, reader, real_features, train,
-                                  copy_below, nn=real_nn)
-    write_scores(out, scored)
-    rows = [s.row for s in scored.values()]
-    write_json(out / "scores.json", {"rows": rows, "histograms": {k: v.histogram for k, v in scored.items()},
-                                     "n": n, "seed": seed, "fit_on": fit_on, "model_run": str(model_run),
+    scored[REAL] = score_images(REAL, "held-out validation images", real, reader, real_features, train,
+                                copy_below, nn=real_nn)
+    table = score_table(scored, n, seed)
+    write_scores(out, scored, table)
+    write_json(out / "scores.json", {**table, "histograms": {k: v.histogram for k, v in scored.items()},
+                                     "seed": seed, "fit_on": fit_on, "model_run": str(model_run),
                                      "reader_run": str(reader_run), "copy_threshold": copy_below,
                                      "versions": versions()})
-    return rows
+    return table["rows"]
 
 
 def _check_count(n: int) -> None:
@@ -149,17 +171,122 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 def score_images(name: str, fitted: str, images: np.ndarray, reader, real_features: np.ndarray, train: np.ndarray,
                  copy_below: float, nn: np.ndarray | None = None) -> Scored:
     """Read flat images (N, 1092) with the reader and score them against the real images' features."""
-    r = read_images(reader, images)
     nn = nearest_distances(images, train)[1] if nn is None else nn
+    return score_reads(name, fitted, read_images(reader, images), images, real_features, nn, copy_below)
+
+
+def score_reads(name: str, fitted: str, r: dict, images: np.ndarray, real_features: np.ndarray, nn: np.ndarray,
+                copy_below: float) -> Scored:
+    """An image set scored from what the reader made of it (`r`: tens, units, features); no model, no I/O."""
     scores = generation_scores(r["tens"], r["units"], r["features"], real_features, nn, copy_below)
     numbers, readable = read_numbers(r["tens"], r["units"])
-    row = {"sampler": name, "kind": "reference" if name == "real" else "sampler", "fitted": fitted,
+    row = {"sampler": name, "kind": "real" if name == REAL else "sampler", "fitted": fitted,
            **{k: v for k, v in scores.items() if k != "histogram"}}
     return Scored(row, scores["histogram"], to_uint8(images), numbers, readable, nn)
 
 
-def write_scores(out: Path, scored: dict[str, Scored]) -> None:
-    """NAME.npz and NAME.png per image set, scores.csv, scores.md, histograms.csv and read_numbers.png."""
+def score_table(scored: dict[str, Scored], n: int, seed: int = 0, draws: int = DRAWS) -> dict:
+    """The scores.json table (less histograms and provenance) from the scored image sets; no I/O.
+
+    Adds each row's diversity on equal footing (`equal_footing`: the same number of readable images for every
+    row, `draws` random subsets seeded by `seed` and the row's name) and the comparisons `compare_rows` makes.
+    Same inputs and seed, same table.
+    """
+    reads = {k: s.numbers[s.readable] for k, s in scored.items()}
+    equal_n, figures = equal_footing(reads, draws, seed)
+    merged = [{**s.row, **figures[name]} for name, s in scored.items()]
+    rows = [{k: r[k] for k in ROW_KEYS} for r in merged]
+    return {"readable_threshold": CONFIDENT, "n": n, "equal_n": equal_n, "min_readable": MIN_READABLE,
+            "draws": draws, "interval": INTERVAL, "alpha": ALPHA, "rows": rows,
+            "comparisons": compare_rows(rows, reads, equal_n, draws, seed)}
+
+
+def compare_rows(rows: list[dict], reads: dict[str, np.ndarray] | None = None, equal_n: int | None = None,
+                 draws: int = DRAWS, seed: int = 0, against=(BASELINE, REAL)) -> list[dict]:
+    """Every sampler row against each row named in `against` (Algorithm 2, the real images), measure by measure.
+
+    Shares (readable of all images, outside 1..50 of the readable ones) by Fisher's exact test; distinct
+    numbers and entropy by `diversity_test` on equal_n readable images each, when `reads` (each row's read
+    numbers) are given and both rows have a diversity figure. Each record: sampler, against, measure,
+    difference (sampler minus against), p_value, test, beyond_noise (p < ALPHA).
+    """
+    by = {r["sampler"]: r for r in rows}
+    out = []
+
+    def record(r, ref, measure, difference, p, test):
+        out.append({"sampler": r["sampler"], "against": ref, "measure": measure, "difference": difference,
+                    "p_value": p, "test": test, "beyond_noise": bool(p < ALPHA)})
+
+    for ref in (a for a in against if a in by):
+        b = by[ref]
+        for r in (r for r in rows if r["kind"] == "sampler" and r["sampler"] != ref):
+            record(r, ref, "readable_share", r["readable_share"] - b["readable_share"],
+                   proportion_test(r["readable"], r["n"], b["readable"], b["n"]), "Fisher exact")
+            if r["readable"] and b["readable"]:
+                record(r, ref, "outside_1_50_share", r["outside_1_50_share"] - b["outside_1_50_share"],
+                       proportion_test(r["outside_1_50"], r["readable"], b["outside_1_50"], b["readable"]),
+                       "Fisher exact")
+            if reads is not None and equal_n and r["distinct_numbers"] is not None \
+                    and b["distinct_numbers"] is not None:
+                tests = diversity_test(reads[r["sampler"]], reads[ref], equal_n, draws,
+                                       row_seed(seed, f"{r['sampler']} vs {ref}"))
+                for measure, t in tests.items():
+                    record(r, ref, measure, t["difference"], t["p_value"], f"permutation on {equal_n} readable "
+                                                                            "images each")
+    return out
+
+
+def csv_row(row: dict) -> dict:
+    """A table row for scores.csv: each [lo, hi] interval as two columns, NAME_lo and NAME_hi."""
+    flat = {}
+    for k, v in row.items():
+        if k.endswith("_ci"):
+            flat[f"{k}_lo"], flat[f"{k}_hi"] = v if v is not None else (None, None)
+        else:
+            flat[k] = v
+    return flat
+
+
+def _share(v, ci) -> str:
+    """'23.4% [20.9–26.1]': a share and its interval in percent."""
+    return pct(v) if ci is None else f"{pct(v)} [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]"
+
+
+def _figure(v, ci, digits: int) -> str:
+    """'31.2 [28.0–34.0]': a subsampled figure and its interval."""
+    return MISSING if v is None else f"{v:.{digits}f} [{ci[0]:.{digits}f}–{ci[1]:.{digits}f}]"
+
+
+def scores_markdown(table: dict) -> str:
+    """scores.md: what counts as readable and the equal footing, the table, then the verdict."""
+    rows, m = table["rows"], table["equal_n"]
+    t = table["readable_threshold"]
+    head = [f"Readable threshold: {t} (an image is readable when the reader is at least {t:.0%} sure of both "
+            "digits).",
+            f"equal_n: {m} readable images per row for distinct numbers and entropy (the fewest any row has, at "
+            f"least {table['min_readable']}), mean over {table['draws']} random subsets; a row with just {m} has "
+            "a zero-width interval, so rows are compared by the tests the verdict names, not by interval overlap."
+            if m is not None else
+            f"equal_n: none; no row has the {table['min_readable']} readable images distinct numbers and entropy "
+            "need.",
+            f"Intervals: {table['interval']}.", ""]
+    md = [f"| sampler | fitted | readable | outside 1..50 (of readable) | distinct numbers (of {m}) | "
+          f"entropy (bits, of {m}) | Frechet distance | nearest-train RMS | near copies | most read |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        readable = f"{r['readable']}: {_share(r['readable_share'], r['readable_share_ci'])}"
+        outside = f"{r['outside_1_50']}: {_share(r['outside_1_50_share'], r['outside_1_50_ci'])}"
+        md.append(f"| {r['sampler']} | {r['fitted']} | {readable} | {outside} "
+                  f"| {_figure(r['distinct_numbers'], r['distinct_numbers_ci'], 1)} "
+                  f"| {_figure(r['entropy_bits'], r['entropy_bits_ci'], 2)} | {r['frechet_distance']:.2f} "
+                  f"| {r['nn_distance_mean']:.3f} | {pct(r['near_copy_share'])} | {r['top_numbers']} |")
+    verdict = sampler_verdict(rows, table["comparisons"], m)
+    return "\n".join(head + md) + "\n\n" + verdict + "\n"
+
+
+def write_scores(out: Path, scored: dict[str, Scored], table: dict) -> None:
+    """NAME.npz and NAME.png per image set, scores.csv and scores.md of `table`, histograms.csv and
+    read_numbers.png."""
     for name, s in scored.items():
         write_npz(out / f"{name}.npz", images=s.images, numbers=s.numbers, readable=s.readable,
                   nn_distance=s.nn_distance)
@@ -168,49 +295,95 @@ def write_scores(out: Path, scored: dict[str, Scored]) -> None:
         sample_grid_figure(s.images[:GRID], titles, out / f"{name}.png", cols=10,
                            title=f"{fitted if fitted.startswith(name) else f'{name} ({fitted})'}: what the reader "
                                  "reads (? = not confident)")
-    rows = [s.row for s in scored.values()]
-    keys = ["sampler", "kind", "fitted", "n", "readable_share", "outside_1_50_share", "distinct_numbers",
-            "entropy_bits", "frechet_distance", "nn_distance_mean", "near_copy_share", "top_numbers"]
-    write_text(out / "scores.csv", csv_text([{k: r[k] for k in keys} for r in rows]))
+    write_text(out / "scores.csv", csv_text([csv_row(r) for r in table["rows"]]))
     write_text(out / "histograms.csv", csv_text([["sampler", *(f"{i:02d}" for i in range(100))],
                                                  *([k, *v.histogram] for k, v in scored.items())]))
-    md = ["| sampler | fitted | readable | outside 1..50 | distinct | entropy (bits) | Frechet distance | "
-          "nearest-train RMS | near copies | most read |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        md.append(f"| {r['sampler']} | {r['fitted']} | {pct(r['readable_share'])} | {pct(r['outside_1_50_share'])} "
-                  f"| {r['distinct_numbers']} | {r['entropy_bits']:.2f} | {r['frechet_distance']:.2f} "
-                  f"| {r['nn_distance_mean']:.3f} | {pct(r['near_copy_share'])} | {r['top_numbers']} |")
-    write_text(out / "scores.md", "\n".join(md) + "\n\n" + sampler_verdict(rows) + "\n")
+    write_text(out / "scores.md", scores_markdown(table))
     number_counts_figure({k: v.histogram for k, v in scored.items()}, out / "read_numbers.png",
                          "Numbers read with confidence from each sampler's images")
 
 
-def sampler_verdict(rows: list[dict]) -> str:
-    """Which samplers beat the study's Algorithm 2 (gaussian) on both Frechet distance and readable share.
+def sampler_verdict(rows: list[dict], comparisons: list[dict] | None = None, equal_n: int | None = None) -> str:
+    """What the table says against the study's Algorithm 2 (gaussian), and against the real images, beyond noise.
 
-    A readable share counts as higher only beyond two binomial standard errors of the difference (n images each).
+    A sampler is better when its Frechet distance is lower (a point figure: it has no interval) and its readable
+    share higher by Fisher's exact test (p < ALPHA); diversity is compared on equal_n readable images each by
+    the permutation test; the out-of-range share against the real images' own, which is the reader's error.
+    Differences the tests do not separate are named "within noise". `comparisons` are `compare_rows` records;
+    without them the shares are compared from the rows alone and diversity is not.
     """
+    comparisons = compare_rows(rows) if comparisons is None else comparisons
     by = {r["sampler"]: r for r in rows if r["kind"] == "sampler"}
-    if "gaussian" not in by:
+    if BASELINE not in by:
         return "The study's per-dimension Gaussian (Algorithm 2) was not scored."
-    g = by["gaussian"]
+    g = by[BASELINE]
+    tests = {(c["sampler"], c["against"], c["measure"]): c for c in comparisons}
 
-    def readable_gap(r) -> tuple[float, float]:
-        p, q = r["readable_share"], g["readable_share"]
-        return p - q, 2 * np.sqrt(p * (1 - p) / r["n"] + q * (1 - q) / g["n"])
+    def named(keys, fmt) -> str:
+        return ", ".join(f"{k} ({fmt(k)})" for k in keys)
 
-    lower_fd = [k for k, r in by.items() if k != "gaussian" and r["frechet_distance"] < g["frechet_distance"]]
-    both = [k for k in lower_fd if readable_gap(by[k])[0] > readable_gap(by[k])[1]]
-    within = [k for k in lower_fd if k not in both and abs(readable_gap(by[k])[0]) <= readable_gap(by[k])[1]]
-    text = (f"Against Algorithm 2 (gaussian: Frechet distance {g['frechet_distance']:.2f}, readable "
-            f"{pct(g['readable_share'])}): ")
-    if both:
-        text += "better on both Frechet distance and readable share (beyond 2 standard errors): " + ", ".join(
-            f"{k} ({by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])})" for k in both) + "."
+    def split(measure, against, names) -> tuple[list, list, list]:
+        """names whose measure is higher / lower beyond noise, and within noise (untested names left out)."""
+        found = [(k, tests[k, against, measure]) for k in names if (k, against, measure) in tests]
+        return ([k for k, t in found if t["beyond_noise"] and t["difference"] > 0],
+                [k for k, t in found if t["beyond_noise"] and t["difference"] < 0],
+                [k for k, t in found if not t["beyond_noise"]])
+
+    def fd_readable(k) -> str:
+        return f"{by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])}"
+
+    beyond = f"(Fisher p < {ALPHA})"
+    lower_fd = [k for k, r in by.items() if k != BASELINE and r["frechet_distance"] < g["frechet_distance"]]
+    higher, _, level = split("readable_share", BASELINE, lower_fd)
+    text = (f"Against Algorithm 2 ({BASELINE}: Frechet distance {g['frechet_distance']:.2f}, readable "
+            f"{_share(g['readable_share'], g['readable_share_ci'])}): ")
+    if higher:
+        text += f"better on both Frechet distance and readable share {beyond}: {named(higher, fd_readable)}."
     else:
-        text += "no sampler is better on both Frechet distance and readable share (beyond 2 standard errors)."
-    if within:
+        text += f"no sampler is better on both Frechet distance and readable share {beyond}."
+    if level:
         text += (" Lower Frechet distance but a readable share within noise of Algorithm 2's: "
-                 + ", ".join(f"{k} ({by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])})"
-                             for k in within) + ".")
-    return text + f" Lowest Frechet distance: {min(by, key=lambda k: by[k]['frechet_distance'])}."
+                 f"{named(level, fd_readable)}.")
+    text += _diversity_verdict(by, split, equal_n)
+    text += _outside_verdict(rows, by, split)
+    return text + f" Lowest Frechet distance (a point figure): {min(by, key=lambda k: by[k]['frechet_distance'])}."
+
+
+def _diversity_verdict(by: dict, split, equal_n: int | None) -> str:
+    g = by[BASELINE]
+    if equal_n is None:
+        return f" Diversity not compared: no row has {MIN_READABLE} readable images."
+    if g["distinct_numbers"] is None:
+        return f" Diversity not compared with Algorithm 2: {g['diversity_note']}."
+    others = [k for k in by if k != BASELINE]
+    more, fewer, level = split("distinct_numbers", BASELINE, others)
+    short = [k for k in others if by[k]["distinct_numbers"] is None]
+
+    def named(keys) -> str:
+        return ", ".join(f"{k} ({by[k]['distinct_numbers']:.1f})" for k in keys)
+
+    parts = [f"{label}: {named(keys)}" for label, keys in
+             (("more than Algorithm 2", more), ("fewer", fewer), ("within noise", level)) if keys]
+    if short:
+        parts.append(f"too few readable images: {', '.join(short)}")
+    if not parts:
+        return ""
+    return (f" Distinct numbers on equal footing ({equal_n} readable images each, permutation p < {ALPHA}; "
+            f"Algorithm 2: {g['distinct_numbers']:.1f}): " + "; ".join(parts) + ".")
+
+
+def _outside_verdict(rows: list[dict], by: dict, split) -> str:
+    real = next((r for r in rows if r["kind"] == "real"), None)
+    if real is None or not real["readable"]:
+        return ""
+    above, below, level = split("outside_1_50_share", REAL, list(by))
+    text = (f" Read outside 1..50: {_share(real['outside_1_50_share'], real['outside_1_50_ci'])} of the readable "
+            f"real images (the reader's own error)")
+
+    def share(k) -> str:
+        return _share(by[k]["outside_1_50_share"], by[k]["outside_1_50_ci"])
+
+    for label, keys in (("more than that", above), ("less", below), ("within noise of it", level)):
+        if keys:
+            text += f"; {label}: " + ", ".join(f"{k} {share(k)}" for k in keys)
+    return text + "."
