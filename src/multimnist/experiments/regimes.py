@@ -17,6 +17,7 @@ from pathlib import Path
 
 from multimnist.config import to_dict
 from multimnist.data.presets import preset_config
+from multimnist.evaluation.noise import gain_test
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
 from multimnist.experiments.data import ensure_data
@@ -26,7 +27,6 @@ from multimnist.layout import HISTORY, METRICS, read_history, read_metrics
 from multimnist.report.figures import regime_curves_figure, regime_gain_figure
 
 import numpy as np
-from scipy import stats
 
 log = logging.getLogger(__name__)
 
@@ -120,26 +120,9 @@ def regime_row(preset: str, name: str, runs: list[dict], base: np.ndarray) -> di
     return row
 
 
-def gain_test(after: np.ndarray, before: np.ndarray, alpha: float = ALPHA) -> dict:
-    """Mean gain after - before, its standard error, Welch's p-value and the verdict: helps, hurts or within
-    noise (and n/a with fewer than 3 seeds on either side: one or two seeds make no noise estimate)."""
-    after, before = np.asarray(after, float), np.asarray(before, float)
-    if min(len(after), len(before)) < 3:
-        return {"gain_mean": _diff(after, before), "gain_se": None, "p_value": None, "verdict": "n/a"}
-    gain = float(after.mean() - before.mean())
-    se = float(np.sqrt(after.var(ddof=1) / len(after) + before.var(ddof=1) / len(before)))
-    p = float(stats.ttest_ind(after, before, equal_var=False).pvalue) if se > 0 else (0.0 if gain else 1.0)
-    verdict = "within noise" if p >= alpha else "helps" if gain > 0 else "hurts"
-    return {"gain_mean": gain, "gain_se": se, "p_value": p, "verdict": verdict}
-
-
 def _mean(values):
     return float(np.mean(values)) if len(values) else None
 
 
 def _std(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else None
-
-
-def _diff(a, b):
-    return float(a.mean() - b.mean()) if len(a) and len(b) else None

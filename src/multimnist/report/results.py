@@ -1,0 +1,246 @@
+"""A reproduce folder's results: read every run's own files (never the tables written for people), and the
+numbers the report and the README quote, as results.json.
+
+`load_study(run)` reads strictly through multimnist.layout: a step or run that did not run is absent (None or
+left out), and the claims that need it are n/a; a file that is there but unreadable, or lacks what its
+writer always writes, is a UserError naming it. `results_json(loaded, claims)` is pure: the report's tables and
+the README render from it.
+
+    RUN/profile.json, steps.json                          the profile and each step's time
+    RUN/data/meta.json, inspect/stats.json               the data's preset and class statistics
+    RUN/{classifiers,ablations}/NAME/seed-S/              classifier runs (metrics.json, confusion.csv)
+    RUN/sweeps/KIND/SETTING/seed-S/                       the side sweeps' runs (history.csv for activation)
+    RUN/autoencoder/sweep/cf-F/seed-S/, autoencoder/final the compression sweep and the final autoencoder
+    RUN/reader/, generation/scores.json, regimes/regimes.json
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimnist.errors import UserError
+from multimnist.evaluation.classification import top_confused_pairs
+from multimnist.evaluation.noise import summarize
+from multimnist.experiments.compare import STUDY_PAIRS
+from multimnist.files import write_json
+from multimnist.layout import HISTORY, METRICS, read_csv_rows, read_history, read_json
+from multimnist.report.claims import pair_counts, verdict_counts
+
+import numpy as np
+
+CLASSIFIER_ROOTS = ("classifiers", "ablations", "sweeps/*")  # each holds NAME/seed-S run folders
+CONFUSION = "confusion.csv"
+PAIR_GROUPS = ("classifiers/unregularized", "classifiers/regularized")  # before and after regularization
+CURVE_ROOT = "sweeps/activation/"  # the runs whose validation-loss curves a claim reads
+SUMMARY_KEYS = ("test_accuracy", "best_val_accuracy", "val_accuracy", "train_accuracy", "train_val_gap",
+                "balanced_accuracy", "epochs_run")
+
+# What each file must hold, as its writer always writes it: key -> the types its value may have.
+NUMBER, NUMBERS, OBJECT, TEXT = (int, float, type(None)), (list, type(None)), (dict,), (str,)
+PROFILE = {"profile": OBJECT}
+META = {"generator": OBJECT, "seed": NUMBER}
+STATS = {"train": OBJECT, "test": OBJECT}
+CLASS_STATS = {"counts": OBJECT, **dict.fromkeys(("n_classes", "total", "mean", "std", "min_class", "min_count",
+                                                  "max_class", "max_count"), NUMBER)}
+CLASSIFIER = dict.fromkeys(("test_accuracy", "best_val_accuracy", "train_accuracy", "val_accuracy", "train_val_gap",
+                            "epochs_run"), NUMBER)  # metrics.json of schema 2
+AUTOENCODER = dict.fromkeys(("test_mse", "latent_size", "epochs_run"), NUMBER)
+READER = dict.fromkeys(("tens_accuracy", "units_accuracy"), NUMBER)
+SCORES = {"readable_threshold": NUMBER, "n": NUMBER, "equal_n": NUMBER, "rows": (list,)}
+SCORE_ROW = {"sampler": TEXT, "kind": TEXT, "readable_share_ci": NUMBERS, "distinct_numbers_ci": NUMBERS,
+             "outside_1_50_ci": NUMBERS, **dict.fromkeys(("n", "readable", "readable_share", "distinct_numbers",
+                                                          "outside_1_50", "outside_1_50_share", "frechet_distance"),
+                                                         NUMBER)}
+REGIMES = {"rows": (list,), "presets": (list,), "seeds": (list,), "alpha": NUMBER}
+REGIME_ROW = {"preset": TEXT, "config": TEXT, "n": NUMBER, "test_accuracy": NUMBERS, "verdict": TEXT,
+              **dict.fromkeys(("gain_mean", "gain_se", "p_value", "train_mean", "best_val_mean", "best_epoch_mean"),
+                              NUMBER)}
+
+
+# --- reading ---
+
+def load_study(run: str | Path) -> dict:
+    """Everything the report needs from a reproduce folder, as plain data (see the module docstring)."""
+    run = Path(run)
+    runs, dirs = classifier_runs(run)
+    stats = _optional(run / "inspect" / "stats.json", STATS)
+    if stats is not None:
+        for split in ("train", "test"):
+            require(stats[split], CLASS_STATS, run / "inspect" / "stats.json")
+    return {
+        "profile": _optional(run / "profile.json", PROFILE),
+        "steps": _optional(run / "steps.json"),
+        "meta": _optional(run / "data" / "meta.json", META),
+        "stats": stats,
+        "runs": runs,
+        "dirs": dirs,
+        "confusions": {g: [read_confusion(run / d / CONFUSION) for d in dirs[g]] for g in PAIR_GROUPS if g in dirs},
+        "curves": {g: [_val_loss(run / d / HISTORY) for d in dirs[g]] for g in dirs if g.startswith(CURVE_ROOT)},
+        "compression": compression_runs(run / "autoencoder" / "sweep"),
+        "autoencoder": _optional(run / "autoencoder" / "final" / METRICS, AUTOENCODER),
+        "reader": _optional(run / "reader" / METRICS, READER),
+        "generation": _optional(run / "generation" / "scores.json", SCORES, SCORE_ROW),
+        "regimes": _optional(run / "regimes" / "regimes.json", REGIMES, REGIME_ROW),
+    }
+
+
+def _optional(path: Path, schema=None, row_schema=None):
+    """A JSON file's content, None when it is not there; a file there must parse and hold `schema` (and each of
+    its "rows" `row_schema`)."""
+    if not path.exists():
+        return None
+    data = require(read_json(path), schema or {}, path)
+    for row in data["rows"] if row_schema else ():
+        require(row, row_schema, path)
+    return data
+
+
+def require(data, schema: dict, path: Path):
+    """`data`, a JSON object holding every key of `schema` with a value of the types it names; else a UserError
+    naming the file."""
+    if not isinstance(data, dict):
+        raise UserError(f"cannot read {path}: not a JSON object where one was expected")
+    missing = [k for k in schema if k not in data]
+    if missing:
+        raise UserError(f"cannot read {path}: no {', '.join(missing)} (written by an older or unfinished "
+                        "multimnist step? run it again)")
+    wrong = [k for k, types in schema.items() if not isinstance(data[k], types) or isinstance(data[k], bool)]
+    if wrong:
+        raise UserError(f"cannot read {path}: unexpected value of {', '.join(wrong)}")
+    return data
+
+
+def _seed_dirs(folder: Path) -> list[Path]:
+    """Finished runs (holding metrics.json) under folder/seed-S, in seed order."""
+    found = [p.parent for p in folder.glob(f"seed-*/{METRICS}")]
+    return sorted(found, key=lambda p: (int(p.name[5:]) if p.name[5:].isdigit() else 1 << 30, p.name))
+
+
+def classifier_runs(run: Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
+    """({group: [metrics of each seed]}, {group: [run folder relative to run]}); group is e.g.
+    'classifiers/unregularized', 'ablations/l1_1e-3' or 'sweeps/depth/depth-2'."""
+    runs, dirs = {}, {}
+    for root in CLASSIFIER_ROOTS:
+        for folder in sorted(p for p in run.glob(f"{root}/*") if p.is_dir()):
+            seeds = _seed_dirs(folder)
+            if seeds:
+                group = folder.relative_to(run).as_posix()
+                runs[group] = [require(read_json(d / METRICS), CLASSIFIER, d / METRICS) for d in seeds]
+                dirs[group] = [d.relative_to(run).as_posix() for d in seeds]
+    return runs, dirs
+
+
+def compression_runs(sweep: Path) -> dict[int, list[dict]]:
+    """{compression factor: [metrics of each seed]} of the finished runs under sweep/cf-F/seed-S."""
+    out = {}
+    for folder in sorted(sweep.glob("cf-*")):
+        if folder.name[3:].isdigit() and _seed_dirs(folder):
+            out[int(folder.name[3:])] = [require(read_json(d / METRICS), AUTOENCODER, d / METRICS)
+                                         for d in _seed_dirs(folder)]
+    return dict(sorted(out.items()))
+
+
+def read_confusion(path: Path) -> dict:
+    """confusion.csv (a header of class labels, then one row per true class) -> {"classes", "matrix"}."""
+    rows = read_csv_rows(path)
+    try:
+        classes = [int(k) for k in list(rows[0])[1:]] if rows else []
+        matrix = [[int(r[str(c)]) for c in classes] for r in rows]
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+    if len(matrix) != len(classes):
+        raise UserError(f"cannot read {path}: {len(matrix)} rows for {len(classes)} classes")
+    return {"classes": classes, "matrix": matrix}
+
+
+def _val_loss(path: Path) -> list[float]:
+    history = read_history(path)
+    if "val_loss" not in history:
+        raise UserError(f"cannot read {path}: no val_loss column")
+    return history["val_loss"]
+
+
+# --- results.json: every number the report's tables and the README quote ---
+
+def results_json(loaded: dict, claims) -> dict:
+    """The content of results.json from `load_study`'s dict and the judged claims; no I/O, strict-JSON-able."""
+    profile = loaded.get("profile") or {}
+    return {
+        "version": profile.get("multimnist_version"),
+        "profile": profile.get("profile"),
+        "preset": (loaded.get("meta") or {}).get("preset"),
+        "steps": {k: v.get("seconds") for k, v in (loaded.get("steps") or {}).items() if isinstance(v, dict)},
+        "data": data_summary(loaded.get("stats")),
+        "classifiers": {g: config_summary(runs) for g, runs in loaded["runs"].items()},
+        "pairs": pair_rows(loaded.get("confusions") or {}),
+        "compression": compression_rows(loaded.get("compression") or {}),
+        "autoencoder": _pick(loaded.get("autoencoder"), ("latent_size", "test_mse", "test_bce", "epochs_run",
+                                                         "latent_values_outside_unit_share")),
+        "reader": _pick(loaded.get("reader"), ("tens_accuracy", "units_accuracy", "number_accuracy")),
+        "generation": generation_summary(loaded.get("generation")),
+        "claims": [c.as_dict() for c in claims],
+        "verdicts": verdict_counts(claims),
+    }
+
+
+def write_results(run: str | Path, results: dict) -> Path:
+    path = Path(run) / "results.json"
+    write_json(path, results)
+    return path
+
+
+def config_summary(runs: list[dict]) -> dict:
+    """One configuration over its seeds: {n, seeds, n_params, KEY: {mean, std, n}} for each SUMMARY_KEYS."""
+    return {"n": len(runs), "seeds": [m.get("seed") for m in runs], "n_params": runs[0].get("n_params"),
+            **{k: summarize([m.get(k) for m in runs]) for k in SUMMARY_KEYS}}
+
+
+def data_summary(stats: dict | None) -> dict | None:
+    if not stats:
+        return None
+    t = stats["train"]
+    return {"n_classes": t.get("n_classes"), "train_total": t.get("total"), "test_total": stats["test"].get("total"),
+            "mean": t.get("mean"), "std": t.get("std"), "min_class": t.get("min_class"),
+            "min_count": t.get("min_count"), "max_class": t.get("max_class"), "max_count": t.get("max_count"),
+            "counts": {str(k): v for k, v in (t.get("counts") or {}).items()}}
+
+
+def pair_rows(confusions: dict, top: int = 10) -> list[dict]:
+    """The unregularized runs' top confused pairs (summed over seeds) and the study's named pairs: each side's
+    count per seed as {mean, std, n}, and the relative change of the means."""
+    before, after = (confusions.get(g) or [] for g in PAIR_GROUPS)
+    if not before or not after:
+        return []
+    classes = before[0]["classes"]
+    summed = np.sum([np.asarray(c["matrix"]) for c in before if c["classes"] == classes], axis=0)
+    pairs = [(p["true"], p["predicted"]) for p in top_confused_pairs(summed, classes, top)]
+    pairs += [p for p in STUDY_PAIRS if p not in pairs and set(p) <= set(classes)]
+    rows = []
+    for true, pred in pairs:
+        b, a = summarize(pair_counts(before, true, pred)), summarize(pair_counts(after, true, pred))
+        rows.append({"true": true, "predicted": pred, "before": b, "after": a,
+                     "change": (a["mean"] - b["mean"]) / b["mean"] if b["mean"] and a["mean"] is not None else None})
+    return rows
+
+
+def compression_rows(compression: dict) -> list[dict]:
+    return [{"factor": int(f), "latent_size": runs[0].get("latent_size"),
+             "test_mse": summarize([m.get("test_mse") for m in runs]),
+             "latent_values_outside_unit_share": summarize([m.get("latent_values_outside_unit_share") for m in runs])}
+            for f, runs in sorted(compression.items())]
+
+
+GENERATION_ROW_KEYS = (*SCORE_ROW, "fitted", "entropy_bits", "entropy_bits_ci", "diversity_note",
+                       "nn_distance_mean", "near_copy_share", "top_numbers")
+
+
+def generation_summary(scores: dict | None) -> dict | None:
+    if not scores:
+        return None
+    return {"readable_threshold": scores["readable_threshold"], "n": scores["n"], "equal_n": scores["equal_n"],
+            "interval": scores.get("interval"), "draws": scores.get("draws"),
+            "rows": [{k: r.get(k) for k in GENERATION_ROW_KEYS} for r in scores["rows"]]}
+
+
+def _pick(data: dict | None, keys) -> dict | None:
+    return None if data is None else {k: data.get(k) for k in keys}
