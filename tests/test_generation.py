@@ -9,7 +9,6 @@ import json
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import (
-    ALPHA,
     CONFIDENT,
     diversity,
     diversity_test,
@@ -24,6 +23,7 @@ from multimnist.evaluation.generation import (
     subsample_diversity,
     wilson_interval,
 )
+from multimnist.evaluation.noise import ALPHA
 from multimnist.experiments.autoencoder import train_autoencoder
 from multimnist.experiments.generation import (
     ROW_KEYS,

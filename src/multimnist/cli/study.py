@@ -48,5 +48,5 @@ def _report(args) -> int:
     from multimnist.report.study import write_report  # matplotlib: slow to import
 
     path = write_report(args.run_dir)
-    print(f"wrote {path} and {path.with_suffix('.md')}")
+    print(f"wrote {path}, {path.with_suffix('.md')} and {path.parent / 'results.json'}")
     return 0

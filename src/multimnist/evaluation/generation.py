@@ -21,7 +21,6 @@ from sklearn.metrics import pairwise_distances_argmin_min
 CONFIDENT = 0.9  # both heads at least this sure: the image is "readable"
 STUDY_RANGE = (1, 50)  # the numbers the study's data holds
 LEVEL = 0.95  # every interval
-ALPHA = 0.05  # a difference is beyond noise when its test gives p < ALPHA (one test per pair, not corrected)
 DRAWS = 200  # random subsets per diversity figure, and permutations per diversity test
 MIN_READABLE = 20  # fewer readable images than this: no diversity figure for the set
 INTERVAL = "95%: Wilson for shares, 2.5-97.5 percentiles of the subsample draws for diversity and entropy"

@@ -18,7 +18,6 @@ from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import (
-    ALPHA,
     CONFIDENT,
     DRAWS,
     INTERVAL,
@@ -31,6 +30,7 @@ from multimnist.evaluation.generation import (
     read_numbers,
     row_seed,
 )
+from multimnist.evaluation.noise import ALPHA
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
 from multimnist.formatting import MISSING, csv_text, pct

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from multimnist.config import to_dict
 from multimnist.data.presets import preset_config
-from multimnist.evaluation.noise import gain_test
+from multimnist.evaluation.noise import ALPHA, gain_test
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
 from multimnist.experiments.data import ensure_data
@@ -36,7 +36,6 @@ REGULARIZERS = ("dropout_0.1", "early_stopping", "l1_1e-5", "l2_1e-5", "aug_shif
 CONFIGS = (BASELINE, *REGULARIZERS)
 SEEDS = (0, 1, 2)
 DATA_SEED = 0
-ALPHA = 0.05  # Welch's t-test at 95%
 
 
 def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int | None = None,

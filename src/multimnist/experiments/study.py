@@ -263,7 +263,7 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     steps = build_steps(out, profile, n_jobs, executor)
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
-                      outputs=("report.html", "report.md")))
+                      outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
     write_json(out / "profile.json", {"profile": asdict(profile), "jobs": n_jobs, "multimnist_version": __version__})
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import jinja2
 
-VERDICTS = {"yes": "yes", "no": "no", "partly": "partly", "n/a": "na"}
+VERDICTS = {"yes": "yes", "no": "no", "partly": "partly", "n/a": "na", "within noise": "noise",
+            "by construction": "construction"}
 
 
 @dataclass
