@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -168,3 +170,22 @@ def test_cli_ray_options_without_ray_and_without_ray_executor(small_dataset_dir,
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
         "multimnist: error: the Ray back end needs Ray: pip install 'multimnist[ray]'"
     assert not (tmp_path / "b" / "cf-20").exists()  # nothing trained
+
+
+def test_ctrl_c_stops_parallel_jobs_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the parent) ends the running workers and drops the queued jobs, instead of waiting
+    for every queued job as a plain ProcessPoolExecutor shutdown would."""
+    script = tmp_path / "jobs.py"
+    script.write_text("import time\n"
+                      "from multimnist.executor import Job, run_jobs\n\n"
+                      "def nap(seconds):\n"
+                      "    time.sleep(seconds)\n\n"
+                      "if __name__ == '__main__':\n"
+                      "    run_jobs([Job(f'j{i}', nap, {'seconds': 60}) for i in range(4)], n_jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE)
+    time.sleep(4)  # the two workers have started their first sleep
+    proc.send_signal(signal.SIGINT)
+    start = time.time()
+    proc.wait(timeout=30)
+    assert proc.returncode != 0 and time.time() - start < 20
+    assert "KeyboardInterrupt" in proc.stderr.read().decode()

@@ -76,7 +76,8 @@ def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log: Callable[[str], None] | 
     `executor` is an `Executor`, or a back-end name with `address` and `shared_fs` beside it. Locally, with
     n_jobs > 1 the workers are fresh processes ("spawn"): JAX does not survive fork. On Ray, jobs run as the
     cluster's CPUs allow (a local instance gets `n_jobs` CPUs when n_jobs > 1). An exception in a job is
-    raised here; locally after the other running jobs finish, on Ray once the others are cancelled.
+    raised here once the other jobs are stopped (locally: queued ones dropped, running ones ended; on Ray:
+    cancelled). A stopped run resumes from its last finished epoch.
     """
     log = log or logger.info
     if not isinstance(executor, Executor):
@@ -100,14 +101,28 @@ def run_jobs(jobs: Sequence[Job], n_jobs: int = 1, log: Callable[[str], None] | 
     results: dict[str, Any] = {}
     ctx = multiprocessing.get_context("spawn")
     level = logging.getLogger("multimnist").getEffectiveLevel()
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_logging,
-                             initargs=(level,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_logging, initargs=(level,))
+    try:
         futures = {pool.submit(job.fn, **job.kwargs): job.name for job in jobs}
         for done, future in enumerate(as_completed(futures), 1):
             name = futures[future]
             results[name] = future.result()
             log(f"[{done}/{len(jobs)}] {name} done ({time.time() - start:.0f} s)")
+    except BaseException:
+        _stop(pool)  # Ctrl-C, or a failed job: the queued jobs are dropped, the running ones stopped
+        raise
+    pool.shutdown()
     return [results[n] for n in names]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued jobs and end the workers now. A worker turns a Ctrl-C into its job's result and takes
+    the next job, and shutting down waits for the running ones; a killed run resumes from its last epoch."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in multiprocessing.active_children():
+        worker.terminate()
+    for worker in multiprocessing.active_children():
+        worker.join(timeout=10)
 
 
 def _worker_logging(level: int) -> None:
