@@ -151,6 +151,8 @@ def fit(model, x_train, y_train, x_val, y_val, cfg: TrainConfig, run_dir: str | 
 def _usable_backup(model, backup: Path) -> bool:
     """Whether Keras can resume from `backup`; a broken one (cut short by a full disk, say) is removed."""
     weights = backup / "latest.weights.h5"
+    if not model.optimizer.built:  # else Keras skips the saved optimizer state (Adam's moments) on resume
+        model.optimizer.build(model.trainable_variables)
     try:
         if weights.exists():
             model.load_weights(weights)  # BackupAndRestore loads the same file again when training begins
