@@ -220,10 +220,11 @@ def config_table(v: _View, groups, title: str) -> Table:
 
 
 def display_order(group: str) -> tuple:
-    """Headline networks in the study's order, then the others by name, numbers by value (batch-8 < batch-32)."""
+    """Headline networks in the study's order, then the ablations, then each side sweep; by name within a folder,
+    numbers by value (batch-8 < batch-32)."""
     root, name = group.rsplit("/", 1)
     head = HEADLINE.index(name) if root == "classifiers" and name in HEADLINE else len(HEADLINE)
-    return root != "classifiers", head, [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+    return root != "classifiers", head, root, [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
 def _regularization_section(v: _View) -> Section:
