@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= paper
 OUT ?= runs/study
+# trainings at a time: two keep both cores of a laptop busy
+JOBS ?= 2
 
 .PHONY: reproduce test lint bench clean
 
@@ -19,7 +21,7 @@ $(VENV)/.dev: $(BIN)/multimnist
 	touch $@
 
 reproduce: $(BIN)/multimnist
-	$(BIN)/multimnist reproduce --profile $(PROFILE) --out $(OUT)
+	$(BIN)/multimnist reproduce --profile $(PROFILE) --out $(OUT) --jobs $(JOBS)
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
