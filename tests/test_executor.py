@@ -176,16 +176,24 @@ def test_ctrl_c_stops_parallel_jobs_at_once(tmp_path):
     """Ctrl-C (SIGINT to the parent) ends the running workers and drops the queued jobs, instead of waiting
     for every queued job as a plain ProcessPoolExecutor shutdown would."""
     script = tmp_path / "jobs.py"
-    script.write_text("import time\n"
+    script.write_text("import os, signal, sys, time\n"
+                      "from pathlib import Path\n"
                       "from multimnist.executor import Job, run_jobs\n\n"
-                      "def nap(seconds):\n"
+                      "def nap(seconds, marker):\n"
+                      "    Path(marker).write_text(str(os.getpid()))\n"
                       "    time.sleep(seconds)\n\n"
                       "if __name__ == '__main__':\n"
-                      "    run_jobs([Job(f'j{i}', nap, {'seconds': 60}) for i in range(4)], n_jobs=2)\n")
-    proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE)
-    time.sleep(4)  # the two workers have started their first sleep
+                      "    signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal\n"
+                      "    run_jobs([Job(f'j{i}', nap, {'seconds': 60, 'marker': f'{sys.argv[1]}/started-{i}'})\n"
+                      "              for i in range(4)], n_jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while len(list(tmp_path.glob("started-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.1)  # until both workers run their first job
+    assert len(list(tmp_path.glob("started-*"))) == 2
     proc.send_signal(signal.SIGINT)
     start = time.time()
     proc.wait(timeout=30)
     assert proc.returncode != 0 and time.time() - start < 20
     assert "KeyboardInterrupt" in proc.stderr.read().decode()
+    assert len(list(tmp_path.glob("started-*"))) == 2  # the queued jobs never started
