@@ -25,7 +25,7 @@ from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
 from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
-from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
+from multimnist.training.fit import FitResult, TrainConfig, accuracy, compile_model, fit, predict
 from multimnist.training.run import dataset_fingerprint, finish_run, load_model, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
@@ -167,8 +167,8 @@ def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: FitResult,
     h, kept = result.history, result.best_epoch - 1  # the epoch whose weights the model holds
     # Accuracy of the kept weights in inference mode (dropout off), on the training split without augmentation;
     # Keras' running training-mode average stays in the history, as a curve.
-    train_accuracy = float(np.mean(np.asarray(predict(model, arrays.x_train)).argmax(1) == arrays.y_train.argmax(1)))
-    val_accuracy = float(np.mean(np.asarray(predict(model, arrays.x_val)).argmax(1) == arrays.y_val.argmax(1)))
+    train_accuracy = accuracy(model, arrays.x_train, arrays.y_train)
+    val_accuracy = accuracy(model, arrays.x_val, arrays.y_val)
     metrics = {
         "schema": METRICS_SCHEMA, "name": cfg.name, "seed": cfg.seed,
         "test_accuracy": summary["test_accuracy"],

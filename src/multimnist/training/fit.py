@@ -96,6 +96,11 @@ def predict(model, x):
     return model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
 
 
+def accuracy(model, x, y_onehot) -> float:
+    """Share of `x` whose most probable class is the one-hot target's, in inference mode (dropout off)."""
+    return float(np.mean(np.asarray(predict(model, x)).argmax(1) == np.asarray(y_onehot).argmax(1)))
+
+
 def keras_verbosity() -> int:
     """Keras' own progress: a live bar on a terminal, one line per epoch in a log, nothing when quiet (-q)."""
     if not log.isEnabledFor(logging.INFO):
