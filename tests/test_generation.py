@@ -18,12 +18,10 @@ from multimnist.evaluation.generation import (
     intervals_overlap,
     nearest_distances,
     number_histogram,
-    proportion_test,
     read_numbers,
     subsample_diversity,
-    wilson_interval,
 )
-from multimnist.evaluation.noise import ALPHA
+from multimnist.evaluation.noise import ALPHA, proportion_test, wilson_interval
 from multimnist.experiments.autoencoder import train_autoencoder
 from multimnist.experiments.generation import (
     ROW_KEYS,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import zlib
 
+from multimnist.evaluation.noise import LEVEL, wilson_interval
+
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 from sklearn.metrics import pairwise_distances_argmin_min
 
 CONFIDENT = 0.9  # both heads at least this sure: the image is "readable"
 STUDY_RANGE = (1, 50)  # the numbers the study's data holds
-LEVEL = 0.95  # every interval
 DRAWS = 200  # random subsets per diversity figure, and permutations per diversity test
 MIN_READABLE = 20  # fewer readable images than this: no diversity figure for the set
 INTERVAL = "95%: Wilson for shares, 2.5-97.5 percentiles of the subsample draws for diversity and entropy"
@@ -99,30 +100,6 @@ def generation_scores(tens, units, features, real_features, nn_dist, copy_below:
 
 
 # --- comparing image sets beyond noise ---
-
-def wilson_interval(k: int, n: int, level: float = LEVEL) -> list[float] | None:
-    """Wilson score interval [lo, hi] of a share of k in n; None when n is 0 (there is no share).
-
-    Wilson rather than share +- 2 standard errors: it stays inside [0, 1] and keeps its coverage for the few
-    out-of-range reads among hundreds compared here, where the normal interval of 0 of n is [0, 0].
-    """
-    if n == 0:
-        return None
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(level, method="wilson")
-    return [float(ci.low), float(ci.high)]
-
-
-def proportion_test(k1: int, n1: int, k2: int, n2: int) -> float | None:
-    """Two-sided p-value of "k1 of n1 and k2 of n2 are the same share": Fisher's exact test on the 2x2 table.
-
-    Exact rather than the two-proportion z-test, whose normal approximation fails for the counts compared here
-    (a handful of out-of-range reads, or none). A small p (< ALPHA) separates the two shares beyond noise;
-    None when either n is 0 (there is no share to compare).
-    """
-    if n1 == 0 or n2 == 0:
-        return None
-    return float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
-
 
 def intervals_overlap(a: list[float] | None, b: list[float] | None) -> bool | None:
     """Whether two [lo, hi] intervals share a point; None when either is missing. Overlap is a coarse check:

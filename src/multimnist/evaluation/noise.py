@@ -2,8 +2,8 @@
 
 A difference between two configurations counts only with at least MIN_SEEDS seeds on each side and Welch's
 t-test rejecting equal means at 1 - ALPHA (two-sided): one or two seeds make no noise estimate, and seed
-spread (0.2-0.5 accuracy points here) is as large as many of the differences the study reads. (Shares of
-generated images are compared with Fisher's exact test: evaluation/generation.py, proportion_test.)
+spread (0.2-0.5 accuracy points here) is as large as many of the differences the study reads. Shares (of
+generated images a reader can read, say) get a Wilson interval and are compared with Fisher's exact test.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from scipy import stats
 
 ALPHA = 0.05  # two-sided tests at 95%
 MIN_SEEDS = 3  # fewer seeds on a side: no noise estimate, so no difference counts
+LEVEL = 1 - ALPHA  # every interval
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,29 @@ def _finite(values) -> np.ndarray:
     v = np.asarray([x for x in values if isinstance(x, (int, float, np.number)) and not isinstance(x, bool)],
                    dtype=float)
     return v[np.isfinite(v)]
+
+
+# --- shares: k of n ---
+
+def wilson_interval(k: int, n: int, level: float = LEVEL) -> list[float] | None:
+    """Wilson score interval [lo, hi] of a share of k in n; None when n is 0 (there is no share).
+
+    Wilson rather than share +- 2 standard errors: it stays inside [0, 1] and keeps its coverage for the few
+    out-of-range reads among hundreds compared here, where the normal interval of 0 of n is [0, 0].
+    """
+    if n == 0:
+        return None
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(level, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
+def proportion_test(k1: int, n1: int, k2: int, n2: int) -> float | None:
+    """Two-sided p-value of "k1 of n1 and k2 of n2 are the same share": Fisher's exact test on the 2x2 table.
+
+    Exact rather than the two-proportion z-test, whose normal approximation fails for the counts compared here
+    (a handful of out-of-range reads, or none). A small p (< ALPHA) separates the two shares beyond noise;
+    None when either n is 0 (there is no share to compare).
+    """
+    if n1 == 0 or n2 == 0:
+        return None
+    return float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)

@@ -26,11 +26,10 @@ from multimnist.evaluation.generation import (
     equal_footing,
     generation_scores,
     nearest_distances,
-    proportion_test,
     read_numbers,
     row_seed,
 )
-from multimnist.evaluation.noise import ALPHA
+from multimnist.evaluation.noise import ALPHA, proportion_test
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
 from multimnist.formatting import MISSING, csv_text, pct

@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from multimnist.evaluation.generation import proportion_test
-from multimnist.evaluation.noise import ALPHA, MIN_SEEDS, mean_interval, p_text, summarize, welch
+from multimnist.evaluation.noise import ALPHA, MIN_SEEDS, mean_interval, p_text, proportion_test, summarize, welch
 from multimnist.formatting import MISSING
 
 import numpy as np
