@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from multimnist.experiments.regimes import BASELINE, gain_test, regime_rows, run_regimes
+from multimnist.experiments.regimes import BASELINE, gain_test, holm_verdicts, regime_rows, run_regimes
 from multimnist.experiments.study import PROFILES, build_steps
 from multimnist.files import write_json
 from multimnist.report.study import regime_summary, write_report
@@ -32,6 +32,20 @@ def test_gain_verdicts(after, before, verdict):
 def test_a_large_gain_with_large_noise_is_within_noise():
     result = gain_test(np.array([0.80, 0.99, 0.95]), np.array([0.90, 0.905, 0.91]))
     assert result["gain_mean"] > 0 and result["verdict"] == "within noise"
+
+
+def test_holm_over_a_presets_row_decides_the_verdict():
+    rows = [{"config": BASELINE, "p_value": None, "gain_mean": None, "verdict": "baseline"},
+            {"config": "a", "p_value": 0.02, "gain_mean": 0.01, "verdict": "helps"},
+            {"config": "b", "p_value": 0.03, "gain_mean": -0.01, "verdict": "hurts"},
+            {"config": "c", "p_value": 0.004, "gain_mean": 0.02, "verdict": "helps"}]
+    out = {r["config"]: r for r in holm_verdicts(rows)}
+    assert out["c"]["p_holm"] == pytest.approx(0.012) and out["c"]["verdict"] == "helps"
+    assert out["a"]["p_holm"] == pytest.approx(0.04) and out["a"]["verdict"] == "helps"
+    assert out["b"]["p_holm"] == pytest.approx(0.04) and out["b"]["verdict"] == "hurts"
+    rows[1]["p_value"] = 0.03  # now a and b: 0.06 each, beyond 0.05 once corrected
+    out = {r["config"]: r for r in holm_verdicts(rows)}
+    assert out["a"]["verdict"] == out["b"]["verdict"] == "within noise" and out[BASELINE]["verdict"] == "baseline"
 
 
 def _fake_run(folder, test, epochs=50):

@@ -6,7 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from multimnist.report.readme import BEGIN, END, block, main, readme_tables, replace_block
+from multimnist.report.readme import (
+    BEGIN,
+    END,
+    REGIMES_BEGIN,
+    REGIMES_END,
+    block,
+    main,
+    readme_tables,
+    regime_table,
+    replace_block,
+)
 
 import pytest
 
@@ -25,10 +35,14 @@ def test_tables_quote_results_json(results):
     assert "Profile `paper`, multimnist 0.2.0, data preset `study`" in tables
     assert "| unregularized | 3 | 90.2 ± 0.2 | 91.2 ± 0.2 | 99.2 ± 0.2 | 8.5 ± 0.0 | 91.5 / 89 / 100 |" in tables
     assert "| 20 | 55 | 0.00510 ± 0.00010 (n=3) |" in tables
-    assert "| gaussian | 20.0% [18.0–22.0] | 8.0% [5.0–12.0] | 40.0 | 50.0 |" in tables
-    assert "21 claims checked: yes " in tables and "3 more hold by construction (not counted)." in tables
+    assert "| gaussian | 3 | 20.5 ± 0.5 | 15.1 ± 0.1 | 39.0 ± 1.0 | 50.0 ± 0.0 |" in tables  # over 3 autoencoders
+    assert "28 of the study's claims checked: yes " in tables
+    assert "not counted: 3 by construction, 1 dependent" in tables
     for claim in results["claims"]:
         assert f"| {claim['statement']} |" in tables
+    beyond = tables.index("Beyond the study")
+    assert tables.index("A Gaussian mixture sampler reads better") > beyond  # the project's own claims apart
+    assert tables.index("Dropout 0.1 beats higher dropout rates") < beyond
     assert BEGIN not in tables and END not in tables
 
 
@@ -59,3 +73,13 @@ def test_the_readme_quotes_the_committed_paper_results():
     text = (ROOT / "README.md").read_text()
     assert block(text) is not None, "README.md lost its results markers"
     assert block(text) == readme_tables(json.loads(PAPER.read_text()))
+
+
+def test_the_readme_quotes_the_committed_regime_study():
+    """README.md's regime table is docs/results/regimes.json rendered, Holm-corrected verdicts included."""
+    regimes = json.loads((ROOT / "docs" / "results" / "regimes.json").read_text())
+    text = (ROOT / "README.md").read_text()
+    assert block(text, REGIMES_BEGIN, REGIMES_END) == regime_table(regimes)
+    study = {r["config"]: r for r in regimes["rows"] if r["preset"] == "study"}
+    assert study["l2_1e-5"]["p_value"] < 0.05 <= study["l2_1e-5"]["p_holm"]  # Holm changes this verdict
+    assert study["l2_1e-5"]["verdict"] == "within noise" and "+0.6 ± 0.2 ~" in regime_table(regimes)

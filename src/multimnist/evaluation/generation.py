@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 
-from multimnist.evaluation.noise import LEVEL, wilson_interval
+from multimnist.evaluation.noise import ALPHA, LEVEL, proportion_test, wilson_interval
 
 import numpy as np
 from scipy import linalg
@@ -25,6 +25,13 @@ STUDY_RANGE = (1, 50)  # the numbers the study's data holds
 DRAWS = 200  # random subsets per diversity figure, and permutations per diversity test
 MIN_READABLE = 20  # fewer readable images than this: no diversity figure for the set
 INTERVAL = "95%: Wilson for shares, 2.5-97.5 percentiles of the subsample draws for diversity and entropy"
+BASELINE = "gaussian"  # the study's Algorithm 2, which the better samplers must beat
+REAL = "real"  # the row of real held-out images: what the reader makes of images the decoder did not draw
+RECONSTRUCTION = "reconstruction"  # test images through the autoencoder: the ceiling of any sampler on it
+ROW_KEYS = ("sampler", "kind", "fitted", "n", "readable", "readable_share", "readable_share_ci", "distinct_numbers",
+            "distinct_numbers_ci", "entropy_bits", "entropy_bits_ci", "diversity_note", "outside_1_50",
+            "outside_1_50_share", "outside_1_50_ci", "frechet_distance", "nn_distance_mean", "near_copy_share",
+            "top_numbers")  # a table row, in column order; each *_ci is [lo, hi] or None
 
 
 def read_numbers(tens: np.ndarray, units: np.ndarray, threshold: float = CONFIDENT):
@@ -186,3 +193,68 @@ def diversity_test(read_a: np.ndarray, read_b: np.ndarray, m: int, draws: int = 
         extreme = int((np.abs(nul) >= abs(d) - 1e-9).sum())  # 1e-9: equal entropies computed in another order
         out[name] = {"difference": d, "p_value": (1 + extreme) / (1 + draws)}
     return out
+
+
+# --- the scores table ---
+
+def score_table(scored: dict, n: int, seed: int = 0, draws: int = DRAWS) -> dict:
+    """The scores.json table (less histograms and provenance) from the scored image sets (each with .row,
+    .numbers, .readable: experiments/generation.py's Scored); no I/O.
+
+    Adds each row's diversity on equal footing (`equal_footing`: the same number of readable images for every
+    row, `draws` random subsets seeded by `seed` and the row's name) and the comparisons `compare_rows` makes.
+    Same inputs and seed, same table.
+    """
+    reads = {k: s.numbers[s.readable] for k, s in scored.items()}
+    equal_n, figures = equal_footing(reads, draws, seed)
+    merged = [{**s.row, **figures[name]} for name, s in scored.items()]
+    rows = [{k: r[k] for k in ROW_KEYS} for r in merged]
+    return {"readable_threshold": CONFIDENT, "n": n, "equal_n": equal_n, "min_readable": MIN_READABLE,
+            "draws": draws, "interval": INTERVAL, "alpha": ALPHA, "rows": rows,
+            "comparisons": compare_rows(rows, reads, equal_n, draws, seed)}
+
+
+def compare_rows(rows: list[dict], reads: dict[str, np.ndarray] | None = None, equal_n: int | None = None,
+                 draws: int = DRAWS, seed: int = 0, against=(BASELINE, REAL, RECONSTRUCTION)) -> list[dict]:
+    """Every sampler row against each row named in `against` (Algorithm 2, the real images), measure by measure.
+
+    Shares (readable of all images, outside 1..50 of the readable ones) by Fisher's exact test; distinct
+    numbers and entropy by `diversity_test` on equal_n readable images each, when `reads` (each row's read
+    numbers) are given and both rows have a diversity figure. Each record: sampler, against, measure,
+    difference (sampler minus against), p_value, test, beyond_noise (p < ALPHA).
+    """
+    by = {r["sampler"]: r for r in rows}
+    out = []
+
+    def record(r, ref, measure, difference, p, test):
+        out.append({"sampler": r["sampler"], "against": ref, "measure": measure, "difference": difference,
+                    "p_value": p, "test": test, "beyond_noise": bool(p < ALPHA)})
+
+    for ref in (a for a in against if a in by):
+        b = by[ref]
+        for r in (r for r in rows if r["kind"] == "sampler" and r["sampler"] != ref):
+            record(r, ref, "readable_share", r["readable_share"] - b["readable_share"],
+                   proportion_test(r["readable"], r["n"], b["readable"], b["n"]), "Fisher exact")
+            if r["readable"] and b["readable"]:
+                record(r, ref, "outside_1_50_share", r["outside_1_50_share"] - b["outside_1_50_share"],
+                       proportion_test(r["outside_1_50"], r["readable"], b["outside_1_50"], b["readable"]),
+                       "Fisher exact")
+            if reads is not None and equal_n and r["distinct_numbers"] is not None \
+                    and b["distinct_numbers"] is not None:
+                tests = diversity_test(reads[r["sampler"]], reads[ref], equal_n, draws,
+                                       row_seed(seed, f"{r['sampler']} vs {ref}"))
+                for measure, t in tests.items():
+                    record(r, ref, measure, t["difference"], t["p_value"], f"permutation on {equal_n} readable "
+                                                                            "images each")
+    return out
+
+
+def csv_row(row: dict) -> dict:
+    """A table row for scores.csv: each [lo, hi] interval as two columns, NAME_lo and NAME_hi."""
+    flat = {}
+    for k, v in row.items():
+        if k.endswith("_ci"):
+            flat[f"{k}_lo"], flat[f"{k}_hi"] = v if v is not None else (None, None)
+        else:
+            flat[k] = v
+    return flat

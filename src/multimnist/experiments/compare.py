@@ -15,16 +15,10 @@ from multimnist.evaluation.classification import pair_changes, top_confused_pair
 from multimnist.files import write_text
 from multimnist.formatting import change, csv_text, pm
 from multimnist.layout import METRICS, read_metrics
+from multimnist.paper import ACCURACY, CONFUSED_PAIRS
 
 import numpy as np
 
-# The study's own numbers (sections 3.3 and 4.4), as fractions.
-STUDY = {
-    "unregularized": {"val": 0.915, "test": 0.89, "train": 1.0},
-    "regularized": {"val": 0.93, "test": 0.92, "train": 0.94},
-}
-# The pairs the study names (true -> predicted): 50 -> 30 down 28% and 19 -> 17 down 70% after regularization.
-STUDY_PAIRS = ((50, 30), (19, 17), (34, 39))
 COLUMNS = (  # (metrics.json key, table header)
     ("test_accuracy", "test acc"),
     ("best_val_accuracy", "best val acc"),
@@ -62,7 +56,7 @@ def compare_runs(run_dirs, out) -> list[dict]:
             values = np.array([m[key] for m in runs if m.get(key) is not None], dtype=float)
             row[f"{key}_mean"] = float(values.mean()) if len(values) else None
             row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
-        for key, value in STUDY.get(name, {}).items():
+        for key, value in ACCURACY.get(name, {}).items():
             row[f"study_{key}_accuracy"] = value
         rows.append(row)
     out = Path(out)
@@ -81,7 +75,7 @@ def confused_pair_change(before, after, out=None, top: int = 10) -> list[dict]:
     if classes != classes_b:
         raise UserError(f"{before} and {after} were trained on different classes")
     pairs = [(p["true"], p["predicted"]) for p in top_confused_pairs(cm_a, classes, top)]
-    pairs += [p for p in STUDY_PAIRS if p not in pairs and set(p) <= set(classes)]
+    pairs += [p for p in CONFUSED_PAIRS if p not in pairs and set(p) <= set(classes)]
     rows = pair_changes(cm_a, cm_b, classes, pairs)
     if out is not None:
         header = ["true", "predicted", "before", "after", "change"]

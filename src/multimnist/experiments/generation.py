@@ -18,26 +18,23 @@ from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import (
-    CONFIDENT,
-    DRAWS,
-    INTERVAL,
-    MIN_READABLE,
-    diversity_test,
-    equal_footing,
+    REAL,
+    RECONSTRUCTION,
+    csv_row,
     generation_scores,
     nearest_distances,
     read_numbers,
-    row_seed,
+    score_table,
 )
-from multimnist.evaluation.noise import ALPHA, proportion_test
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
-from multimnist.formatting import MISSING, csv_text, pct
+from multimnist.formatting import csv_text
 from multimnist.latent.samplers import SAMPLERS, describe, make_sampler
 from multimnist.layout import is_complete, read_metrics
 from multimnist.models.autoencoder import split
 from multimnist.models.reader import reading_model
 from multimnist.report.figures import number_counts_figure, sample_grid_figure
+from multimnist.report.scores import scores_markdown
 from multimnist.training.fit import predict
 from multimnist.training.run import load_model, versions
 
@@ -47,12 +44,6 @@ log = logging.getLogger(__name__)
 
 FIT_ON = ("train", "test")
 GRID = 50  # images shown in a sampler's grid figure
-BASELINE = "gaussian"  # the study's Algorithm 2, which the better samplers must beat
-REAL = "real"  # the row of real held-out images: what the reader makes of images the decoder did not draw
-ROW_KEYS = ("sampler", "kind", "fitted", "n", "readable", "readable_share", "readable_share_ci", "distinct_numbers",
-            "distinct_numbers_ci", "entropy_bits", "entropy_bits_ci", "diversity_note", "outside_1_50",
-            "outside_1_50_share", "outside_1_50_ci", "frechet_distance", "nn_distance_mean", "near_copy_share",
-            "top_numbers")  # a table row, in column order; each *_ci is [lo, hi] or None
 
 
 def load_autoencoder(run):
@@ -115,9 +106,11 @@ class Scored:
 
 def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 0, fit_on: str = "train",
                    samplers=SAMPLERS) -> list[dict]:
-    """Generate n images per sampler and score them with the reader, beside n real held-out images.
+    """Generate n images per sampler and score them with the reader, beside two controls: n test images passed
+    through the autoencoder (`reconstruction`: what the reader makes of this decoder's blur on real inputs, the
+    ceiling any sampler on it can reach) and n real held-out images (`real`).
 
-    Writes scores.csv and scores.md (one row per sampler, the study's first, then `real`), histograms.csv
+    Writes scores.csv and scores.md (one row per sampler, the study's first, then the controls), histograms.csv
     (read numbers 0..99 per row), read_numbers.png, SAMPLER.png grids titled with what the reader read,
     SAMPLER.npz images and scores.json (the table as `score_table` makes it, its histograms and provenance).
     Returns the table rows.
@@ -146,12 +139,19 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
         log.info("[%d/%d] sampler %s: fitting on %s encodings, %d images", i, len(samplers), name, fit_on, n)
         images, _, fitted = sample_images(parts.decoder, enc[fit_on], name, n, seed)
         scored[name] = score_images(name, describe(fitted), images, reader, real_features, train, copy_below)
+    x_test = to_inputs(ds.x_test)
+    pick = np.sort(np.random.default_rng([seed, 1]).choice(len(x_test), min(n, len(x_test)), replace=False))
+    log.info("reconstructions of %d test images", len(pick))
+    scored[RECONSTRUCTION] = score_images(RECONSTRUCTION, "test images through the autoencoder",
+                                          predict(parts.autoencoder, x_test[pick]), reader, real_features, train,
+                                          copy_below)
     scored[REAL] = score_images(REAL, "held-out validation images", real, reader, real_features, train,
                                 copy_below, nn=real_nn)
     table = score_table(scored, n, seed)
     write_scores(out, scored, table)
     write_json(out / "scores.json", {**table, "histograms": {k: v.histogram for k, v in scored.items()},
-                                     "seed": seed, "fit_on": fit_on, "model_run": str(model_run),
+                                     "seed": seed, "autoencoder_seed": read_metrics(model_run).get("seed"),
+                                     "fit_on": fit_on, "model_run": str(model_run),
                                      "reader_run": str(reader_run), "copy_threshold": copy_below,
                                      "versions": versions()})
     return table["rows"]
@@ -179,108 +179,9 @@ def score_reads(name: str, fitted: str, r: dict, images: np.ndarray, real_featur
     """An image set scored from what the reader made of it (`r`: tens, units, features); no model, no I/O."""
     scores = generation_scores(r["tens"], r["units"], r["features"], real_features, nn, copy_below)
     numbers, readable = read_numbers(r["tens"], r["units"])
-    row = {"sampler": name, "kind": "real" if name == REAL else "sampler", "fitted": fitted,
+    row = {"sampler": name, "kind": name if name in (REAL, RECONSTRUCTION) else "sampler", "fitted": fitted,
            **{k: v for k, v in scores.items() if k != "histogram"}}
     return Scored(row, scores["histogram"], to_uint8(images), numbers, readable, nn)
-
-
-def score_table(scored: dict[str, Scored], n: int, seed: int = 0, draws: int = DRAWS) -> dict:
-    """The scores.json table (less histograms and provenance) from the scored image sets; no I/O.
-
-    Adds each row's diversity on equal footing (`equal_footing`: the same number of readable images for every
-    row, `draws` random subsets seeded by `seed` and the row's name) and the comparisons `compare_rows` makes.
-    Same inputs and seed, same table.
-    """
-    reads = {k: s.numbers[s.readable] for k, s in scored.items()}
-    equal_n, figures = equal_footing(reads, draws, seed)
-    merged = [{**s.row, **figures[name]} for name, s in scored.items()]
-    rows = [{k: r[k] for k in ROW_KEYS} for r in merged]
-    return {"readable_threshold": CONFIDENT, "n": n, "equal_n": equal_n, "min_readable": MIN_READABLE,
-            "draws": draws, "interval": INTERVAL, "alpha": ALPHA, "rows": rows,
-            "comparisons": compare_rows(rows, reads, equal_n, draws, seed)}
-
-
-def compare_rows(rows: list[dict], reads: dict[str, np.ndarray] | None = None, equal_n: int | None = None,
-                 draws: int = DRAWS, seed: int = 0, against=(BASELINE, REAL)) -> list[dict]:
-    """Every sampler row against each row named in `against` (Algorithm 2, the real images), measure by measure.
-
-    Shares (readable of all images, outside 1..50 of the readable ones) by Fisher's exact test; distinct
-    numbers and entropy by `diversity_test` on equal_n readable images each, when `reads` (each row's read
-    numbers) are given and both rows have a diversity figure. Each record: sampler, against, measure,
-    difference (sampler minus against), p_value, test, beyond_noise (p < ALPHA).
-    """
-    by = {r["sampler"]: r for r in rows}
-    out = []
-
-    def record(r, ref, measure, difference, p, test):
-        out.append({"sampler": r["sampler"], "against": ref, "measure": measure, "difference": difference,
-                    "p_value": p, "test": test, "beyond_noise": bool(p < ALPHA)})
-
-    for ref in (a for a in against if a in by):
-        b = by[ref]
-        for r in (r for r in rows if r["kind"] == "sampler" and r["sampler"] != ref):
-            record(r, ref, "readable_share", r["readable_share"] - b["readable_share"],
-                   proportion_test(r["readable"], r["n"], b["readable"], b["n"]), "Fisher exact")
-            if r["readable"] and b["readable"]:
-                record(r, ref, "outside_1_50_share", r["outside_1_50_share"] - b["outside_1_50_share"],
-                       proportion_test(r["outside_1_50"], r["readable"], b["outside_1_50"], b["readable"]),
-                       "Fisher exact")
-            if reads is not None and equal_n and r["distinct_numbers"] is not None \
-                    and b["distinct_numbers"] is not None:
-                tests = diversity_test(reads[r["sampler"]], reads[ref], equal_n, draws,
-                                       row_seed(seed, f"{r['sampler']} vs {ref}"))
-                for measure, t in tests.items():
-                    record(r, ref, measure, t["difference"], t["p_value"], f"permutation on {equal_n} readable "
-                                                                            "images each")
-    return out
-
-
-def csv_row(row: dict) -> dict:
-    """A table row for scores.csv: each [lo, hi] interval as two columns, NAME_lo and NAME_hi."""
-    flat = {}
-    for k, v in row.items():
-        if k.endswith("_ci"):
-            flat[f"{k}_lo"], flat[f"{k}_hi"] = v if v is not None else (None, None)
-        else:
-            flat[k] = v
-    return flat
-
-
-def _share(v, ci) -> str:
-    """'23.4% [20.9–26.1]': a share and its interval in percent."""
-    return pct(v) if ci is None else f"{pct(v)} [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]"
-
-
-def _figure(v, ci, digits: int) -> str:
-    """'31.2 [28.0–34.0]': a subsampled figure and its interval."""
-    return MISSING if v is None else f"{v:.{digits}f} [{ci[0]:.{digits}f}–{ci[1]:.{digits}f}]"
-
-
-def scores_markdown(table: dict) -> str:
-    """scores.md: what counts as readable and the equal footing, the table, then the verdict."""
-    rows, m = table["rows"], table["equal_n"]
-    t = table["readable_threshold"]
-    head = [f"Readable threshold: {t} (an image is readable when the reader is at least {t:.0%} sure of both "
-            "digits).",
-            f"equal_n: {m} readable images per row for distinct numbers and entropy (the fewest any row has, at "
-            f"least {table['min_readable']}), mean over {table['draws']} random subsets; a row with just {m} has "
-            "a zero-width interval, so rows are compared by the tests the verdict names, not by interval overlap."
-            if m is not None else
-            f"equal_n: none; no row has the {table['min_readable']} readable images distinct numbers and entropy "
-            "need.",
-            f"Intervals: {table['interval']}.", ""]
-    md = [f"| sampler | fitted | readable | outside 1..50 (of readable) | distinct numbers (of {m}) | "
-          f"entropy (bits, of {m}) | Frechet distance | nearest-train RMS | near copies | most read |",
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        readable = f"{r['readable']}: {_share(r['readable_share'], r['readable_share_ci'])}"
-        outside = f"{r['outside_1_50']}: {_share(r['outside_1_50_share'], r['outside_1_50_ci'])}"
-        md.append(f"| {r['sampler']} | {r['fitted']} | {readable} | {outside} "
-                  f"| {_figure(r['distinct_numbers'], r['distinct_numbers_ci'], 1)} "
-                  f"| {_figure(r['entropy_bits'], r['entropy_bits_ci'], 2)} | {r['frechet_distance']:.2f} "
-                  f"| {r['nn_distance_mean']:.3f} | {pct(r['near_copy_share'])} | {r['top_numbers']} |")
-    verdict = sampler_verdict(rows, table["comparisons"], m)
-    return "\n".join(head + md) + "\n\n" + verdict + "\n"
 
 
 def write_scores(out: Path, scored: dict[str, Scored], table: dict) -> None:
@@ -302,87 +203,3 @@ def write_scores(out: Path, scored: dict[str, Scored], table: dict) -> None:
                          "Numbers read with confidence from each sampler's images")
 
 
-def sampler_verdict(rows: list[dict], comparisons: list[dict] | None = None, equal_n: int | None = None) -> str:
-    """What the table says against the study's Algorithm 2 (gaussian), and against the real images, beyond noise.
-
-    A sampler is better when its Frechet distance is lower (a point figure: it has no interval) and its readable
-    share higher by Fisher's exact test (p < ALPHA); diversity is compared on equal_n readable images each by
-    the permutation test; the out-of-range share against the real images' own, which is the reader's error.
-    Differences the tests do not separate are named "within noise". `comparisons` are `compare_rows` records;
-    without them the shares are compared from the rows alone and diversity is not.
-    """
-    comparisons = compare_rows(rows) if comparisons is None else comparisons
-    by = {r["sampler"]: r for r in rows if r["kind"] == "sampler"}
-    if BASELINE not in by:
-        return "The study's per-dimension Gaussian (Algorithm 2) was not scored."
-    g = by[BASELINE]
-    tests = {(c["sampler"], c["against"], c["measure"]): c for c in comparisons}
-
-    def named(keys, fmt) -> str:
-        return ", ".join(f"{k} ({fmt(k)})" for k in keys)
-
-    def split(measure, against, names) -> tuple[list, list, list]:
-        """names whose measure is higher / lower beyond noise, and within noise (untested names left out)."""
-        found = [(k, tests[k, against, measure]) for k in names if (k, against, measure) in tests]
-        return ([k for k, t in found if t["beyond_noise"] and t["difference"] > 0],
-                [k for k, t in found if t["beyond_noise"] and t["difference"] < 0],
-                [k for k, t in found if not t["beyond_noise"]])
-
-    def fd_readable(k) -> str:
-        return f"{by[k]['frechet_distance']:.2f}, {pct(by[k]['readable_share'])}"
-
-    beyond = f"(Fisher p < {ALPHA})"
-    lower_fd = [k for k, r in by.items() if k != BASELINE and r["frechet_distance"] < g["frechet_distance"]]
-    higher, _, level = split("readable_share", BASELINE, lower_fd)
-    text = (f"Against Algorithm 2 ({BASELINE}: Frechet distance {g['frechet_distance']:.2f}, readable "
-            f"{_share(g['readable_share'], g['readable_share_ci'])}): ")
-    if higher:
-        text += f"better on both Frechet distance and readable share {beyond}: {named(higher, fd_readable)}."
-    else:
-        text += f"no sampler is better on both Frechet distance and readable share {beyond}."
-    if level:
-        text += (" Lower Frechet distance but a readable share within noise of Algorithm 2's: "
-                 f"{named(level, fd_readable)}.")
-    text += _diversity_verdict(by, split, equal_n)
-    text += _outside_verdict(rows, by, split)
-    return text + f" Lowest Frechet distance (a point figure): {min(by, key=lambda k: by[k]['frechet_distance'])}."
-
-
-def _diversity_verdict(by: dict, split, equal_n: int | None) -> str:
-    g = by[BASELINE]
-    if equal_n is None:
-        return f" Diversity not compared: no row has {MIN_READABLE} readable images."
-    if g["distinct_numbers"] is None:
-        return f" Diversity not compared with Algorithm 2: {g['diversity_note']}."
-    others = [k for k in by if k != BASELINE]
-    more, fewer, level = split("distinct_numbers", BASELINE, others)
-    short = [k for k in others if by[k]["distinct_numbers"] is None]
-
-    def named(keys) -> str:
-        return ", ".join(f"{k} ({by[k]['distinct_numbers']:.1f})" for k in keys)
-
-    parts = [f"{label}: {named(keys)}" for label, keys in
-             (("more than Algorithm 2", more), ("fewer", fewer), ("within noise", level)) if keys]
-    if short:
-        parts.append(f"too few readable images: {', '.join(short)}")
-    if not parts:
-        return ""
-    return (f" Distinct numbers on equal footing ({equal_n} readable images each, permutation p < {ALPHA}; "
-            f"Algorithm 2: {g['distinct_numbers']:.1f}): " + "; ".join(parts) + ".")
-
-
-def _outside_verdict(rows: list[dict], by: dict, split) -> str:
-    real = next((r for r in rows if r["kind"] == "real"), None)
-    if real is None or not real["readable"]:
-        return ""
-    above, below, level = split("outside_1_50_share", REAL, list(by))
-    text = (f" Read outside 1..50: {_share(real['outside_1_50_share'], real['outside_1_50_ci'])} of the readable "
-            f"real images (the reader's own error)")
-
-    def share(k) -> str:
-        return _share(by[k]["outside_1_50_share"], by[k]["outside_1_50_ci"])
-
-    for label, keys in (("more than that", above), ("less", below), ("within noise of it", level)):
-        if keys:
-            text += f"; {label}: " + ", ".join(f"{k} {share(k)}" for k in keys)
-    return text + "."

@@ -3,7 +3,8 @@
 The study's verdict on regularization depends on how its network learns the data: a regularizer can only help
 a network that overfits. Every preset gets its own dataset (data seed 0) and every config is trained on it
 over the same seeds; each regularizer's gain is its test accuracy minus the unregularized network's, with
-Welch's t-test deciding whether the difference is beyond seed noise.
+Welch's t-test deciding whether the difference is beyond seed noise. The cells of one preset's row are a family:
+their p-values are Holm-adjusted within it before a gain counts.
 
     OUT/PRESET/data/               the preset's dataset
     OUT/PRESET/CONFIG/seed-S/      one classifier run folder each
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from multimnist.config import to_dict
 from multimnist.data.presets import preset_config
-from multimnist.evaluation.noise import ALPHA, gain_test
+from multimnist.evaluation.noise import ALPHA, gain_test, holm
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
 from multimnist.experiments.data import ensure_data
@@ -100,9 +101,21 @@ def regime_rows(out, presets, configs) -> list[dict]:
         runs = {name: [read_metrics(p.parent) for p in sorted((Path(out) / preset / name).glob(f"seed-*/{METRICS}"))]
                 for name in configs}
         base = np.array([m["test_accuracy"] for m in runs.get(BASELINE, [])])
-        for name in configs:
-            rows.append(regime_row(preset, name, runs[name], base))
+        rows += holm_verdicts([regime_row(preset, name, runs[name], base) for name in configs])
     return rows
+
+
+def holm_verdicts(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
+    """One preset's rows with `p_holm`, the Welch p-values Holm-adjusted over the row's regularizers, and the
+    verdict (helps, hurts, within noise) decided on it; the baseline and n/a rows keep theirs."""
+    adjusted = holm([r["p_value"] for r in rows])
+    out = []
+    for r, p in zip(rows, adjusted, strict=True):
+        r = {**r, "p_holm": p}
+        if p is not None:
+            r["verdict"] = "within noise" if p >= alpha else "helps" if r["gain_mean"] > 0 else "hurts"
+        out.append(r)
+    return out
 
 
 def regime_row(preset: str, name: str, runs: list[dict], base: np.ndarray) -> dict:

@@ -36,19 +36,12 @@ from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.layout import METRICS
+from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
 from multimnist.report.study import write_report
 
 import yaml
 
 log = logging.getLogger(__name__)
-
-HEADLINE = ("unregularized", "regularized", "challenger")
-ABLATIONS = (
-    "aug_noise", "aug_shift", "aug_rotation",
-    "l1_1e-3", "l1_1e-4", "l1_1e-5", "l2_1e-5", "l2_1e-4_lr1e-2",
-    "dropout_0.1", "dropout_0.2", "dropout_0.3", "early_stopping",
-)
-SIDE_SWEEPS = ("depth", "optimizer", "batch", "activation")
 
 # Rough costs on 2 cores, two jobs at a time, for the time-left estimate only.
 CLASSIFIER_EPOCH_SECONDS = 0.6  # one epoch of the study network on the full data, validation included
@@ -72,6 +65,7 @@ class Profile:
     sweep_seeds: tuple[int, ...] = (0,)
     sweep_epochs: int | None = 20
     autoencoder_epochs: int | None = None  # None: the config's own
+    autoencoder_seeds: tuple[int, ...] = (0,)  # final autoencoders; the samplers are scored on each
     reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
     reader_epochs: int | None = None
     n_generate: int = 1000  # generated images per sampler
@@ -81,24 +75,25 @@ class Profile:
     regime_seeds: tuple[int, ...] = regimes_step.SEEDS
 
     def __post_init__(self):
-        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "regime_seeds"):
+        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "regime_seeds", "autoencoder_seeds"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         object.__setattr__(self, "regimes", tuple(self.regimes))
-        if not self.seeds or not self.factors:
-            raise UserError("a profile needs at least one seed and one compression factor")
+        if not self.seeds or not self.factors or not self.autoencoder_seeds:
+            raise UserError("a profile needs at least one seed, one compression factor and one autoencoder seed")
         for preset in (self.preset, *self.regimes):
             preset_config(preset)  # an unknown preset is one clear error before anything runs
 
     def with_seeds(self, seeds: tuple[int, ...] | None) -> Profile:
         if not seeds:
             return self
-        return replace(self, seeds=tuple(seeds), ablation_seeds=tuple(seeds), sweep_seeds=tuple(seeds))
+        return replace(self, seeds=tuple(seeds), ablation_seeds=tuple(seeds), sweep_seeds=tuple(seeds),
+                       autoencoder_seeds=tuple(seeds))
 
 
 PROFILES = {
     # The study's settings: full data, each config's 50 epochs, 3 seeds for every configuration a claim compares.
     "paper": Profile("paper", train_size=None, seeds=(0, 1, 2), classifier_epochs=None, ablation_seeds=(0, 1, 2),
-                     sweep_seeds=(0, 1, 2)),
+                     sweep_seeds=(0, 1, 2), autoencoder_seeds=(0, 1, 2)),
     # A first look in a few minutes: smaller data, few epochs, one seed, no ablations or side sweeps.
     "quick": Profile(
         "quick", train_size=8000, seeds=(0,), classifier_epochs=6, ablations=False, side_sweeps=False,
@@ -201,10 +196,12 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
              ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
         Step("autoencoder",
-             lambda: ae.train_autoencoder("autoencoder", data, out / "autoencoder" / "final", seed=0,
-                                          epochs=profile.autoencoder_epochs, replace=True),
-             {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs))}, ("data",),
-             cost=(profile.autoencoder_epochs or 30) * ae_cost,
+             lambda: [ae.train_autoencoder("autoencoder", data, out / "autoencoder" / "final" / f"seed-{s}", seed=s,
+                                           epochs=profile.autoencoder_epochs, replace=True)
+                      for s in profile.autoencoder_seeds],
+             {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs)),
+              "seeds": profile.autoencoder_seeds}, ("data",),
+             cost=len(profile.autoencoder_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
              outputs=("autoencoder/final",)),
         Step("reader",
              lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
@@ -213,10 +210,11 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                                    train_size=profile.reader_train_size))},
              cost=180 if profile.reader_epochs is None else 20 + 5 * profile.reader_epochs, outputs=("reader",)),
         Step("generation",
-             lambda: score_samplers(out / "autoencoder" / "final", out / "reader", data, out / "generation",
-                                    n=profile.n_generate, seed=0),
-             {"n": profile.n_generate, "seed": 0}, ("data", "autoencoder", "reader"),
-             cost=30 + 0.12 * profile.n_generate,
+             lambda: {f"seed-{s}": score_samplers(out / "autoencoder" / "final" / f"seed-{s}", out / "reader", data,
+                                                  out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0)
+                      for s in profile.autoencoder_seeds},
+             {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds},
+             ("data", "autoencoder", "reader"), cost=len(profile.autoencoder_seeds) * (30 + 0.12 * profile.n_generate),
              outputs=("generation",)),
     ]
     return steps

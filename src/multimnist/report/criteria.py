@@ -1,13 +1,30 @@
-"""Criteria: how a claim about measured numbers is judged, each decided and described by one object.
+"""Criteria: how a claim about measured numbers is judged, by estimation against the effect the claim states.
 
-A criterion reads *samples*, {label: [record, ...]} with one record per run (a classifier's metrics.json, an
-autoencoder's, a row of generated-image scores), and returns a Judgement: the verdict, every number it
-compared (mean ± std (n), or a share with its interval), and why. `describe()` renders the rule in words from
-the same thresholds `judge()` uses, so the report's text cannot drift from the decision. Pure: no file access.
+A criterion reads *samples*, {label: [record, ...]} with one record per run (a classifier's metrics.json with
+its curves' readings, an autoencoder's, one autoencoder seed's row of generated-image scores). Each *test* (a
+leaf) estimates one quantity, a difference of two configurations' means or one configuration's mean, with its
+95% interval, and states the claimed effect: the size the study gives, or where it gives none, a smallest effect
+of interest declared beside the sentence in report/claims.py. Every test turns into two p-values:
 
-Verdicts: yes, partly, no; "within noise" when the runs cannot tell (fewer than MIN_SEEDS seeds on a side, or
-a test that does not reject at ALPHA); n/a when the runs a criterion needs are absent. ("by construction" is
-given by the claims module, never by a criterion.)
+- `p_yes`, whose rejection supports the claim (the interval lies on the claim's side of zero, or inside the
+  claimed range);
+- `p_no`, whose rejection refutes it (the interval excludes the claimed effect, whether or not it excludes zero).
+
+The tests of one claim are a *family*: both sets of p-values are Holm-adjusted within it (`All`), and then
+
+    no            adjusted p_no < ALPHA: the interval excludes the claimed effect
+    yes           adjusted p_yes < ALPHA and not refuted
+    untestable    neither, and the design cannot detect the claimed effect: fewer than MIN_SEEDS seeds a side, or
+                  the smallest difference detectable at its n (95%, 80% power) exceeds the claimed effect; the
+                  test says how many seeds would
+    within noise  neither, although the design could have told: the interval holds both zero and the claim
+    n/a           the runs a test needs are absent
+
+A claim of several tests combines them by its wording (`All`): a statement over a range ("from 1e-3 to 1e-5",
+"3-5 layers") holds only where it holds across the range, so any refuted part makes it "no"; "partly" is only
+for sentences making several independent statements, some confirmed and none refuted. ("by construction" and
+"dependent" are given by report/claims.py, never by a criterion.) `RULES` renders these rules once, and each
+criterion's `describe()` renders what it compares from the same numbers `judge()` uses. Pure: no file access.
 """
 
 from __future__ import annotations
@@ -16,12 +33,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from multimnist.evaluation.noise import ALPHA, MIN_SEEDS, mean_interval, p_text, proportion_test, summarize, welch
+from multimnist.evaluation.noise import (
+    ALPHA,
+    MIN_SEEDS,
+    POWER,
+    Estimate,
+    holm,
+    one_mean,
+    p_text,
+    seeds_needed,
+    summarize,
+    welch,
+)
 from multimnist.formatting import MISSING
 
 import numpy as np
+from scipy import stats
 
 Samples = Mapping[str, Sequence[dict]]  # label -> one record per run
+
+RULES = (
+    f"Each comparison is an estimate with its {100 * (1 - ALPHA):.0f}% Welch interval (a single configuration's "
+    f"mean: its t interval), judged against the effect the study states (or, where it states none, a declared "
+    f"smallest effect of interest), with >= {MIN_SEEDS} seeds a side. The comparisons of one claim form a family "
+    f"and their p-values are Holm-adjusted within it. no: the interval excludes the claimed effect (refuted, "
+    f"whether or not it excludes zero); yes: it lies on the claim's side of zero (or inside the claimed range) "
+    f"and does not exclude the claimed effect; untestable: the design cannot detect the claimed effect (fewer than "
+    f"{MIN_SEEDS} seeds, or a smallest detectable difference at {100 * (1 - ALPHA):.0f}% and "
+    f"{100 * POWER:.0f}% power above it; the seeds that would are named); within noise: the interval holds both "
+    f"zero and the claimed effect although the design could have told them apart. A claim over a range holds "
+    f"only where every part holds; partly: some of several independent statements hold and none is refuted.")
 
 
 # --- how a measured number reads ---
@@ -42,7 +83,7 @@ class Quantity:
         for r in records:
             for part in self.key.split("."):
                 r = r.get(part) if isinstance(r, dict) else None
-            if isinstance(r, (int, float)) and np.isfinite(r):
+            if isinstance(r, (int, float)) and not isinstance(r, bool) and np.isfinite(r):
                 out.append(float(r))
         return out
 
@@ -52,9 +93,17 @@ class Quantity:
     def diff(self, d: float) -> str:
         return f"{self.scale * d:+.{self.digits}f}{self.diff_unit}"
 
+    def size(self, d: float) -> str:
+        """A magnitude in the difference's unit, no sign: '0.5 points'."""
+        return f"{self.scale * abs(d):.{self.digits}f}{self.diff_unit}"
+
     def text(self, values) -> str:
-        """'90.1 ± 0.2% (n=3)': mean ± std of the values and how many."""
+        """'90.1 ± 0.2% (n=3)': mean ± std (ddof 1) of the values and how many."""
         return stat_text(summarize(values), self.scale, self.digits, self.unit)
+
+    def interval(self, ci, diff: bool = False) -> str:
+        fmt = self.diff if diff else self.value
+        return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else MISSING
 
 
 def stat_text(s: dict, scale: float = 100.0, digits: int = 1, unit: str = "", n: bool = True) -> str:
@@ -67,448 +116,344 @@ def stat_text(s: dict, scale: float = 100.0, digits: int = 1, unit: str = "", n:
     return text + unit + (f" (n={s['n']})" if n else "")
 
 
+EPOCHS = {"scale": 1, "digits": 1, "unit": "", "diff_unit": " epochs"}
 TEST = Quantity("test_accuracy", "test accuracy")
 BEST_VAL = Quantity("best_val_accuracy", "best validation accuracy")
 VAL = Quantity("val_accuracy", "validation accuracy of the kept weights")
 TRAIN = Quantity("train_accuracy", "training accuracy of the kept weights (inference mode)")
 GAP = Quantity("train_val_gap", "train - validation gap", unit=" points")
+VAL_TEST_GAP = Quantity("val_test_gap", "best validation - test accuracy", unit=" points")
+TEST_LOSS = Quantity("test_loss", "test loss", scale=1, digits=2, unit="", diff_unit="")
 RHO = Quantity("frequency_correlation.spearman_rho", "Spearman rho of per-class accuracy and class frequency",
                scale=1, digits=2, unit="", diff_unit="")
 COUNT = Quantity("count", "test count", scale=1, digits=1, unit="", diff_unit="")
 MSE = Quantity("test_mse", "test MSE", scale=1, digits=5, unit="", diff_unit="")
 OUTSIDE_UNIT = Quantity("latent_values_outside_unit_share", "share of latent values outside [0, 1]", digits=0)
-RISE = Quantity("val_loss_rise", "rise of the last validation loss over its minimum", digits=0)
-MIN_EPOCH = Quantity("val_loss_min_epoch", "epoch of minimum validation loss", scale=1, digits=0, unit="",
-                     diff_unit=" epochs")
+RISE = Quantity("val_loss_rise", "rise of the last validation loss over its minimum", digits=0,
+                diff_unit=" points of rise")
+MIN_EPOCH = Quantity("val_loss_min_epoch", "epoch of minimum validation loss", **EPOCHS)
+PLATEAU = Quantity("plateau_epoch", "first epoch with validation accuracy within 1 point of its best", **EPOCHS)
+DROP = Quantity("val_drop_after_plateau", "largest fall of validation accuracy below its best, from the plateau "
+                                          "epoch on", unit=" points")
+KEPT_EPOCH = Quantity("best_epoch", "epoch whose weights were kept", **EPOCHS)
+READABLE = Quantity("readable_share", "readable share")
+DISTINCT = Quantity("distinct_numbers", "distinct numbers read (on equal_n readable images)", scale=1,
+                    unit="", diff_unit=" numbers")
+OUTSIDE = Quantity("outside_1_50_share", "share of readable images read outside 1..50")
+THREES = Quantity("digit_3_share", "share of read digits that are 3s")
 
 
-# --- criteria: each decides and describes itself ---
+# --- tests: each estimates one quantity and states what the claim says of it ---
 
 @dataclass(frozen=True)
-class Judgement:
-    verdict: str
-    ours: str  # every number compared, mean ± std (n) or with its interval
-    why: str  # what decided: the test and its p-value, too few seeds, what did not run
-    n: dict[str, int] = field(default_factory=dict)  # runs (or images) on each side
+class Outcome:
+    """One test's outcome before the family's correction."""
+
+    ours: str  # the numbers compared, mean ± std (n), and the estimate with its interval
+    n: dict[str, int]
+    p_yes: float | None = None  # rejecting it supports the claim
+    p_no: float | None = None  # rejecting it refutes the claim
+    untestable: str | None = None  # why the design cannot detect the claimed effect; None when it can
+    missing: str | None = None  # what did not run (the test is n/a)
 
 
-class Criterion(Protocol):
+class Part(Protocol):
     def describe(self) -> str: ...
 
-    def judge(self, samples: Samples) -> Judgement: ...
+    def test(self, samples: Samples) -> Outcome: ...
 
 
-def _not_run(labels, samples: Samples, q: Quantity | None = None) -> Judgement | None:
-    """n/a naming the labels without a single value, or None when every label has some."""
+def _not_run(labels, samples: Samples, q: Quantity | None = None) -> Outcome | None:
+    """An n/a test naming the labels without a single value, or None when every label has some."""
     missing = [lb for lb in labels if not (q.values(samples.get(lb, ())) if q else samples.get(lb))]
     if missing:
-        return Judgement("n/a", MISSING, "not run: " + ", ".join(missing), {lb: 0 for lb in missing})
+        return Outcome(MISSING, {lb: 0 for lb in missing}, missing="not run: " + ", ".join(missing))
     return None
 
 
-def _range_text(lo, hi, q: Quantity) -> str:
-    if lo is not None and hi is not None:
-        return f"within {q.value(lo)}–{q.value(hi)}"
-    return f">= {q.value(lo)}" if lo is not None else f"<= {q.value(hi)}"
+def _few(n: Mapping[str, int]) -> str:
+    return f"n = {' v '.join(map(str, n.values()))}: a comparison needs >= {MIN_SEEDS} seeds a side"
 
 
-def _outside_text(lo, hi, q: Quantity) -> str:
-    if lo is not None and hi is not None:
-        return f"outside {q.value(lo)}–{q.value(hi)}"
-    return f"below {q.value(lo)}" if lo is not None else f"above {q.value(hi)}"
-
-
-def _inside(ci, lo, hi) -> bool:
-    return (lo is None or ci[0] >= lo) and (hi is None or ci[1] <= hi)
-
-
-def _outside(ci, lo, hi) -> bool:
-    return (lo is not None and ci[1] < lo) or (hi is not None and ci[0] > hi)
+def _undetectable(est: Estimate, effect: float, q: Quantity, a=None, b=None) -> str | None:
+    """Why `est`'s design cannot detect `effect`, or None when it can."""
+    if not est.enough:
+        return None
+    smallest = est.detectable()
+    if smallest <= abs(effect):
+        return None
+    text = (f"the smallest difference detectable at n = {min(est.n)} ({100 * (1 - ALPHA):.0f}%, "
+            f"{100 * POWER:.0f}% power) is {q.size(smallest)}, above the claimed {q.size(effect)}")
+    need = seeds_needed(a, b, effect) if a is not None and b is not None else None
+    return text + (f"; about {need} seeds a side would detect it" if need else "")
 
 
 @dataclass(frozen=True)
-class InRange:
-    """The mean of one configuration's runs against a fixed range, with its 95% t interval."""
+class Effect:
+    """mean(a) - mean(b) against a claimed effect: `size` (the study's number: refuted when the interval
+    excludes it on either side) or `at_least` (a smallest effect of interest in its direction: refuted when the
+    interval lies wholly short of it). `relative`: the effect is a share of b's mean (-0.28: 28% fewer)."""
+
+    a: str
+    b: str
+    q: Quantity
+    effect: float
+    kind: str = "size"  # "size" or "at least"
+    relative: bool = False
+
+    def _claimed(self, vb) -> float:
+        return self.effect * float(np.mean(vb)) if self.relative else self.effect
+
+    def _effect_text(self) -> str:
+        size = f"{100 * self.effect:+.0f}% of {self.b}'s" if self.relative else self.q.diff(self.effect)
+        return f"{size} ({'the study' if self.kind == 'size' else 'at least'})"
+
+    def describe(self) -> str:
+        return f"{self.a} minus {self.b}, {self.q.name}; claimed {self._effect_text()}"
+
+    def test(self, samples: Samples) -> Outcome:
+        missing = _not_run([self.a, self.b], samples, self.q)
+        if missing:
+            return missing
+        va, vb = self.q.values(samples[self.a]), self.q.values(samples[self.b])
+        est, n = welch(va, vb), {self.a: len(va), self.b: len(vb)}
+        claimed = self._claimed(vb)
+        ours = f"{self.a} {self.q.text(va)} vs {self.b} {self.q.text(vb)}: {self.q.diff(est.value)}"
+        if self.relative and np.mean(vb):
+            ours += f" ({100 * est.value / np.mean(vb):+.0f}%)"
+        if not est.enough:
+            return Outcome(ours, n, untestable=_few(n))
+        ours += f" {self.q.interval(est.interval(), diff=True)}, claimed {self.q.diff(claimed)}"
+        if not claimed:
+            return Outcome(ours, n, missing=f"{self.b}'s {self.q.name} is 0: no claimed change to test")
+        side = np.sign(claimed)
+        p_yes = est.p_at(0.0) if np.sign(est.value) == side else 1.0
+        short = side * est.value < abs(claimed)
+        p_no = est.p_at(claimed) if self.kind == "size" or short else 1.0
+        return Outcome(ours, n, p_yes, p_no, _undetectable(est, claimed, self.q, va, vb))
+
+
+@dataclass(frozen=True)
+class Margin:
+    """mean(a) - mean(b) within a margin: `similar` (the 95% interval inside [-margin, +margin]; refuted when
+    wholly outside) or `not worse` (its lower end above -margin; refuted when its upper end is below -margin)."""
+
+    a: str
+    b: str
+    q: Quantity
+    margin: float
+    kind: str = "similar"  # or "not worse"
+
+    def describe(self) -> str:
+        what = "within ±" if self.kind == "similar" else "no lower than -"
+        return f"{self.a} minus {self.b}, {self.q.name}; claimed {what}{self.q.size(self.margin)}"
+
+    def test(self, samples: Samples) -> Outcome:
+        missing = _not_run([self.a, self.b], samples, self.q)
+        if missing:
+            return missing
+        va, vb = self.q.values(samples[self.a]), self.q.values(samples[self.b])
+        est, n, m = welch(va, vb), {self.a: len(va), self.b: len(vb)}, self.margin
+        ours = f"{self.a} {self.q.text(va)} vs {self.b} {self.q.text(vb)}: {self.q.diff(est.value)}"
+        if not est.enough:
+            return Outcome(ours, n, untestable=_few(n))
+        ours += f" {self.q.interval(est.interval(), diff=True)}"
+        if self.kind == "similar":
+            p_yes = min(1.0, 2 * max(est.p_above(-m), est.p_below(m)))
+            p_no = min(1.0, 2 * min(est.p_below(-m), est.p_above(m)))
+        else:
+            p_yes, p_no = min(1.0, 2 * est.p_above(-m)), min(1.0, 2 * est.p_below(-m))
+        return Outcome(ours, n, p_yes, p_no, _undetectable(est, m, self.q, va, vb))
+
+
+@dataclass(frozen=True)
+class Level:
+    """One configuration's mean against the claimed range [lo, hi] (either end may be open): yes when its 95%
+    interval lies inside, refuted when wholly outside."""
 
     label: str
     q: Quantity
     lo: float | None = None
     hi: float | None = None
-    partly_lo: float | None = None  # a wider range that counts as partly
-    partly_hi: float | None = None
-
-    def _widest(self):
-        wide = self.partly_lo is not None or self.partly_hi is not None
-        return (self.partly_lo, self.partly_hi) if wide else (self.lo, self.hi)
 
     def describe(self) -> str:
-        text = (f"yes if the {100 * (1 - ALPHA):.0f}% interval of {self.label}'s mean {self.q.name} over >= "
-                f"{MIN_SEEDS} seeds lies {_range_text(self.lo, self.hi, self.q)}")
-        if self._widest() != (self.lo, self.hi):
-            text += f", partly if {_range_text(*self._widest(), self.q)}"
-        return text + f"; no if it lies wholly {_outside_text(*self._widest(), self.q)}"
+        if self.lo is not None and self.hi is not None:
+            where = f"within {self.q.value(self.lo)}–{self.q.value(self.hi)}"
+        else:
+            where = f">= {self.q.value(self.lo)}" if self.lo is not None else f"<= {self.q.value(self.hi)}"
+        return f"{self.label}'s mean {self.q.name}; claimed {where}"
 
-    def judge(self, samples: Samples) -> Judgement:
+    def test(self, samples: Samples) -> Outcome:
         v = self.q.values(samples.get(self.label, ()))
         if not v:
             return _not_run([self.label], samples, self.q)
-        ci, n = mean_interval(v), {self.label: len(v)}
+        est, n = one_mean(v), {self.label: len(v)}
         ours = f"{self.label} {self.q.text(v)}"
-        if ci is None:
-            return Judgement("within noise", ours, f"fewer than {MIN_SEEDS} seeds ({len(v)})", n)
-        ours += f", interval {self.q.value(ci[0])}–{self.q.value(ci[1])}"
-        if _inside(ci, self.lo, self.hi):
-            return Judgement("yes", ours, f"interval {_range_text(self.lo, self.hi, self.q)}", n)
-        if self._widest() != (self.lo, self.hi) and _inside(ci, *self._widest()):
-            return Judgement("partly", ours, f"interval {_range_text(*self._widest(), self.q)}", n)
-        if _outside(ci, *self._widest()):
-            return Judgement("no", ours, f"interval {_outside_text(*self._widest(), self.q)}", n)
-        return Judgement("within noise", ours, "the interval straddles a bound", n)
+        if not est.enough:
+            return Outcome(ours, n, untestable=_few(n))
+        ours += f", interval {self.q.interval(est.interval())}"
+        inside = [p for p in (est.p_above(self.lo) if self.lo is not None else None,
+                              est.p_below(self.hi) if self.hi is not None else None) if p is not None]
+        outside = [p for p in (est.p_below(self.lo) if self.lo is not None else None,
+                               est.p_above(self.hi) if self.hi is not None else None) if p is not None]
+        untestable, ci = None, est.interval()
+        if self.lo is not None and self.hi is not None and ci[1] - ci[0] > self.hi - self.lo:
+            untestable = (f"the 95% interval at n = {len(v)} ({self.q.size(ci[1] - ci[0])} wide) cannot fit inside "
+                          f"the claimed range ({self.q.size(self.hi - self.lo)} wide)")
+        return Outcome(ours, n, min(1.0, 2 * max(inside)), min(1.0, 2 * min(outside)), untestable)
 
 
 @dataclass(frozen=True)
-class Differs:
-    """Two configurations' means, Welch's t-test: is `a` higher (direction +1) or lower (-1) than `b`?"""
-
-    a: str
-    b: str
-    q: Quantity
-    direction: int
-    at_least: float | None = None  # a smaller difference beyond noise is partly
-    base_zero_na: bool = False  # n/a when b's mean is 0: nothing to cut
-
-    def describe(self) -> str:
-        way, other = ("higher", "lower") if self.direction > 0 else ("lower", "higher")
-        text = f"yes if {self.a}'s {self.q.name} is {way} than {self.b}'s beyond noise ({_noise_rule()})"
-        if self.at_least is not None:
-            text += f" by at least {self.q.diff(self.at_least).lstrip('+')}, partly if by less"
-        text += f"; no if {other} beyond noise"
-        return text + (f"; n/a if {self.b}'s is 0" if self.base_zero_na else "")
-
-    def judge(self, samples: Samples) -> Judgement:
-        missing = _not_run([self.a, self.b], samples, self.q)
-        if missing:
-            return missing
-        va, vb = self.q.values(samples[self.a]), self.q.values(samples[self.b])
-        t, n = welch(va, vb), {self.a: len(va), self.b: len(vb)}
-        ours = f"{self.a} {self.q.text(va)} vs {self.b} {self.q.text(vb)}: {self.q.diff(t.diff)}"
-        if self.base_zero_na:
-            if not np.mean(vb):
-                return Judgement("n/a", ours, f"{self.b}'s {self.q.name} is 0: nothing to cut", n)
-            ours += f" ({100 * t.diff / np.mean(vb):+.0f}%)"
-        sign = t.sign()
-        if sign == 0:
-            return Judgement("within noise", ours, t.why(), n)
-        if sign != self.direction:
-            return Judgement("no", ours, t.why(), n)
-        small = self.at_least is not None and abs(t.diff) < self.at_least
-        return Judgement("partly" if small else "yes", ours, t.why(), n)
-
-
-def _noise_rule() -> str:
-    return f"Welch's t-test p < {ALPHA:g}, >= {MIN_SEEDS} seeds a side"
-
-
-@dataclass(frozen=True)
-class Rank:
-    """The claimed winner among configurations: best mean, and beyond noise of the runner-up."""
+class NotLinear:
+    """Do the means of ordered settings (labels ending in a number: 'cf 20') follow a straight line in that
+    number? yes when the lack-of-fit F-test (pure error from the seeds) rejects the line; refuted when every
+    setting's mean lies within ±margin of the fitted line (each 95% interval of its deviation inside)."""
 
     labels: tuple[str, ...]
-    winner: str
     q: Quantity
-    higher_better: bool = True
+    margin: float
 
     def describe(self) -> str:
-        best = "highest" if self.higher_better else "lowest"
-        return (f"yes if {self.winner} has the {best} mean {self.q.name} of {', '.join(self.labels)} and beats the "
-                f"runner-up beyond noise ({_noise_rule()}); no if another beats it beyond noise")
+        return (f"{self.q.name} of {self.labels[0]}..{self.labels[-1]} against a straight line in the setting; "
+                f"claimed: not linear (some mean more than {self.q.size(self.margin)} off the line)")
 
-    def judge(self, samples: Samples) -> Judgement:
+    def test(self, samples: Samples) -> Outcome:
         missing = _not_run(self.labels, samples, self.q)
         if missing:
             return missing
         v = {lb: self.q.values(samples[lb]) for lb in self.labels}
-        order = sorted(self.labels, key=lambda lb: np.mean(v[lb]), reverse=self.higher_better)
-        ours = ", ".join(f"{lb} {self.q.text(v[lb])}" for lb in self.labels)
-        n, better = {lb: len(v[lb]) for lb in self.labels}, 1 if self.higher_better else -1
-        if order[0] == self.winner:
-            t = welch(v[self.winner], v[order[1]])
-            verdict = "yes" if t.sign() == better else "within noise"
-            return Judgement(verdict, ours, f"{self.winner} best; against runner-up {order[1]} "
-                                            f"{self.q.diff(t.diff)}, {t.why()}", n)
-        t = welch(v[order[0]], v[self.winner])
-        verdict = "no" if t.sign() == better else "within noise"
-        return Judgement(verdict, ours, f"{order[0]} best, {self.q.diff(t.diff)} against {self.winner}, "
-                                        f"{t.why()}", n)
+        n = {lb: len(x) for lb, x in v.items()}
+        ours = ", ".join(f"{lb} {self.q.text(x)}" for lb, x in v.items())
+        if len(v) < 3 or min(n.values()) < MIN_SEEDS:
+            return Outcome(ours, n, untestable=f"needs >= 3 settings with >= {MIN_SEEDS} seeds each")
+        x = np.concatenate([[float(lb.split()[-1])] * len(vals) for lb, vals in v.items()])
+        y = np.concatenate(list(v.values()))
+        slope, intercept = np.polyfit(x, y, 1)
+        means = {lb: float(np.mean(vals)) for lb, vals in v.items()}
+        fitted = {lb: slope * float(lb.split()[-1]) + intercept for lb in v}
+        pure = sum(float(((np.asarray(vals) - means[lb]) ** 2).sum()) for lb, vals in v.items())
+        df_pure, df_lack = len(y) - len(v), len(v) - 2
+        lack = sum(len(vals) * (means[lb] - fitted[lb]) ** 2 for lb, vals in v.items())
+        f = (lack / df_lack) / (pure / df_pure) if pure > 0 else np.inf
+        p_yes = float(stats.f.sf(f, df_lack, df_pure)) if np.isfinite(f) else 0.0
+        deviations = [Estimate(means[lb] - fitted[lb], float(np.sqrt(pure / df_pure / len(vals))), float(df_pure),
+                               (len(vals),)) for lb, vals in v.items()]
+        p_no = max(min(1.0, 2 * max(d.p_above(-self.margin), d.p_below(self.margin))) for d in deviations)
+        worst = max(abs(d.value) for d in deviations)
+        ours += f"; line {self.q.diff(slope)} per step, largest deviation {self.q.size(worst)}, lack-of-fit F {f:.2f}"
+        return Outcome(ours, n, p_yes, p_no)
 
 
 @dataclass(frozen=True)
-class NotMonotone:
-    """Does the mean fall somewhere as the (ordered) labels go up, beyond noise?"""
+class Count:
+    """A figure that is what it is (the class counts of the data): yes or no with no noise to judge."""
 
-    labels: tuple[str, ...]
-    q: Quantity
-
-    @property
-    def alpha(self) -> float:  # Bonferroni: one test per adjacent pair
-        return ALPHA / max(1, len(self.labels) - 1)
+    label: str
+    holds: object  # record -> (holds: bool, ours: str)
+    what: str
 
     def describe(self) -> str:
-        return (f"yes if some adjacent pair of {self.labels[0]}..{self.labels[-1]} is reversed (the later has the "
-                f"lower mean {self.q.name}) beyond noise: Welch's t-test p < {ALPHA:g}/{len(self.labels) - 1} "
-                f"(Bonferroni over the adjacent pairs), >= {MIN_SEEDS} seeds each; no if every adjacent pair "
-                "rises beyond noise")
+        return self.what
 
-    def judge(self, samples: Samples) -> Judgement:
-        missing = _not_run(self.labels, samples, self.q)
-        if missing:
-            return missing
-        v = {lb: self.q.values(samples[lb]) for lb in self.labels}
-        tests = [(a, b, welch(v[b], v[a])) for a, b in zip(self.labels, self.labels[1:], strict=False)]
-        ours = ", ".join(f"{lb} {self.q.text(v[lb])}" for lb in self.labels)
-        n = {lb: len(v[lb]) for lb in self.labels}
-        if len(tests) < 1:
-            return Judgement("n/a", ours, "one setting: nothing to order", n)
-        reversed_ = [(a, b, t) for a, b, t in tests if t.sign(self.alpha) < 0]
-        if reversed_:
-            a, b, t = reversed_[0]
-            return Judgement("yes", ours, f"{b} below {a}: {self.q.diff(t.diff)}, {t.why(self.alpha)} "
-                                          f"({len(reversed_)} reversed pair(s))", n)
-        if all(t.sign(self.alpha) > 0 for _, _, t in tests):
-            return Judgement("no", ours, "every adjacent pair rises beyond noise", n)
-        few = [t for _, _, t in tests if not t.enough]
-        why = few[0].why() if few else f"no adjacent pair reversed at p < {self.alpha:.4f}"
-        return Judgement("within noise", ours, why, n)
-
-
-@dataclass(frozen=True)
-class Cure:
-    """Does `treated` remove `base`'s overfitting: a smaller train - validation gap beyond noise, bought without a
-    lower validation accuracy beyond noise (a gap closed by underfitting is not a cure)?"""
-
-    treated: str
-    base: str
-    max_gap: float | None = None  # yes also needs the treated mean gap below this (else partly)
-    max_ratio: float | None = None  # ... or at most this share of base's mean gap
-
-    def _enough(self, gap: float, base_gap: float) -> bool:
-        return (self.max_gap is None or gap < self.max_gap) and (self.max_ratio is None
-                                                                  or gap <= self.max_ratio * base_gap)
-
-    def describe(self) -> str:
-        size = " and ".join(([f"below {GAP.value(self.max_gap)}"] if self.max_gap is not None else [])
-                            + ([f"at most {self.max_ratio:g} of {self.base}'s"] if self.max_ratio is not None
-                               else []))
-        text = (f"yes if {self.treated}'s {GAP.name} is smaller than {self.base}'s beyond noise ({_noise_rule()}) "
-                f"while its {VAL.name} is not lower beyond noise")
-        if size:
-            text += f", with a mean gap {size} (partly if not)"
-        return text + ("; no if the gap is larger beyond noise, or smaller only with a lower validation accuracy "
-                       "beyond noise (underfitting, not a cure)")
-
-    def judge(self, samples: Samples) -> Judgement:
-        labels = [self.treated, self.base]
-        missing = _not_run(labels, samples, GAP) or _not_run(labels, samples, VAL)
-        if missing:
-            return missing
-        g = {lb: GAP.values(samples[lb]) for lb in labels}
-        v = {lb: VAL.values(samples[lb]) for lb in labels}
-        tg, tv = welch(g[self.treated], g[self.base]), welch(v[self.treated], v[self.base])
-        ours = (f"gap {self.treated} {GAP.text(g[self.treated])} vs {self.base} {GAP.text(g[self.base])}; "
-                f"validation {VAL.text(v[self.treated])} vs {VAL.text(v[self.base])}")
-        why = f"gap {GAP.diff(tg.diff)}, {tg.why()}; validation {VAL.diff(tv.diff)}, {tv.why()}"
-        n = {lb: min(len(g[lb]), len(v[lb])) for lb in labels}
-        if tg.sign() > 0:
-            return Judgement("no", ours, why, n)
-        if tg.sign() == 0:
-            return Judgement("within noise", ours, why, n)
-        if tv.sign() < 0:
-            return Judgement("no", ours, why + ": underfitting, not a cure", n)
-        big = not self._enough(np.mean(g[self.treated]), np.mean(g[self.base]))
-        return Judgement("partly" if big else "yes", ours, why, n)
-
-
-@dataclass(frozen=True)
-class ClassSpread:
-    """Training-set class counts against the study's mean and std (their ratio: a smaller profile scales counts)."""
-
-    mean: float
-    std: float
-    rel_tol: float = 0.03
-
-    def describe(self) -> str:
-        return (f"yes if the std/mean ratio of the training class counts is within {100 * self.rel_tol:.0f}% of the "
-                f"study's ({self.std:.0f}/{self.mean:.0f}; the quick profile scales the counts down)")
-
-    def judge(self, samples: Samples) -> Judgement:
-        rows = samples.get("training set") or []
+    def test(self, samples: Samples) -> Outcome:
+        rows = samples.get(self.label) or []
         if not rows:
-            return _not_run(["training set"], samples)
-        m, s = rows[0]["mean"], rows[0]["std"]
-        ratio, target = s / m, self.std / self.mean
-        ok = abs(ratio / target - 1) <= self.rel_tol
-        return Judgement("yes" if ok else "no", f"mean {m:.0f}, std {s:.0f} per class (std/mean {ratio:.3f})",
-                         f"study std/mean {target:.3f}", {"classes": int(rows[0].get("n_classes", 0))})
+            return _not_run([self.label], samples)
+        ok, ours = self.holds(rows[0])
+        return Outcome(ours, {self.label: len(rows)}, 0.0 if ok else 1.0, 1.0 if ok else 0.0)
 
 
-# --- generated images: shares with intervals, counts with exact tests ---
-
-def _row(samples: Samples, label: str) -> dict | None:
-    rows = samples.get(label) or []
-    return rows[0] if rows else None
-
-
-def _share_text(row: dict, key: str, ci_key: str) -> str:
-    share, ci = row.get(key), row.get(ci_key)
-    if share is None:
-        return MISSING
-    interval = f" [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]" if ci else ""
-    return f"{100 * share:.1f}%{interval}"
-
+# --- a claim: its tests as one family, combined by its wording ---
 
 @dataclass(frozen=True)
-class ShareHigher:
-    """One image set's share (of `total` images, `count` hits) against another's, Fisher's exact test."""
-
-    a: str
-    b: str
-    count: str = "readable"
-    total: str = "n"
-    share: str = "readable_share"
-    name: str = "readable share"
-
-    def describe(self) -> str:
-        return (f"yes if {self.a}'s {self.name} is higher than {self.b}'s beyond noise (Fisher's exact test on the "
-                f"counts, p < {ALPHA:g}); no if lower beyond noise")
-
-    def judge(self, samples: Samples) -> Judgement:
-        ra, rb = _row(samples, self.a), _row(samples, self.b)
-        if ra is None or rb is None:
-            return _not_run([self.a, self.b], samples)
-        p = proportion_test(ra[self.count], ra[self.total], rb[self.count], rb[self.total])
-        name_a = ra.get("sampler", self.a)
-        ours = (f"{name_a} {_share_text(ra, self.share, self.share + '_ci')} (n={ra[self.total]}) vs {self.b} "
-                f"{_share_text(rb, self.share, self.share + '_ci')} (n={rb[self.total]})")
-        n = {name_a: ra[self.total], self.b: rb[self.total]}
-        if p is None:
-            return Judgement("n/a", ours, "no images", n)
-        why = f"Fisher {p_text(p)}"
-        if p >= ALPHA:
-            return Judgement("within noise", ours, why + f" >= {ALPHA:g}", n)
-        return Judgement("yes" if ra[self.share] > rb[self.share] else "no", ours, why, n)
+class Judgement:
+    verdict: str
+    ours: str  # every number compared
+    why: str  # what decided each test: adjusted p-values, too few seeds, what did not run
+    n: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class DiversityHigher:
-    """Distinct numbers read on the same number of readable images (equal_n) per set: the permutation test that
-    scores.json records for the pair when it has one, else the two sets' intervals."""
-
-    a: str
-    b: str
-    key: str = "distinct_numbers"
-    name: str = "distinct numbers read (on equal_n readable images each)"
-
-    def describe(self) -> str:
-        return (f"yes if {self.a}'s {self.name} is higher than {self.b}'s beyond noise: the permutation test "
-                f"recorded in scores.json (p < {ALPHA:g}), or where none is recorded, {self.a}'s 95% interval "
-                f"wholly above {self.b}'s; no if lower beyond noise")
-
-    def judge(self, samples: Samples) -> Judgement:
-        ra, rb = _row(samples, self.a), _row(samples, self.b)
-        if ra is None or rb is None:
-            return _not_run([self.a, self.b], samples)
-        n = {f"{self.a} readable": ra.get("readable", 0), f"{self.b} readable": rb.get("readable", 0)}
-        if ra.get(self.key) is None or rb.get(self.key) is None:
-            return Judgement("within noise", MISSING, "too few readable images for a diversity figure", n)
-        ia, ib = ra.get(self.key + "_ci"), rb.get(self.key + "_ci")
-        ours = (f"{self.a} {ra[self.key]:.1f} [{ia[0]:.1f}–{ia[1]:.1f}] vs {self.b} {rb[self.key]:.1f} "
-                f"[{ib[0]:.1f}–{ib[1]:.1f}]" if ia and ib else f"{self.a} {ra[self.key]:.1f} vs {self.b} "
-                                                                f"{rb[self.key]:.1f}")
-        test = _recorded_test(samples.get("comparisons") or [], self.a, self.b, self.key)
-        if test is not None:
-            diff, p = test
-            why = f"permutation test {p_text(p)}"
-            if p >= ALPHA:
-                return Judgement("within noise", ours, why + f" >= {ALPHA:g}", n)
-            return Judgement("yes" if diff > 0 else "no", ours, why, n)
-        if not (ia and ib):
-            return Judgement("within noise", ours, "no interval and no recorded test", n)
-        if ia[0] > ib[1]:
-            return Judgement("yes", ours, "intervals apart", n)
-        if ia[1] < ib[0]:
-            return Judgement("no", ours, "intervals apart", n)
-        return Judgement("within noise", ours, "the intervals overlap", n)
+def leaf_verdict(t: Outcome, p_yes: float | None, p_no: float | None) -> str:
+    """One test's verdict from its family-adjusted p-values."""
+    if t.missing:
+        return "n/a"
+    if p_no is not None and p_no < ALPHA:
+        return "no"
+    if p_yes is not None and p_yes < ALPHA:
+        return "yes"
+    return "untestable" if t.untestable or p_yes is None else "within noise"
 
 
-def _recorded_test(comparisons, a: str, b: str, measure: str) -> tuple[float, float] | None:
-    """(difference a - b, p-value) of scores.json's recorded comparison of a and b on `measure`, if any."""
-    for c in comparisons:
-        if c.get("measure") != measure or c.get("p_value") is None or c.get("difference") is None:
-            continue
-        if (c.get("sampler"), c.get("against")) == (a, b):
-            return c["difference"], c["p_value"]
-        if (c.get("sampler"), c.get("against")) == (b, a):
-            return -c["difference"], c["p_value"]
-    return None
-
-
-@dataclass(frozen=True)
-class IntervalAboveRate:
-    """One set's share, with its 95% interval, against another set's rate (a reference, such as real images)."""
-
-    a: str
-    b: str
-    key: str  # the share
-    ci: str  # its [lo, hi]
-    name: str
-
-    def describe(self) -> str:
-        return (f"yes if the 95% interval of {self.a}'s {self.name} lies wholly above {self.b}'s rate; no if "
-                "wholly below it; within noise if it contains it")
-
-    def judge(self, samples: Samples) -> Judgement:
-        ra, rb = _row(samples, self.a), _row(samples, self.b)
-        if ra is None or rb is None:
-            return _not_run([self.a, self.b], samples)
-        ci, rate = ra.get(self.ci), rb.get(self.key)
-        n = {f"{self.a} readable": ra.get("readable", 0), f"{self.b} readable": rb.get("readable", 0)}
-        ours = f"{self.a} {_share_text(ra, self.key, self.ci)} vs {self.b} {_share_text(rb, self.key, '')}"
-        if ci is None or rate is None:
-            return Judgement("within noise", ours, "no readable images to count", n)
-        if ci[0] > rate:
-            return Judgement("yes", ours, "interval above the rate", n)
-        if ci[1] < rate:
-            return Judgement("no", ours, "interval below the rate", n)
-        return Judgement("within noise", ours, "the interval contains the rate", n)
-
-
-# --- claims of several parts ---
-
-def combine(verdicts: Sequence[str]) -> str:
-    """A claim of several parts: yes if all hold, no if none holds and one is contradicted, within noise if none is
-    decided, partly if some hold; n/a if a part could not be judged."""
+def combine(verdicts: Sequence[str], independent: bool) -> str:
+    """Several parts' verdicts as the claim's: a range statement holds only where every part holds; independent
+    statements give partly when some hold and none is refuted."""
     vs = set(verdicts)
+    if "no" in vs:
+        return "no"
     if "n/a" in vs:
         return "n/a"
-    for only in ("yes", "no", "within noise"):
-        if vs == {only}:
-            return only
-    return "partly" if vs & {"yes", "partly"} else "no"
+    if vs == {"yes"}:
+        return "yes"
+    if independent and vs & {"yes", "partly"}:
+        return "partly"
+    return "within noise" if "within noise" in vs or "partly" in vs else "untestable"
 
 
 @dataclass(frozen=True)
 class All:
+    """A claim's tests, one family: every leaf's p-values Holm-adjusted together, then the verdicts combined by
+    the claim's wording (`independent`: separate statements; otherwise one statement over a range)."""
+
     parts: tuple
+    independent: bool = False
 
     def describe(self) -> str:
+        how = ("independent statements: yes if all hold, partly if some do and none is refuted"
+               if self.independent else "one statement over a range: yes only if every part holds, no if any "
+                                        "is refuted")
         parts = "; ".join(f"({i}) {p.describe()}" for i, p in enumerate(self.parts, 1))
-        return (f"{parts}. The claim: yes if every part is yes, partly if some are, no if none is and one is no, "
-                "within noise if every part is")
+        return parts + (f". {how}; Holm over the {len(self.leaves())} tests" if len(self.leaves()) > 1 else "")
+
+    def leaves(self) -> list:
+        return [leaf for p in self.parts for leaf in (p.leaves() if isinstance(p, All) else [p])]
 
     def judge(self, samples: Samples) -> Judgement:
-        js = [p.judge(samples) for p in self.parts]
+        leaves = self.leaves()
+        tests = [leaf.test(samples) for leaf in leaves]
+        adj_yes, adj_no = holm([t.p_yes for t in tests]), holm([t.p_no for t in tests])
+        verdicts = [leaf_verdict(t, y, no) for t, y, no in zip(tests, adj_yes, adj_no, strict=True)]
+        by_leaf = dict(zip(map(id, leaves), verdicts, strict=True))
+        verdict = self._combine(by_leaf)
+        whys = [_why(t, v, y, no, len(tests)) for t, v, y, no in zip(tests, verdicts, adj_yes, adj_no, strict=True)]
         n: dict[str, int] = {}
-        for j in js:
-            n.update(j.n)
-        return Judgement(combine([j.verdict for j in js]), "; ".join(f"({i}) {j.ours}" for i, j in enumerate(js, 1)),
-                         "; ".join(f"({i}) {j.verdict}: {j.why}" for i, j in enumerate(js, 1)), n)
+        for t in tests:
+            n.update(t.n)
+        if len(tests) == 1:
+            return Judgement(verdict, tests[0].ours, whys[0], n)
+        return Judgement(verdict, "; ".join(f"({i}) {t.ours}" for i, t in enumerate(tests, 1)),
+                         "; ".join(f"({i}) {w}" for i, w in enumerate(whys, 1)), n)
+
+    def _combine(self, by_leaf: dict) -> str:
+        return combine([p._combine(by_leaf) if isinstance(p, All) else by_leaf[id(p)] for p in self.parts],
+                       self.independent)
+
+
+def _why(t: Outcome, verdict: str, p_yes, p_no, family: int) -> str:
+    if t.missing:
+        return f"n/a: {t.missing}"
+    adjusted = " (Holm)" if family > 1 else ""
+    ps = [f"{label} {p_text(p)}{adjusted}" for label, p in (("against the claim", p_no), ("for it", p_yes))
+          if p is not None]
+    text = f"{verdict}: " + ", ".join(ps) if ps else verdict
+    if verdict in ("untestable", "within noise") and t.untestable:
+        text += f"; {t.untestable}"
+    return text
+
+
+def judge(criterion, samples: Samples) -> Judgement:
+    """Any criterion (one test, or All) judged as a family."""
+    return (criterion if isinstance(criterion, All) else All((criterion,))).judge(samples)
+
+
+def describe(criterion) -> str:
+    return criterion.describe()

@@ -1,10 +1,12 @@
 """The README's results tables, rendered from a results.json (what `multimnist report` writes), so the numbers
 the README quotes are the report's, never typed by hand.
 
-The tables live between BEGIN and END in README.md. To refresh them from a finished paper run:
+The tables live between BEGIN and END in README.md, and the regime study's between REGIMES_BEGIN and REGIMES_END.
+To refresh them from a finished paper run and regime study:
 
     cp runs/paper/results.json docs/results/paper.json
-    python -m multimnist.report.readme docs/results/paper.json README.md
+    cp runs/regimes/regimes/regimes.json docs/results/regimes.json
+    python -m multimnist.report.readme docs/results/paper.json README.md --regimes docs/results/regimes.json
 
 `--check` exits 1 instead of writing when the README's tables differ (the test suite checks the same).
 """
@@ -15,16 +17,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from multimnist import paper
 from multimnist.errors import UserError
-from multimnist.experiments.compare import STUDY
 from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
-from multimnist.report.claims import counts_text
+from multimnist.report.claims import NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
-from multimnist.report.study import HEADLINE, display_order, study_figures
+from multimnist.report.study import display_order, study_figures
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+REGIMES_BEGIN, REGIMES_END = "<!-- regimes:begin -->", "<!-- regimes:end -->"
+MARKS = {"helps": "✓", "hurts": "✗", "within noise": "~"}
 
 
 def readme_tables(results: dict) -> str:
@@ -47,8 +51,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _headline(configs: dict) -> list[str]:
     rows = [[name, str(c["n"]), stat_text(c["test_accuracy"], n=False), stat_text(c["best_val_accuracy"], n=False),
              stat_text(c["train_accuracy"], n=False), stat_text(c["train_val_gap"], n=False),
-             " / ".join(study_figures(name)[:3]) if name in STUDY else MISSING]
-            for name in HEADLINE if (c := configs.get(f"classifiers/{name}"))]
+             " / ".join(study_figures(name)[:3]) if name in paper.ACCURACY else MISSING]
+            for name in paper.HEADLINE if (c := configs.get(f"classifiers/{name}"))]
     if not rows:
         return []
     return _table(["network", "seeds", "test", "best val", "train", "train - val gap", "study val / test / train"],
@@ -70,58 +74,90 @@ def _compression(rows: list[dict]) -> list[str]:
                   [[str(r["factor"]), str(r["latent_size"]), stat_text(r["test_mse"], 1, 5)] for r in rows])
 
 
-def _share(v, ci) -> str:
-    if v is None:
-        return MISSING
-    return f"{100 * v:.1f}%" + (f" [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]" if ci else "")
-
-
 def _generation(g: dict | None) -> list[str]:
     if not g:
         return []
-    rows = [[r["sampler"], _share(r["readable_share"], r["readable_share_ci"]),
-             _share(r["outside_1_50_share"], r["outside_1_50_ci"]),
-             MISSING if r["distinct_numbers"] is None else f"{r['distinct_numbers']:.1f}",
-             MISSING if r["frechet_distance"] is None else f"{r['frechet_distance']:.1f}"] for r in g["rows"]]
-    return [f"{g['n']} decoded images per sampler; readable: the reader at least {g['readable_threshold']} sure of "
-            f"both digits; distinct numbers among {g['equal_n'] or MISSING} readable images each; 95% intervals.", "",
-            *_table(["sampler", "readable", "outside 1..50", "distinct numbers", "Frechet distance"], rows)]
+    rows = [[r["sampler"], str(r["seeds"]), stat_text(r["readable_share"], n=False),
+             stat_text(r["outside_1_50_share"], n=False), stat_text(r["distinct_numbers"], 1, 1, n=False),
+             stat_text(r["frechet_distance"], 1, 1, n=False)] for r in g["rows"]]
+    seeds = ", ".join(map(str, g["autoencoder_seeds"]))
+    return [f"{g['n_per_seed']} images per sampler on each autoencoder seed ({seeds}), mean ± std over the seeds; "
+            f"readable: the reader at least {g['readable_threshold']} sure of both digits; "
+            "reconstruction: test images through the autoencoder (the control).", "",
+            *_table(["images", "seeds", "readable %", "outside 1..50 % of readable", "distinct numbers",
+                     "Frechet distance"], rows)]
 
 
 def _claims(results: dict) -> list[str]:
     claims = results.get("claims") or []
     if not claims:
         return []
-    rows = [[c["statement"], c["study"], c["ours"], c["verdict"]] for c in claims]
-    return [counts_text(results["verdicts"]) + ".", "", *_table(["claim", "study", "ours", "verdict"], rows)]
+    study = [c for c in claims if not c.get("beyond") and c["verdict"] not in NOT_COUNTED]
+    apart = [c for c in claims if not c.get("beyond") and c["verdict"] in NOT_COUNTED]
+    ours = [c for c in claims if c.get("beyond")]
+    lines = [counts_text(results["verdicts"]) + ".", "",
+             *_table(["claim", "study", "ours", "verdict"], [[c["statement"], c["study"], c["ours"], c["verdict"]]
+                                                            for c in study])]
+    if apart:
+        lines += ["Not counted: by construction (the data was made to match) or dependent (follows from such a "
+                  "figure).", "", *_table(["claim", "study", "ours", "verdict", "why"],
+                                          [[c["statement"], c["study"], c["ours"], c["verdict"],
+                                            c["why"].split("; not counted")[0]] for c in apart])]
+    if ours:
+        lines += ["Beyond the study, by the same rules (not in the tally above):", "",
+                  *_table(["claim", "ours", "verdict"], [[c["statement"], c["ours"], c["verdict"]] for c in ours])]
+    return lines
 
 
-def block(text: str) -> str | None:
+def regime_table(regimes: dict) -> str:
+    """The regime study's table: per preset the unregularized network's figures and each regularizer's gain."""
+    rows, configs = regimes["rows"], [c for c in regimes["configs"] if c != "unregularized"]
+    by = {(r["preset"], r["config"]): r for r in rows}
+    out = []
+    for preset in regimes["presets"]:
+        base = by[preset, "unregularized"]
+        cells = [preset, f"{100 * base['test_mean']:.1f} ± {100 * base['test_std']:.1f}",
+                 f"{100 * base['train_mean']:.1f}", f"{100 * base['best_val_mean']:.1f}"]
+        for name in configs:
+            r = by[preset, name]
+            mark = MARKS.get(r["verdict"], r["verdict"])
+            cells.append(MISSING if r["gain_mean"] is None else
+                         f"{100 * r['gain_mean']:+.1f} ± {100 * r['gain_se']:.1f} {mark}")
+        out.append(cells)
+    header = ["preset", "unregularized test (mean ± std)", "train", "best val",
+              *(f"{c} (gain ± se)" for c in configs)]
+    return "\n".join(_table(header, out)).rstrip("\n")
+
+
+def block(text: str, begin: str = BEGIN, end: str = END) -> str | None:
     """What lies between the README's markers (without the newlines next to them); None without markers."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
         return None
-    return text[start + len(BEGIN):end].strip("\n")
+    return text[start + len(begin):stop].strip("\n")
 
 
-def replace_block(text: str, tables: str) -> str:
+def replace_block(text: str, tables: str, begin: str = BEGIN, end: str = END) -> str:
     """`text` with the part between the markers replaced by `tables`."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise UserError(f"no {BEGIN} ... {END} markers in the README")
-    return text[:start + len(BEGIN)] + "\n" + tables + "\n" + text[end:]
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise UserError(f"no {begin} ... {end} markers in the README")
+    return text[:start + len(begin)] + "\n" + tables + "\n" + text[stop:]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimnist.report.readme", description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path, help="a results.json written by `multimnist report`")
     parser.add_argument("readme", type=Path, help="the README holding the markers")
+    parser.add_argument("--regimes", type=Path, help="a regimes.json for the regime study's table")
     parser.add_argument("--check", action="store_true", help="exit 1 if the README's tables differ; write nothing")
     args = parser.parse_args(argv)
     try:
         tables = readme_tables(read_json(args.results))
         text = args.readme.read_text()
         updated = replace_block(text, tables)
+        if args.regimes:
+            updated = replace_block(updated, regime_table(read_json(args.regimes)), REGIMES_BEGIN, REGIMES_END)
     except (UserError, OSError) as e:
         sys.stderr.write(f"error: {e}\n")
         return 2

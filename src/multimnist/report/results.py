@@ -9,9 +9,11 @@ the README render from it.
     RUN/profile.json, steps.json                          the profile and each step's time
     RUN/data/meta.json, inspect/stats.json               the data's preset and class statistics
     RUN/{classifiers,ablations}/NAME/seed-S/              classifier runs (metrics.json, confusion.csv)
-    RUN/sweeps/KIND/SETTING/seed-S/                       the side sweeps' runs (history.csv for activation)
-    RUN/autoencoder/sweep/cf-F/seed-S/, autoencoder/final the compression sweep and the final autoencoder
-    RUN/reader/, generation/scores.json, regimes/regimes.json
+    RUN/sweeps/KIND/SETTING/seed-S/                       the side sweeps' runs (every run's history.csv too)
+    RUN/autoencoder/sweep/cf-F/seed-S/                    the compression sweep
+    RUN/autoencoder/final/seed-S/                         the final autoencoder, one per seed
+    RUN/reader/, generation/seed-S/scores.json            the reader; the samplers scored on autoencoder seed S
+    RUN/regimes/regimes.json
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from pathlib import Path
 
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import top_confused_pairs
-from multimnist.evaluation.noise import summarize
-from multimnist.experiments.compare import STUDY_PAIRS
+from multimnist.evaluation.noise import summarize, wilson_interval
 from multimnist.files import write_json
 from multimnist.layout import HISTORY, METRICS, read_csv_rows, read_history, read_json
+from multimnist.paper import CONFUSED_PAIRS
 from multimnist.report.claims import pair_counts, verdict_counts
 
 import numpy as np
@@ -31,7 +33,7 @@ import numpy as np
 CLASSIFIER_ROOTS = ("classifiers", "ablations", "sweeps/*")  # each holds NAME/seed-S run folders
 CONFUSION = "confusion.csv"
 PAIR_GROUPS = ("classifiers/unregularized", "classifiers/regularized")  # before and after regularization
-CURVE_ROOT = "sweeps/activation/"  # the runs whose validation-loss curves a claim reads
+CURVES = ("val_accuracy", "val_loss")  # the history columns the claims read
 SUMMARY_KEYS = ("test_accuracy", "best_val_accuracy", "val_accuracy", "train_accuracy", "train_val_gap",
                 "balanced_accuracy", "epochs_run")
 
@@ -75,11 +77,13 @@ def load_study(run: str | Path) -> dict:
         "runs": runs,
         "dirs": dirs,
         "confusions": {g: [read_confusion(run / d / CONFUSION) for d in dirs[g]] for g in PAIR_GROUPS if g in dirs},
-        "curves": {g: [_val_loss(run / d / HISTORY) for d in dirs[g]] for g in dirs if g.startswith(CURVE_ROOT)},
+        "curves": {g: [_curves(run / d / HISTORY) for d in dirs[g]] for g in dirs},
         "compression": compression_runs(run / "autoencoder" / "sweep"),
-        "autoencoder": _optional(run / "autoencoder" / "final" / METRICS, AUTOENCODER),
+        "autoencoder": [require(read_json(d / METRICS), AUTOENCODER, d / METRICS)
+                        for d in _seed_dirs(run / "autoencoder" / "final")],
         "reader": _optional(run / "reader" / METRICS, READER),
-        "generation": _optional(run / "generation" / "scores.json", SCORES, SCORE_ROW),
+        "generation": [_optional(d / "scores.json", SCORES, SCORE_ROW)
+                       for d in _seed_dirs(run / "generation", "scores.json")],
         "regimes": _optional(run / "regimes" / "regimes.json", REGIMES, REGIME_ROW),
     }
 
@@ -110,9 +114,9 @@ def require(data, schema: dict, path: Path):
     return data
 
 
-def _seed_dirs(folder: Path) -> list[Path]:
-    """Finished runs (holding metrics.json) under folder/seed-S, in seed order."""
-    found = [p.parent for p in folder.glob(f"seed-*/{METRICS}")]
+def _seed_dirs(folder: Path, holding: str = METRICS) -> list[Path]:
+    """Finished runs (holding metrics.json, or `holding`) under folder/seed-S, in seed order."""
+    found = [p.parent for p in folder.glob(f"seed-*/{holding}")]
     return sorted(found, key=lambda p: (int(p.name[5:]) if p.name[5:].isdigit() else 1 << 30, p.name))
 
 
@@ -153,11 +157,15 @@ def read_confusion(path: Path) -> dict:
     return {"classes": classes, "matrix": matrix}
 
 
-def _val_loss(path: Path) -> list[float]:
+def _curves(path: Path) -> dict[str, list[float]]:
+    """The validation curves of a run's history.csv (a run without one has none to read)."""
+    if not path.exists():
+        return {}
     history = read_history(path)
-    if "val_loss" not in history:
-        raise UserError(f"cannot read {path}: no val_loss column")
-    return history["val_loss"]
+    missing = [c for c in CURVES if c not in history]
+    if missing:
+        raise UserError(f"cannot read {path}: no {', '.join(missing)} column")
+    return {c: history[c] for c in CURVES}
 
 
 # --- results.json: every number the report's tables and the README quote ---
@@ -174,8 +182,7 @@ def results_json(loaded: dict, claims) -> dict:
         "classifiers": {g: config_summary(runs) for g, runs in loaded["runs"].items()},
         "pairs": pair_rows(loaded.get("confusions") or {}),
         "compression": compression_rows(loaded.get("compression") or {}),
-        "autoencoder": _pick(loaded.get("autoencoder"), ("latent_size", "test_mse", "test_bce", "epochs_run",
-                                                         "latent_values_outside_unit_share")),
+        "autoencoder": autoencoder_summary(loaded.get("autoencoder") or []),
         "reader": _pick(loaded.get("reader"), ("tens_accuracy", "units_accuracy", "number_accuracy")),
         "generation": generation_summary(loaded.get("generation")),
         "claims": [c.as_dict() for c in claims],
@@ -214,7 +221,7 @@ def pair_rows(confusions: dict, top: int = 10) -> list[dict]:
     classes = before[0]["classes"]
     summed = np.sum([np.asarray(c["matrix"]) for c in before if c["classes"] == classes], axis=0)
     pairs = [(p["true"], p["predicted"]) for p in top_confused_pairs(summed, classes, top)]
-    pairs += [p for p in STUDY_PAIRS if p not in pairs and set(p) <= set(classes)]
+    pairs += [p for p in CONFUSED_PAIRS if p not in pairs and set(p) <= set(classes)]
     rows = []
     for true, pred in pairs:
         b, a = summarize(pair_counts(before, true, pred)), summarize(pair_counts(after, true, pred))
@@ -230,16 +237,40 @@ def compression_rows(compression: dict) -> list[dict]:
             for f, runs in sorted(compression.items())]
 
 
-GENERATION_ROW_KEYS = (*SCORE_ROW, "fitted", "entropy_bits", "entropy_bits_ci", "diversity_note",
-                       "nn_distance_mean", "near_copy_share", "top_numbers")
-
-
-def generation_summary(scores: dict | None) -> dict | None:
-    if not scores:
+def autoencoder_summary(runs: list[dict]) -> dict | None:
+    """The final autoencoder over its seeds: {n, seeds, latent_size, KEY: {mean, std, n}}."""
+    if not runs:
         return None
-    return {"readable_threshold": scores["readable_threshold"], "n": scores["n"], "equal_n": scores["equal_n"],
-            "interval": scores.get("interval"), "draws": scores.get("draws"),
-            "rows": [{k: r.get(k) for k in GENERATION_ROW_KEYS} for r in scores["rows"]]}
+    return {"n": len(runs), "seeds": [m.get("seed") for m in runs], "latent_size": runs[0].get("latent_size"),
+            **{k: summarize([m.get(k) for m in runs]) for k in ("test_mse", "test_bce", "epochs_run",
+                                                                "latent_values_outside_unit_share")}}
+
+
+SEED_KEYS = ("readable_share", "distinct_numbers", "entropy_bits", "outside_1_50_share", "frechet_distance",
+             "nn_distance_mean", "near_copy_share")  # read per autoencoder seed, summarized over the seeds
+
+
+def generation_summary(seeds: list[dict]) -> dict | None:
+    """Every image set (samplers, reconstructions, real images) over the autoencoder seeds: each figure's
+    {mean, std, n} over the seeds (what the claims compare), and the pooled counts with their Wilson
+    intervals (a secondary figure: pooling ignores the training variance between autoencoders)."""
+    if not seeds:
+        return None
+    names = list(dict.fromkeys(r["sampler"] for scores in seeds for r in scores["rows"]))
+    rows = []
+    for name in names:
+        per_seed = [r for scores in seeds for r in scores["rows"] if r["sampler"] == name]
+        n, readable = sum(r["n"] for r in per_seed), sum(r["readable"] for r in per_seed)
+        outside = sum(r["outside_1_50"] for r in per_seed)
+        rows.append({"sampler": name, "kind": per_seed[0]["kind"], "fitted": per_seed[0].get("fitted"),
+                     "seeds": len(per_seed), "n": n, "readable": readable,
+                     "readable_share_pooled_ci": wilson_interval(readable, n),
+                     "outside_1_50": outside, "outside_1_50_pooled_ci": wilson_interval(outside, readable),
+                     **{k: summarize([r.get(k) for r in per_seed]) for k in SEED_KEYS}})
+    first = seeds[0]
+    return {"readable_threshold": first["readable_threshold"], "n_per_seed": first["n"],
+            "equal_n": [s["equal_n"] for s in seeds], "autoencoder_seeds": [s.get("autoencoder_seed") for s in seeds],
+            "interval": first.get("interval"), "rows": rows}
 
 
 def _pick(data: dict | None, keys) -> dict | None:

@@ -1,0 +1,49 @@
+"""scores.md: one autoencoder seed's table of generated-image scores, in words and Markdown.
+
+Rendering only. The verdicts on the samplers come from the claims table (report/claims.py), which compares the
+samplers across autoencoder seeds with the same criteria as every other claim; one seed's table states no verdict.
+"""
+
+from __future__ import annotations
+
+from multimnist.formatting import MISSING, pct
+
+VERDICTS = ("Verdicts: the report's claims table compares the samplers across autoencoder seeds (`multimnist "
+            "report RUN`); the tests above are one seed's, pooled over its images, and ignore the variance between "
+            "autoencoders.")
+
+
+def _share(v, ci) -> str:
+    """'23.4% [20.9–26.1]': a share and its interval in percent."""
+    return pct(v) if ci is None else f"{pct(v)} [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]"
+
+
+def _figure(v, ci, digits: int) -> str:
+    """'31.2 [28.0–34.0]': a subsampled figure and its interval."""
+    return MISSING if v is None else f"{v:.{digits}f} [{ci[0]:.{digits}f}–{ci[1]:.{digits}f}]"
+
+
+def scores_markdown(table: dict) -> str:
+    """scores.md: what counts as readable and the equal footing, the table, then the verdict."""
+    rows, m = table["rows"], table["equal_n"]
+    t = table["readable_threshold"]
+    head = [f"Readable threshold: {t} (an image is readable when the reader is at least {t:.0%} sure of both "
+            "digits).",
+            f"equal_n: {m} readable images per row for distinct numbers and entropy (the fewest any row has, at "
+            f"least {table['min_readable']}), mean over {table['draws']} random subsets; a row with just {m} has "
+            "a zero-width interval, so rows are compared by the tests the verdict names, not by interval overlap."
+            if m is not None else
+            f"equal_n: none; no row has the {table['min_readable']} readable images distinct numbers and entropy "
+            "need.",
+            f"Intervals: {table['interval']}.", ""]
+    md = [f"| sampler | fitted | readable | outside 1..50 (of readable) | distinct numbers (of {m}) | "
+          f"entropy (bits, of {m}) | Frechet distance | nearest-train RMS | near copies | most read |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        readable = f"{r['readable']}: {_share(r['readable_share'], r['readable_share_ci'])}"
+        outside = f"{r['outside_1_50']}: {_share(r['outside_1_50_share'], r['outside_1_50_ci'])}"
+        md.append(f"| {r['sampler']} | {r['fitted']} | {readable} | {outside} "
+                  f"| {_figure(r['distinct_numbers'], r['distinct_numbers_ci'], 1)} "
+                  f"| {_figure(r['entropy_bits'], r['entropy_bits_ci'], 2)} | {r['frechet_distance']:.2f} "
+                  f"| {r['nn_distance_mean']:.3f} | {pct(r['near_copy_share'])} | {r['top_numbers']} |")
+    return "\n".join(head + md) + "\n\n" + VERDICTS + "\n"
