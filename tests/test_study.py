@@ -187,7 +187,8 @@ def test_claims_table_has_a_row_per_claim(pipeline):
     assert set(verdicts.values()) - {"n/a"}, "the tiny run should judge some claims"
     # One seed a side: no comparison can detect anything, so it is untestable, never yes or no; the class plan is
     # by construction.
-    assert verdicts["regularized_gain"] == verdicts["cf20_best"] == verdicts["gaussian_better"] == "untestable"
+    assert verdicts["regularized_gain"] == verdicts["cf20_best"] == "untestable"
+    assert verdicts["gaussian_better"] in ("untestable", "n/a")  # a 1-epoch reader may read too few for diversity
     assert verdicts["class_imbalance"] == "by construction"
     results = json.loads((out / "results.json").read_text())
     assert [c["key"] for c in results["claims"]] == list(verdicts)

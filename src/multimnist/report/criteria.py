@@ -164,11 +164,17 @@ class Part(Protocol):
 
 
 def _not_run(labels, samples: Samples, q: Quantity | None = None) -> Outcome | None:
-    """An n/a test naming the labels without a single value, or None when every label has some."""
+    """An n/a outcome naming the labels without a single value (not run, or run without this figure), or None
+    when every label has some."""
     missing = [lb for lb in labels if not (q.values(samples.get(lb, ())) if q else samples.get(lb))]
-    if missing:
-        return Outcome(MISSING, {lb: 0 for lb in missing}, missing="not run: " + ", ".join(missing))
-    return None
+    if not missing:
+        return None
+    absent = [lb for lb in missing if not samples.get(lb)]
+    why = "; ".join(part for part in (
+        "not run: " + ", ".join(absent) if absent else "",
+        f"no {q.name if q else 'value'} in the runs of: " + ", ".join(lb for lb in missing if lb not in absent)
+        if len(absent) < len(missing) else "") if part)
+    return Outcome(MISSING, {lb: 0 for lb in missing}, missing=why)
 
 
 def _few(n: Mapping[str, int]) -> str:
