@@ -7,7 +7,7 @@ import pickle
 import multimnist
 from multimnist import datasets
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
-from multimnist.data.presets import preset_config
+from multimnist.data.config import preset_config
 from multimnist.errors import UserError
 
 import numpy as np

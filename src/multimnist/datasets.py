@@ -18,11 +18,12 @@ from importlib import resources
 from pathlib import Path
 
 from multimnist import __version__
-from multimnist.data.dataset import Dataset, GeneratorConfig, load_dataset, make_dataset, save_dataset
+from multimnist.data.config import DEFAULT_PRESET, KNOBS, GeneratorConfig, preset_config
+from multimnist.data.dataset import load_dataset, save_dataset
+from multimnist.data.generate import Dataset, make_dataset
 from multimnist.data.mnist import load_mnist
 from multimnist.data.plans import load_plan
 from multimnist.data.prepare import encode_labels
-from multimnist.data.presets import DEFAULT_PRESET, KNOBS, preset_config
 from multimnist.errors import FileError, UserError, file_error
 
 import numpy as np
@@ -39,7 +40,7 @@ def load_data(preset: str = DEFAULT_PRESET, seed: int = 0, labels: str = "index"
 
     Images are uint8 (N, 28, 39), 0..255. Labels are int64: class indices 0..49 with `labels="index"`
     (name them with `class_names()`), or the two-digit numbers 1..50 with `labels="number"`. `preset` names
-    the generator settings (see `multimnist.data.presets`), `train_size` scales the study's class plan to
+    the generator settings (see `multimnist.data.config.PRESETS`), `train_size` scales the study's class plan to
     fewer training images (None: all 83,550).
 
     The first call generates the data (a few seconds) and caches it under `cache_dir`, else

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+from multimnist.data.config import preset_help
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ def add_commands(subparsers) -> None:
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
     make.add_argument("--preset", default=None,
-                      help="generator preset: study (default: the calibrated setting), faint (multimnist 0.1's "
-                           "default, same bytes), few-source-digits; see docs/calibration.md")
+                      help=f"generator preset: {preset_help()}; see docs/calibration.md")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
@@ -65,8 +65,8 @@ def add_commands(subparsers) -> None:
 
 def _make(args) -> int:
     from multimnist.data import load_mnist, make_dataset, save_dataset
+    from multimnist.data.config import preset_config
     from multimnist.data.mnist import download_mnist
-    from multimnist.data.presets import preset_config
     from multimnist.experiments.data import same_dataset_there
 
     size = {"plan": str(args.plan), "train_size": args.train_size}

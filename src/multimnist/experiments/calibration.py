@@ -28,8 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from multimnist.data import load_dataset
-from multimnist.data.dataset import GeneratorConfig
-from multimnist.data.presets import KNOBS, knobs
+from multimnist.data.config import KNOBS, GeneratorConfig, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.executor import Executor, Job, run_jobs

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from multimnist.config import to_dict
-from multimnist.data.presets import preset_config
+from multimnist.data.config import preset_config
 from multimnist.evaluation.noise import ALPHA, gain_test
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
