@@ -64,10 +64,8 @@ def add_commands(subparsers) -> None:
 
 
 def _make(args) -> int:
-    from multimnist.data import load_mnist, make_dataset, save_dataset
-    from multimnist.data.config import preset_config
+    from multimnist.data import ensure_dataset, load_mnist, preset_config
     from multimnist.data.mnist import download_mnist
-    from multimnist.experiments.data import same_dataset_there
 
     size = {"plan": str(args.plan), "train_size": args.train_size}
     if args.classes:
@@ -77,15 +75,10 @@ def _make(args) -> int:
     mnist = args.mnist
     if args.download:
         mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")
-    digits = load_mnist(mnist)
-    if not args.force and same_dataset_there(args.out, config, args.seed, digits.sha256):
+    stored = ensure_dataset(args.out, config, args.seed, load_mnist(mnist), replace=args.force)
+    if not stored.made:
         print(f"{args.out} already holds this dataset (same settings, seed and MNIST): kept as it is")
         return 0
-    (args.out / "meta.json").unlink(missing_ok=True)  # written last: until then the folder is an unfinished dataset
-    ds = make_dataset(digits, config, seed=args.seed)
-    log.info("made %d training and %d test images (seed %d); writing %s", len(ds.y_train), len(ds.y_test), args.seed,
-             args.out)
-    save_dataset(ds, args.out)
     print(f"wrote {args.out}/train.npz, test.npz, meta.json")
     return 0
 

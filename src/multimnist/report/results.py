@@ -23,7 +23,7 @@ from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize
 from multimnist.experiments.compare import STUDY_PAIRS
 from multimnist.files import write_json
-from multimnist.layout import HISTORY, METRICS, read_csv_rows, read_history, read_json
+from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json
 from multimnist.report.claims import pair_counts, verdict_counts
 
 import numpy as np
@@ -70,7 +70,7 @@ def load_study(run: str | Path) -> dict:
     return {
         "profile": _optional(run / "profile.json", PROFILE),
         "steps": _optional(run / "steps.json"),
-        "meta": _optional(run / "data" / "meta.json", META),
+        "meta": _optional(run / "data" / DATA_META, META),
         "stats": stats,
         "runs": runs,
         "dirs": dirs,
