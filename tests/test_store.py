@@ -155,3 +155,14 @@ def test_multimnist_root_with_a_damaged_split_is_generated_again(tmp_path, caplo
     with caplog.at_level(logging.WARNING, logger="multimnist"):
         again = multimnist.MultiMNIST(root, train_size=TINY)
     assert np.array_equal(again.data, first.data) and "generating it again" in caplog.text
+
+
+def test_recipe_makes_the_same_dataset_again(tmp_path):
+    made = ensure_dataset(tmp_path / "a", preset_config("few-source-digits", train_size=TINY), 3).dataset
+    config, seed = store.recipe(made.meta)
+    again = ensure_dataset(tmp_path / "b", config, seed).dataset
+    assert seed == 3 and again.meta["sha256"] == made.meta["sha256"] and again.meta["preset"] == "few-source-digits"
+    with pytest.raises(UserError, match="made by another multimnist version"):
+        store.recipe({**made.meta, "generator": {**made.meta["generator"], "knob_of_the_future": 1}})
+    with pytest.raises(UserError, match="records no generator settings"):
+        store.recipe({})

@@ -127,6 +127,20 @@ def _found(folder: Path, config: GeneratorConfig, seed: int, mnist, replace: boo
     return _Again(problem, damaged=True)
 
 
+def recipe(meta: dict) -> tuple[GeneratorConfig, int]:
+    """The settings and seed a meta.json records, to make the same dataset again elsewhere (a Ray worker).
+
+    A setting this version does not know (the dataset was made by a newer multimnist) is one UserError."""
+    try:
+        return GeneratorConfig(**meta["generator"]), int(meta["seed"])
+    except TypeError as e:
+        raise UserError(f"the dataset was made by another multimnist version ({e}): install the same version "
+                        "everywhere the dataset is rebuilt") from None
+    except (KeyError, ValueError):
+        raise UserError("meta.json records no generator settings and seed: the dataset cannot be made again "
+                        "from it") from None
+
+
 def recorded_mismatch(ds: Dataset) -> str | None:
     """What differs between a dataset's arrays and what its meta.json records (image counts, arrays' SHA-256),
     or None. Datasets without a record (a user's own, or made before the hash was recorded) pass what they
