@@ -108,6 +108,8 @@ class MultiMNIST:
     meta.json), or a folder of your own train.npz/test.npz. If it holds none, the data is generated into it
     (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`,
     which raises instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
+    Processes given the same empty root at once generate it once (see `data/store.py`); a generated root whose
+    files no longer match its meta.json is generated again when it holds the settings asked for, else refused.
 
     The image is a PIL image (mode "L", 39 wide, 28 high) passed through `transform`; the target is the
     class index (an int) passed through `target_transform`. `data` holds the uint8 (N, 28, 39) images,
