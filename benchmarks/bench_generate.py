@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
+from multimnist.data import load_mnist, make_dataset, preset_config, save_dataset
 
 
 def timed(fn, *args, **kwargs):
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     digits, load_s = timed(load_mnist)
-    config = GeneratorConfig(train_size=args.train_size)
+    config = preset_config(train_size=args.train_size)
     times = []
     for _ in range(args.repeats):
         ds, seconds = timed(make_dataset, digits, config, seed=args.seed)

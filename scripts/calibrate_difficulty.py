@@ -21,7 +21,7 @@ import time
 
 import multimnist  # noqa: F401  (selects the JAX backend)
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, prepare
-from multimnist.data.presets import PRESETS, preset_config
+from multimnist.data.config import PRESETS, preset_config
 from multimnist.evaluation.fidelity import fidelity
 
 import keras

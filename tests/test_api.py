@@ -6,8 +6,8 @@ import pickle
 
 import multimnist
 from multimnist import datasets
-from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
-from multimnist.data.presets import preset_config
+from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset, store
+from multimnist.data.config import preset_config
 from multimnist.errors import UserError
 
 import numpy as np
@@ -47,7 +47,7 @@ def test_load_data_equals_the_generator_and_reads_the_cache_the_second_time(cach
     def no_generation(*args, **kwargs):
         raise AssertionError("the cache was not used")
 
-    monkeypatch.setattr(datasets, "make_dataset", no_generation)
+    monkeypatch.setattr(store, "make_dataset", no_generation)
     (again, _), _ = multimnist.load_data(cache_dir=cache, train_size=TINY, labels="number")
     assert np.array_equal(again, x_train)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
+import multimnist.data
 from multimnist import __version__
 from multimnist.data import GeneratorConfig, load_dataset, make_dataset, save_dataset
 from multimnist.data.compose import compose, split_label
@@ -361,3 +364,15 @@ def test_train_distinct_repeats_whole_compositions_within_each_class(digits):
     assert len(pairs) == len(np.unique(flat, axis=0))  # a repeat is a whole composition, label included
     assert np.bincount(ds.y_train).tolist() == np.bincount(_knob_dataset(digits).y_train).tolist()
     assert len(np.unique(ds.x_test.reshape(len(ds.x_test), -1), axis=0)) == len(ds.x_test)  # test untouched
+
+
+def test_data_modules_import_one_way():
+    """config <- generate <- dataset <- store: no module imports one further down the chain, at any level of
+    the file (a function-local import counts)."""
+    chain = ["config", "generate", "dataset", "store"]
+    folder = Path(multimnist.data.__file__).parent
+    for i, name in enumerate(chain):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        later = {f"multimnist.data.{m}" for m in chain[i + 1:]}
+        assert not imported & later, f"data/{name}.py imports {imported & later}"

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import stat
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -90,6 +91,8 @@ def test_hashes(tmp_path):
     assert sha256_file(tmp_path / "f") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     a = np.arange(12, dtype=np.int32).reshape(3, 4)
     assert sha256_arrays(a) == sha256_arrays(np.asfortranarray(a))  # content, not memory layout
+    # The digest recorded in meta.json and metrics.json files: the same as before it stopped copying the bytes.
+    assert sha256_arrays(a) == "3b7da4473fa12306d01c327038c1c551246c266cfce526672ae3678dddc47434"
     assert sha256_arrays(a) != sha256_arrays(a.astype(np.int64))
     assert sha256_arrays(a) != sha256_arrays(a.reshape(4, 3))
     assert sha256_arrays(a, a) != sha256_arrays(a)
@@ -158,3 +161,24 @@ def test_lock_folder_refuses_a_second_holder_and_cleans_up(tmp_path):
     assert list((tmp_path / "runs").iterdir()) == []
     with lock_folder(out, "third"):  # free again
         pass
+
+
+def test_lock_folder_waits_for_the_holder_when_asked(tmp_path):
+    """With wait=True a second holder blocks until the first lets go (the dataset store), and a lock of
+    another name beside the same folder is independent of the command lock."""
+    out = tmp_path / "data"
+    got = threading.Event()
+
+    def second():
+        with lock_folder(out, "second", wait=True, name="dataset.lock"):
+            got.set()
+
+    with lock_folder(out, "first", wait=True, name="dataset.lock"):
+        assert lock_path(out, "dataset.lock") == tmp_path / ".data.dataset.lock"
+        with lock_folder(out, "the command's own lock"):  # another file: no conflict
+            pass
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not got.wait(0.3)  # blocked while the first holds it
+    waiter.join(10)
+    assert got.is_set() and list(tmp_path.iterdir()) == []

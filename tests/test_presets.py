@@ -1,13 +1,24 @@
 """Named generator settings: `faint` reproduces the first calibrated data byte for byte, meta.json names the
-preset and records every knob, and unknown names or fixed knobs are one-line errors."""
+preset and records every knob, unknown names or fixed knobs are one-line errors, and a new preset is one entry
+in `PRESETS`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from multimnist.data import GeneratorConfig, make_dataset, save_dataset
-from multimnist.data.presets import DEFAULT_PRESET, KNOBS, PRESETS, matching_preset, preset_config
+import multimnist
+from multimnist.cli import main
+from multimnist.data import GeneratorConfig, load_dataset, make_dataset, save_dataset
+from multimnist.data.config import (
+    DEFAULT_PRESET,
+    KNOBS,
+    PRESETS,
+    Preset,
+    calibrated_on,
+    matching_preset,
+    preset_config,
+)
 from multimnist.errors import UserError
 
 import pytest
@@ -67,3 +78,30 @@ def test_unknown_preset_and_fixed_knob_are_user_errors():
         preset_config("nope")
     with pytest.raises(UserError, match="fixes blend"):
         preset_config("faint", blend="sum")
+
+
+def test_a_new_preset_is_one_entry_in_presets(monkeypatch, tmp_path, capsys):
+    """Registering one entry makes a preset usable everywhere: settings, meta.json, the CLI and its help,
+    load_data, and what it was calibrated on."""
+    monkeypatch.setitem(PRESETS, "bright", Preset({"intensity": (0.9, 1.0), "jitter": 1}, "every digit bright",
+                                                  {"unregularized_val": "calibrated on it for this test"}))
+    config = preset_config("bright", train_size=200)
+    assert config.intensity == (0.9, 1.0) and config.jitter == 1 and matching_preset(config) == "bright"
+    assert calibrated_on("bright") == {"unregularized_val": "calibrated on it for this test"}
+    with pytest.raises(SystemExit):
+        main(["data", "make", "--help"])
+    assert "bright (every digit bright)" in " ".join(capsys.readouterr().out.split())
+    out = tmp_path / "d"
+    assert main(["data", "make", "--out", str(out), "--preset", "bright", "--train-size", "200"]) == 0
+    ds = load_dataset(out)
+    assert ds.meta["preset"] == "bright" and ds.meta["generator"]["jitter"] == 1
+    (x_train, _), _ = multimnist.load_data(preset="bright", train_size=200, cache_dir=tmp_path / "cache")
+    assert (x_train == ds.x_train).all()
+
+
+def test_calibrated_on_names_each_presets_figures():
+    assert set(calibrated_on("study")) == {"unregularized_val", "unregularized_train"}
+    assert set(calibrated_on("faint")) == {"unregularized_test", "unregularized_val"}
+    assert calibrated_on("few-source-digits") == calibrated_on(None) == calibrated_on("not-a-preset") == {}
+    calibrated_on("study").clear()  # a copy: the preset keeps its record
+    assert calibrated_on("study")

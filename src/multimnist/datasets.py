@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,16 +17,16 @@ from importlib import resources
 from pathlib import Path
 
 from multimnist import __version__
-from multimnist.data.dataset import Dataset, GeneratorConfig, load_dataset, make_dataset, save_dataset
-from multimnist.data.mnist import load_mnist
+from multimnist.data.config import DEFAULT_PRESET, KNOBS, GeneratorConfig, preset_config
+from multimnist.data.dataset import load_dataset
+from multimnist.data.generate import Dataset
 from multimnist.data.plans import load_plan
 from multimnist.data.prepare import encode_labels
-from multimnist.data.presets import DEFAULT_PRESET, KNOBS, preset_config
+from multimnist.data.store import ensure_dataset
 from multimnist.errors import FileError, UserError, file_error
+from multimnist.layout import DATA_SPLITS
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 LABELS = ("index", "number")
 CACHE_ENV = "MULTIMNIST_CACHE"  # overrides the cache folder, e.g. on a shared scratch disk
@@ -39,12 +38,14 @@ def load_data(preset: str = DEFAULT_PRESET, seed: int = 0, labels: str = "index"
 
     Images are uint8 (N, 28, 39), 0..255. Labels are int64: class indices 0..49 with `labels="index"`
     (name them with `class_names()`), or the two-digit numbers 1..50 with `labels="number"`. `preset` names
-    the generator settings (see `multimnist.data.presets`), `train_size` scales the study's class plan to
+    the generator settings (see `multimnist.data.config.PRESETS`), `train_size` scales the study's class plan to
     fewer training images (None: all 83,550).
 
     The first call generates the data (a few seconds) and caches it under `cache_dir`, else
     `$MULTIMNIST_CACHE`, else `$XDG_CACHE_HOME/multimnist`, else `~/.cache/multimnist`, in a folder named by
     a hash of the settings, the seed, the MNIST digits and the package version; later calls read the cache.
+    Processes loading the same data at once generate it once (the others wait for it), and a cached dataset
+    whose files no longer match its meta.json is generated again, with a warning (see `data/store.py`).
     """
     if labels not in LABELS:
         raise UserError(f"labels must be one of {', '.join(LABELS)}, got {labels!r}")
@@ -87,20 +88,13 @@ def cache_key(config: GeneratorConfig, seed: int) -> str:
 
 
 def cached_dataset(config: GeneratorConfig, seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Dataset:
-    """The dataset for (config, seed) from the cache, generated and written there first if missing."""
+    """The dataset for (config, seed) from the cache, generated and written there first if missing or damaged."""
     folder = cache_root(cache_dir) / "datasets" / f"{config.preset or 'custom'}-seed{seed}-{cache_key(config, seed)}"
-    if (folder / "meta.json").is_file():  # written last: its presence marks a complete dataset
-        try:
-            return load_dataset(folder)
-        except UserError as e:
-            log.warning("cached dataset unreadable (%s); generating it again", e)
-    log.info("generating Multi-MNIST (preset %s, seed %d) into %s", config.preset, seed, folder)
     try:
-        save_dataset(make_dataset(load_mnist(), config, seed=seed), folder)
+        return ensure_dataset(folder, config, seed, replace=True).dataset  # the folder is the cache's own
     except (OSError, FileError) as e:
         reason = file_error(e) if isinstance(e, OSError) else e
         raise FileError(f"cannot write the dataset cache ({reason}); pass cache_dir= or set {CACHE_ENV}") from None
-    return load_dataset(folder)
 
 
 def _vendored_mnist_sha256() -> str:
@@ -114,6 +108,8 @@ class MultiMNIST:
     meta.json), or a folder of your own train.npz/test.npz. If it holds none, the data is generated into it
     (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`,
     which raises instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
+    Processes given the same empty root at once generate it once (see `data/store.py`); a generated root whose
+    files no longer match its meta.json is generated again when it holds the settings asked for, else refused.
 
     The image is a PIL image (mode "L", 39 wide, 28 high) passed through `transform`; the target is the
     class index (an int) passed through `target_transform`. `data` holds the uint8 (N, 28, 39) images,
@@ -130,16 +126,13 @@ class MultiMNIST:
         self.transform = transform
         self.target_transform = target_transform
         requested = preset_config(preset, train_size=train_size)
-        present = [name for name in ("train.npz", "test.npz") if (self.root / name).is_file()]
-        if len(present) == 1:  # never overwrite half of someone's dataset
-            raise UserError(f"{self.root} holds {present[0]} but not the other split; complete or remove it")
-        if not present:
-            if not generate:
-                raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass generate=True "
-                                f"or run `multimnist data make --out {self.root}`")
-            log.info("generating Multi-MNIST (preset %s, seed %d) into %s", requested.preset, seed or 0, self.root)
-            save_dataset(make_dataset(load_mnist(), requested, seed=seed or 0), self.root)
-        ds = load_dataset(self.root)
+        if generate:  # what the folder holds is kept; only an empty one is generated into
+            ds = ensure_dataset(self.root, requested, seed or 0, keep_other=True).dataset
+        elif not any((self.root / name).is_file() for name in DATA_SPLITS.values()):
+            raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass generate=True "
+                            f"or run `multimnist data make --out {self.root}`")
+        else:
+            ds = load_dataset(self.root)
         _check_matches(ds.meta, self.root, requested, preset is not None, seed, train_size)
         self.meta = ds.meta
         self.data = ds.x_train if train else ds.x_test  # (N, 28, 39)

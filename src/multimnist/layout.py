@@ -9,6 +9,12 @@ A training run folder:
     RUN/*.png, *.csv    figures and tables of the run
     RUN/backup/         Keras BackupAndRestore state while a run is unfinished
 
+A dataset folder (`data make --out`, the cache of `load_data`, a study's RUN/data):
+
+    DATA/train.npz, DATA/test.npz   the two splits: x, y and what made each image (src, intensity, placement)
+    DATA/meta.json                  settings, seed, MNIST hash, counts and the arrays' hash: written last, so it
+                                    marks the dataset complete
+
 Every reader here names the file it could not read; none of them guesses a value for a broken file.
 """
 
@@ -21,6 +27,8 @@ from pathlib import Path
 from multimnist.errors import UserError
 
 CONFIG, HISTORY, MODEL, METRICS, BACKUP = "config.yaml", "history.csv", "model.keras", "metrics.json", "backup"
+DATA_META = "meta.json"
+DATA_SPLITS = {"train": "train.npz", "test": "test.npz"}  # split -> its file in a dataset folder
 
 
 def is_complete(run_dir: str | Path) -> bool:

@@ -67,7 +67,7 @@ def _search(args) -> int:
 
 def _print_best(row: dict) -> None:
     """Every target of the best setting (mean +- std, share of seeds meeting it) and its knobs."""
-    from multimnist.data.presets import KNOBS
+    from multimnist.data.config import KNOBS
     from multimnist.evaluation.fidelity import TARGETS
 
     print(f"best setting: {row['label']} (id {row['id']}, seeds {', '.join(map(str, row['seeds']))})")

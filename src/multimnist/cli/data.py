@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+from multimnist.data.config import preset_help
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ def add_commands(subparsers) -> None:
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
     make.add_argument("--preset", default=None,
-                      help="generator preset: study (default: the calibrated setting), faint (multimnist 0.1's "
-                           "default, same bytes), few-source-digits; see docs/calibration.md")
+                      help=f"generator preset: {preset_help()}; see docs/calibration.md")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
@@ -64,10 +64,8 @@ def add_commands(subparsers) -> None:
 
 
 def _make(args) -> int:
-    from multimnist.data import load_mnist, make_dataset, save_dataset
+    from multimnist.data import ensure_dataset, load_mnist, preset_config
     from multimnist.data.mnist import download_mnist
-    from multimnist.data.presets import preset_config
-    from multimnist.experiments.data import same_dataset_there
 
     size = {"plan": str(args.plan), "train_size": args.train_size}
     if args.classes:
@@ -77,15 +75,10 @@ def _make(args) -> int:
     mnist = args.mnist
     if args.download:
         mnist = download_mnist(mnist or Path.home() / ".cache" / "multimnist" / "mnist")
-    digits = load_mnist(mnist)
-    if not args.force and same_dataset_there(args.out, config, args.seed, digits.sha256):
+    stored = ensure_dataset(args.out, config, args.seed, load_mnist(mnist), replace=args.force)
+    if not stored.made:
         print(f"{args.out} already holds this dataset (same settings, seed and MNIST): kept as it is")
         return 0
-    (args.out / "meta.json").unlink(missing_ok=True)  # written last: until then the folder is an unfinished dataset
-    ds = make_dataset(digits, config, seed=args.seed)
-    log.info("made %d training and %d test images (seed %d); writing %s", len(ds.y_train), len(ds.y_test), args.seed,
-             args.out)
-    save_dataset(ds, args.out)
     print(f"wrote {args.out}/train.npz, test.npz, meta.json")
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from multimnist.data.dataset import HEIGHT, WIDTH
+from multimnist.data.config import HEIGHT, WIDTH
 from multimnist.errors import UserError
 
 import numpy as np

@@ -1,213 +1,36 @@
-"""Multi-MNIST datasets: generate them from MNIST digits, write them to files, load and check them.
+"""Multi-MNIST dataset files: write them, load them and check what they hold.
 
-A dataset is a pure function of (digit source, generator config, seed): the same three give the same
-bytes. Train images use only MNIST train digits and test images only MNIST test digits, and every image
-records the indices of its two source digits (`src`) and their intensities.
+A dataset folder holds train.npz and test.npz (x, y and what made each image: src, intensity, placement)
+and meta.json, written last so that its presence marks a complete dataset (file names in `multimnist.layout`).
+Loading checks shapes, dtypes and label ranges and names the file and the problem in one UserError; a user's
+own folder (x/y arrays, no meta.json) or one .npz loads too. Drawing lives in `data/generate.py`.
 """
 
 from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from multimnist import __version__
-from multimnist.data.compose import BLENDS, compose, split_label
-from multimnist.data.mnist import Digits
-from multimnist.data.plans import load_plan, plan_stats, scale_plan
+from multimnist.data.config import FLAT, HEIGHT, WIDTH
+from multimnist.data.generate import Dataset
 from multimnist.errors import UserError
 from multimnist.files import write_json, write_npz
+from multimnist.layout import DATA_META, DATA_SPLITS
 
 import numpy as np
-
-HEIGHT, WIDTH = 28, 39
-FLAT = HEIGHT * WIDTH  # 1092
-MAX_JITTER = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 empty rows above and below
-INTENSITY_MODES = ("independent", "shared")
-MIN_POOL = 100  # the first 100 MNIST training digits hold every class (the first 10 do not)
-
-
-@dataclass
-class GeneratorConfig:
-    """How to draw a Multi-MNIST dataset. Defaults reproduce the study's data (see docs/calibration.md)."""
-
-    plan: str = "study"  # "study", "balanced" or a YAML/JSON file of {label: train count}
-    classes: tuple[int, ...] | None = None  # None: the plan's classes (1..50 for the study)
-    train_size: int | None = None  # None: the plan's total (83,550 for the study); else scaled to this
-    test_fraction: float = 0.2  # test images per train image, same class proportions
-    intensity: tuple[float, float] = (0.05, 1.0)  # each digit's brightness, uniform in this range (calibrated)
-    blend: str = "max"  # how overlapping pixels combine: max, sum (clipped) or alpha (see compose)
-    offset: int = 11  # columns between the two digits' left edges; 28 - offset columns overlap (fixes the width)
-    offset_min: int | None = None  # if set, each image's right digit starts at a column drawn in offset_min..offset
-    jitter: int = 0  # each digit moves up or down by a whole number of rows drawn in -jitter..jitter
-    intensity_mode: str = "independent"  # "independent": each digit draws its own; "shared": one per image
-    train_pool: int | None = None  # train images draw only from the first N MNIST training digits (None: all)
-    train_distinct: int | None = None  # the training split holds only ~N distinct images, the rest exact repeats
-    preset: str | None = None  # the named preset these settings came from (data/presets.py); a label only
-
-    def __post_init__(self):
-        if self.classes is not None:
-            self.classes = tuple(int(c) for c in self.classes)
-        self.intensity = tuple(float(v) for v in self.intensity)
-        lo, hi = self.intensity
-        if not 0.0 < lo <= hi <= 1.0:
-            raise UserError(f"intensity range must satisfy 0 < low <= high <= 1, got {self.intensity}")
-        if self.blend not in BLENDS:
-            raise UserError(f"blend must be one of {', '.join(BLENDS)}, got {self.blend!r}")
-        if self.offset != 11:
-            raise UserError("offset must be 11: the study's images are 28x39 (17 overlapping columns)")
-        if self.offset_min is not None and not 0 <= self.offset_min <= self.offset:
-            raise UserError(f"offset_min must lie in 0..{self.offset}, got {self.offset_min}")
-        if not 0 <= self.jitter <= MAX_JITTER:
-            raise UserError(f"jitter must lie in 0..{MAX_JITTER} rows (MNIST's empty margin), got {self.jitter}")
-        if self.intensity_mode not in INTENSITY_MODES:
-            raise UserError(f"intensity_mode must be one of {', '.join(INTENSITY_MODES)}, got {self.intensity_mode!r}")
-        if self.train_pool is not None and not MIN_POOL <= self.train_pool:
-            raise UserError(f"train_pool must be at least {MIN_POOL} digits (or unset for all), got {self.train_pool}")
-        if self.train_distinct is not None and self.train_distinct < 1:
-            raise UserError(f"train_distinct must be positive (or unset), got {self.train_distinct}")
-        if not 0.0 < self.test_fraction <= 1.0:
-            raise UserError(f"test fraction must be in (0, 1], got {self.test_fraction}")
-        if self.train_size is not None and self.train_size < 1:
-            raise UserError(f"train size must be positive, got {self.train_size}")
-
-
-@dataclass(repr=False)
-class Dataset:
-    """Images (N, 28, 39) as uint8 0..255 or float32 0..1, integer labels, and what made them."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    classes: tuple[int, ...]
-    src_train: np.ndarray | None = None  # (N, 2) indices of the tens and units digits in MNIST train
-    src_test: np.ndarray | None = None  # (N, 2) indices in MNIST test
-    intensity_train: np.ndarray | None = None  # (N, 2) brightness of each digit
-    intensity_test: np.ndarray | None = None
-    meta: dict = field(default_factory=dict)
-    placement_train: np.ndarray | None = None  # (N, 3) right digit's column, row shifts; only if drawn per image
-    placement_test: np.ndarray | None = None
-
-    def __repr__(self) -> str:
-        """A few lines of counts and settings instead of the arrays (a printed dataset fits on a screen)."""
-        shape = "x".join(str(d) for d in self.x_train.shape[1:])
-        lines = [f"Dataset: {len(self.x_train):,} train and {len(self.x_test):,} test images, "
-                 f"{shape} {self.x_train.dtype}",
-                 f"    classes: {len(self.classes)} ({_span(self.classes)})"]
-        generator = self.meta.get("generator")
-        if generator is not None:
-            settings = ", ".join(f"{k}={v}" for k, v in generator.items() if v is not None)
-            lines.append(f"    made with seed {self.meta.get('seed')}: {settings}")
-        if "mnist" in self.meta:
-            lines.append(f"    MNIST: {self.meta['mnist'].get('source')}")
-        return "\n".join(lines)
-
-
-def _span(classes) -> str:
-    """(1, 2, ..., 50) -> '1..50'; a set with holes is listed, shortened when long."""
-    classes = list(classes)
-    if not classes:
-        return "none"
-    if classes == list(range(classes[0], classes[-1] + 1)):
-        return f"{classes[0]}..{classes[-1]}"
-    return ", ".join(str(c) for c in classes[:8]) + (", ..." if len(classes) > 8 else "")
-
-
-def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: int = 0) -> Dataset:
-    """Draw train and test sets from `digits` following `config`; deterministic in `seed`."""
-    config = config or GeneratorConfig()
-    plan = load_plan(config.plan, config.classes)
-    if config.train_size is not None:
-        plan = scale_plan(plan, config.train_size)
-    test_plan = scale_plan(plan, max(len(plan), round(sum(plan.values()) * config.test_fraction)))
-    train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    pool = len(digits.x_train) if config.train_pool is None else min(config.train_pool, len(digits.x_train))
-    x_tr, y_tr, src_tr, int_tr, place_tr = _draw(digits.x_train[:pool], digits.y_train[:pool], plan, config,
-                                                 train_rng, distinct=config.train_distinct)
-    x_te, y_te, src_te, int_te, place_te = _draw(digits.x_test, digits.y_test, test_plan, config, test_rng)
-    meta = {
-        "generator": asdict(config),
-        "preset": _preset_name(config),
-        "seed": seed,
-        "classes": list(plan),
-        "train": plan_stats(plan),
-        "test": plan_stats(test_plan),
-        "mnist": {"source": digits.source, "sha256": digits.sha256},
-        "multimnist_version": __version__,
-    }
-    return Dataset(x_tr, y_tr, x_te, y_te, tuple(plan), src_tr, src_te, int_tr, int_te, meta,
-                   place_tr, place_te)
-
-
-def _preset_name(config: GeneratorConfig) -> str | None:
-    from multimnist.data.presets import matching_preset  # presets builds on this module
-
-    return matching_preset(config)
-
-
-def _draw(x_digits, y_digits, plan, config, rng, distinct=None, chunk=8192):
-    """Labels, source digits, intensities and (when a placement knob is on) placements, then the images.
-
-    Draws happen in a fixed order and a knob left at its default draws nothing, so the default settings give
-    the same bytes as before the knobs existed.
-    """
-    labels = np.repeat(np.array(list(plan), dtype=np.int64), list(plan.values()))
-    labels = labels[rng.permutation(len(labels))]
-    n = len(labels)
-    src = np.empty((n, 2), dtype=np.int64)
-    pools = [np.flatnonzero(y_digits == d) for d in range(10)]
-    for col, digit_of in enumerate(split_label(labels)):
-        for d in range(10):
-            where = np.flatnonzero(digit_of == d)
-            src[where, col] = pools[d][rng.integers(len(pools[d]), size=len(where))]
-    if config.intensity_mode == "shared":
-        intensity = np.repeat(rng.uniform(*config.intensity, size=(n, 1)), 2, axis=1).astype(np.float32)
-    else:
-        intensity = rng.uniform(*config.intensity, size=(n, 2)).astype(np.float32)
-    placement = None  # (N, 3): the right digit's column, the left and right digits' row shifts
-    if config.offset_min is not None or config.jitter:
-        placement = np.empty((n, 3), dtype=np.int64)
-        low = config.offset if config.offset_min is None else config.offset_min
-        placement[:, 0] = rng.integers(low, config.offset + 1, size=n)
-        placement[:, 1:] = rng.integers(-config.jitter, config.jitter + 1, size=(n, 2))
-    if distinct is not None and distinct < n:
-        _repeat_within_classes(labels, distinct, rng, src, intensity, placement)
-    x = np.empty((n, HEIGHT, WIDTH), dtype=np.uint8)
-    for s in range(0, n, chunk):
-        sl = slice(s, s + chunk)
-        offset = config.offset if placement is None else placement[sl, 0]
-        shift = None if placement is None else placement[sl, 1:]
-        x[sl] = compose(
-            x_digits[src[sl, 0]], x_digits[src[sl, 1]], intensity[sl, 0], intensity[sl, 1],
-            blend=config.blend, offset=offset, width=WIDTH, shift=shift,
-        )
-    return x, labels, src, intensity, placement
-
-
-def _repeat_within_classes(labels, distinct, rng, *draws) -> None:
-    """Keep ~`distinct` distinct compositions, each class its share (at least one): every other image of a
-    class becomes an exact copy (same sources, intensities, placement) of one of its class's kept ones."""
-    for c in np.unique(labels):
-        where = np.flatnonzero(labels == c)
-        keep = max(1, round(len(where) * distinct / len(labels)))
-        copies, originals = where[keep:], where[rng.integers(keep, size=len(where) - keep)]
-        for arr in draws:
-            if arr is not None:
-                arr[copies] = arr[originals]
 
 
 def save_dataset(ds: Dataset, out: str | Path) -> Path:
     """Write train.npz, test.npz and meta.json (last, so its presence marks a complete dataset)."""
     out = Path(out)
-    for split in ("train", "test"):
+    for split in DATA_SPLITS:
         arrays = {"x": getattr(ds, f"x_{split}"), "y": getattr(ds, f"y_{split}")}
         for name in ("src", "intensity", "placement"):
             if getattr(ds, f"{name}_{split}") is not None:
                 arrays[name] = getattr(ds, f"{name}_{split}")
-        write_npz(out / f"{split}.npz", **arrays)
-    write_json(out / "meta.json", ds.meta)
+        write_npz(out / DATA_SPLITS[split], **arrays)
+    write_json(out / DATA_META, ds.meta)
     return out
 
 
@@ -223,12 +46,12 @@ def load_dataset(path: str | Path) -> Dataset:
         raise UserError(f"dataset not found: {path}")
     meta = {}
     if path.is_dir():
-        splits = {s: _read_npz(path / f"{s}.npz", "") for s in ("train", "test")}
-        if (path / "meta.json").is_file():
+        splits = {s: _read_npz(path / name, "") for s, name in DATA_SPLITS.items()}
+        if (path / DATA_META).is_file():
             try:
-                meta = json.loads((path / "meta.json").read_text())
+                meta = json.loads((path / DATA_META).read_text())
             except ValueError as e:
-                raise UserError(f"{path / 'meta.json'} is not valid JSON: {e}") from None
+                raise UserError(f"{path / DATA_META} is not valid JSON: {e}") from None
     else:
         both = _read_npz(path, "_train") | {k + "@test": v for k, v in _read_npz(path, "_test").items()}
         splits = {"train": {k: v for k, v in both.items() if "@" not in k},

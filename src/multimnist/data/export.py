@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from multimnist import __version__
-from multimnist.data.dataset import Dataset
+from multimnist.data.generate import Dataset
 from multimnist.data.prepare import encode_labels
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_bytes, write_text

@@ -12,7 +12,7 @@ Without them (a user's own dataset) the fallback is the share of all ink inside 
 from __future__ import annotations
 
 from multimnist.data.compose import DIGIT
-from multimnist.data.dataset import Dataset
+from multimnist.data.generate import Dataset
 from multimnist.data.mnist import Digits
 from multimnist.data.plans import plan_stats
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from multimnist.data.dataset import FLAT, Dataset
+from multimnist.data.config import FLAT
+from multimnist.data.generate import Dataset
 from multimnist.errors import UserError
 
 import numpy as np

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, prepare
-from multimnist.data.dataset import HEIGHT, WIDTH
+from multimnist.data.config import HEIGHT, WIDTH
 from multimnist.errors import UserError
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.files import write_json, write_npz, write_text

@@ -27,17 +27,15 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from multimnist.data import load_dataset
-from multimnist.data.dataset import GeneratorConfig
-from multimnist.data.presets import KNOBS, knobs
+from multimnist.data import ensure_dataset, load_dataset
+from multimnist.data.config import KNOBS, GeneratorConfig, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import compiled_classifier, load_classifier_config
-from multimnist.experiments.data import make_data
 from multimnist.files import finite, write_json, write_text
 from multimnist.formatting import csv_text
-from multimnist.layout import read_json
+from multimnist.layout import DATA_META, read_json
 from multimnist.training.fit import accuracy, fit
 
 log = logging.getLogger(__name__)
@@ -191,10 +189,9 @@ def load_grid(path: str | Path | None) -> list[dict]:
 # --- the search -----------------------------------------------------------------------------------------------------
 
 def make_setting_data(setting: dict, data_dir: str, train_size: int | None, data_seed: int) -> str:
-    """Job: the setting's dataset in `data_dir`, unless it is already complete there."""
-
-    if not (Path(data_dir) / "meta.json").is_file():
-        make_data(Path(data_dir), GeneratorConfig(**setting, train_size=train_size), seed=data_seed)
+    """Job: the setting's dataset in `data_dir`, unless it is already complete there (the folder is the
+    search's own: what a killed job left unfinished is made again)."""
+    ensure_dataset(data_dir, GeneratorConfig(**setting, train_size=train_size), data_seed, replace=True)
     return data_dir
 
 
@@ -217,7 +214,7 @@ def run_search(out: str | Path, grid: Sequence[dict] | None = None, seeds: Seque
     data_jobs = [Job(f"data {setting_label(s)}", make_setting_data,
                      {"setting": s, "data_dir": str(dirs[sid] / "data"), "train_size": train_size,
                       "data_seed": int(data_seed)})
-                 for sid, s in needed.items() if not (dirs[sid] / "data" / "meta.json").is_file()]
+                 for sid, s in needed.items() if not (dirs[sid] / "data" / DATA_META).is_file()]
     log.info("search: %d setting(s) x %d seed(s) under %s; %d run(s) to train (%d done), %d dataset(s) to make",
              len(grid), len(seeds), out, len(todo), len(grid) * len(seeds) - len(todo), len(data_jobs))
     run_jobs(data_jobs, n_jobs, log=log.info, executor=executor)

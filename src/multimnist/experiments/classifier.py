@@ -15,7 +15,7 @@ from pathlib import Path
 from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, prepare
 from multimnist.data.augment import AugmentConfig, rebalance
-from multimnist.data.dataset import FLAT
+from multimnist.data.config import FLAT
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import classification_summary
 from multimnist.executor import Executor, Job, run_jobs

@@ -6,67 +6,24 @@ matplotlib when they are drawn, so `data make` works without the `[report]` extr
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, export_dataset, load_dataset, load_mnist, make_dataset, save_dataset
 from multimnist.data.export import Progress
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
-from multimnist.errors import UserError
 from multimnist.files import write_json
 
 import numpy as np
 
 
 def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Path | None = None) -> Path:
-    """Generate a dataset and write it to `out` (train.npz, test.npz, meta.json)."""
+    """Generate a dataset and write it to `out` (train.npz, test.npz, meta.json), whatever `out` holds: the
+    study's data step, which the pipeline reruns only when the step's settings changed. To make a dataset only
+    when it is not already there, use `data.ensure_dataset`."""
     digits = load_mnist(mnist)
     ds = make_dataset(digits, config, seed=seed)
     return save_dataset(ds, out)
-
-
-def same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool:
-    """True if `out` holds a dataset of these very settings; False if it holds none; else a UserError (use --force)."""
-    meta_path = out / "meta.json"
-    if not meta_path.is_file():
-        if any((out / f"{split}.npz").exists() for split in ("train", "test")):
-            raise UserError(f"{out} holds train.npz/test.npz without meta.json (an unfinished or foreign dataset): "
-                            "add --force to replace it, or choose another --out")
-        return False
-    try:
-        meta = json.loads(meta_path.read_text())
-        recorded = {**meta["generator"], "seed": meta["seed"], "mnist": meta["mnist"]["sha256"]}
-    except (ValueError, KeyError, TypeError):
-        raise UserError(f"{meta_path} is not a meta.json written by `data make`: add --force to replace the "
-                        "dataset, or choose another --out") from None
-    wanted = {**_as_json(dataclasses.asdict(config)), "seed": seed, "mnist": mnist_sha256}
-    # A setting added after the dataset was made counts as its default; the preset's name is only a label.
-    defaults = {f.name: _as_json(f.default) for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
-    differ = [k for k in wanted if k != "preset" and recorded.get(k, defaults.get(k)) != wanted[k]]
-    if differ:
-        shown = ", ".join(f"{k} {_short(recorded.get(k))} (now {_short(wanted[k])})" for k in differ[:4])
-        raise UserError(f"{out} holds a dataset made with other settings ({shown}): add --force to replace it, or "
-                        "choose another --out")
-    return True
-
-
-def _as_json(value):
-    """As the value reads back from meta.json (tuples as lists)."""
-    return json.loads(json.dumps(value, default=list))
-
-
-def _short(value) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 20 else text[:17] + "..."
-
-
-def ensure_data(out: Path, config: GeneratorConfig, seed: int = 0) -> Path:
-    """The dataset of `config` and `seed` in `out`: made if absent, kept if there, refused if of other settings."""
-    if not same_dataset_there(Path(out), config, seed, load_mnist().sha256):
-        make_data(Path(out), config, seed=seed)
-    return Path(out)
 
 
 def export_data(data: Path, out: Path, fmt: str, force: bool = False, progress: Progress | None = None) -> list[Path]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
-from multimnist.data import Dataset, GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
+from multimnist.data import Dataset, GeneratorConfig, ensure_dataset, prepare
 from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
 from multimnist.errors import UserError
@@ -122,11 +122,10 @@ def load_reader(run) -> object:
 
 
 def _reader_data(folder: Path, cfg: ReaderDataConfig) -> Dataset:
-    """Generate the 00..99 dataset into `folder` once (meta.json marks it complete), then read it back."""
-    if not (folder / "meta.json").is_file():
-        gen = GeneratorConfig(plan="balanced", classes=tuple(range(100)), train_size=cfg.train_size)
-        save_dataset(make_dataset(load_mnist(), gen, seed=cfg.data_seed), folder)
-    return load_dataset(folder)
+    """The 00..99 dataset in `folder` (the run's own), generated there the first time or when the config's data
+    settings changed."""
+    gen = GeneratorConfig(plan="balanced", classes=tuple(range(100)), train_size=cfg.train_size)
+    return ensure_dataset(folder, gen, cfg.data_seed, replace=True).dataset
 
 
 def _targets(labels: np.ndarray) -> dict[str, np.ndarray]:

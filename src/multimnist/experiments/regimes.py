@@ -17,11 +17,12 @@ import logging
 from pathlib import Path
 
 from multimnist.config import to_dict
-from multimnist.data.presets import preset_config
+from multimnist.data import ensure_dataset
+from multimnist.data.config import PRESETS as DATA_PRESETS
+from multimnist.data.config import preset_config
 from multimnist.evaluation.noise import ALPHA, gain_test, holm
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import load_classifier_config, train_classifier
-from multimnist.experiments.data import ensure_data
 from multimnist.files import write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, METRICS, read_history, read_metrics
@@ -31,7 +32,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-PRESETS = ("study", "faint", "few-source-digits")  # the calibrated preset first: it matters most
+PRESETS = tuple(DATA_PRESETS)  # every preset, the default (the calibrated one) first: it matters most
 BASELINE = "unregularized"
 REGULARIZERS = ("dropout_0.1", "early_stopping", "l1_1e-5", "l2_1e-5", "aug_shift", "regularized")
 CONFIGS = (BASELINE, *REGULARIZERS)
@@ -47,7 +48,7 @@ def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int 
     `replace`: runs of an edited config are trained anew instead of refused (see open_run)."""
     out = Path(out)
     for preset in presets:  # a preset whose settings changed since its runs were made is one clear error
-        ensure_data(out / preset / "data", preset_config(preset, train_size=train_size), seed=DATA_SEED)
+        ensure_dataset(out / preset / "data", preset_config(preset, train_size=train_size), DATA_SEED)
     jobs = []
     for preset in presets:
         for name in configs:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from multimnist import __version__
 from multimnist.config import from_dict, to_dict
+from multimnist.data.config import knobs, preset_config
 from multimnist.data.plans import load_plan
-from multimnist.data.presets import knobs, preset_config
 from multimnist.errors import UserError
 from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
@@ -69,7 +69,7 @@ class Profile:
     reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
     reader_epochs: int | None = None
     n_generate: int = 1000  # generated images per sampler
-    preset: str = "study"  # the generator preset of the study's data (data/presets.py)
+    preset: str = "study"  # the generator preset of the study's data (data/config.py)
     study: bool = True  # run the study's own steps (a profile may run only the regime study)
     regimes: tuple[str, ...] = ()  # presets of the regime study (experiments/regimes.py); () skips it
     regime_seeds: tuple[int, ...] = regimes_step.SEEDS

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from multimnist.data.dataset import FLAT  # importing multimnist first selects the JAX backend
+from multimnist.data.config import FLAT  # importing multimnist first selects the JAX backend
 from multimnist.errors import UserError
 
 import keras

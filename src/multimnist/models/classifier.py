@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from multimnist.data.dataset import FLAT, HEIGHT, WIDTH  # importing multimnist first selects the JAX backend
+from multimnist.data.config import FLAT, HEIGHT, WIDTH  # importing multimnist first selects the JAX backend
 from multimnist.errors import UserError
 
 import keras

@@ -8,7 +8,8 @@ built by `study_samples` from what `multimnist.report.results.load_study` read.
 
 Verdicts (VERDICTS) are the criteria's (yes, partly, no, within noise, untestable, n/a), and two that depend on
 how the data was made, shown apart and not counted: "by construction" for the figures the data was made to
-match (BY_CONSTRUCTION, CALIBRATED_ON), and "dependent" for a figure that follows from one of those (DEPENDS).
+match (BY_CONSTRUCTION, and each data preset's `calibrated_on` in data/config.py), and "dependent" for a figure
+that follows from one of those (DEPENDS).
 The project's own claims (`beyond`) are judged by the same rules in a table of their own, outside the tally.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from multimnist import paper
+from multimnist.data.config import calibrated_on
 from multimnist.formatting import MISSING
 from multimnist.report.criteria import (
     BEST_VAL,
@@ -59,22 +61,6 @@ NOT_COUNTED = ("by construction", "dependent")
 BY_CONSTRUCTION = {
     "class_imbalance": "the study's class plan (data/plans/study.yaml) was solved to match these counts",
 }
-# The figures each data preset was calibrated on (src/multimnist/data/presets.py, docs/calibration.md):
-# data/meta.json's "preset" -> {claim key: why}. A preset not named here was calibrated on none of them.
-CALIBRATED_ON: dict[str, dict[str, str]] = {
-    "faint": {
-        "unregularized_test": "the 'faint' preset was calibrated to put this test accuracy at 89% "
-                              "(docs/calibration.md, first calibration)",
-        "unregularized_val": "the 'faint' preset was calibrated on this network's accuracy, best validation "
-                             "included (docs/calibration.md, first calibration)",
-    },
-    "study": {
-        "unregularized_val": "the 'study' preset was chosen on best validation accuracy 91.5 ± 1 "
-                             "(evaluation/fidelity.py, docs/calibration.md); its test accuracy was never used",
-        "unregularized_train": "the 'study' preset was chosen on training accuracy >= 99% at epoch 50 "
-                               "(evaluation/fidelity.py, docs/calibration.md)",
-    },
-}
 # A figure that follows from a calibrated one: claim key -> (the calibrated claim, why it follows).
 DEPENDS = {
     "unregularized_test": ("unregularized_val", "the data was chosen on best validation accuracy, and in this "
@@ -84,8 +70,9 @@ DEPENDS = {
 
 
 def by_construction(preset: str | None) -> dict[str, str]:
-    """Claim key -> why it holds by construction, for data made with `preset`."""
-    return {**BY_CONSTRUCTION, **CALIBRATED_ON.get(preset or "", {})}
+    """Claim key -> why it holds by construction, for data made with `preset` (each preset carries the figures it
+    was calibrated on: data/config.py)."""
+    return {**BY_CONSTRUCTION, **calibrated_on(preset)}
 
 
 # --- the claims ---

@@ -24,7 +24,7 @@ from multimnist.errors import UserError
 from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize, wilson_interval
 from multimnist.files import write_json
-from multimnist.layout import HISTORY, METRICS, read_csv_rows, read_history, read_json
+from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json
 from multimnist.paper import CONFUSED_PAIRS
 from multimnist.report.claims import pair_counts, verdict_counts
 
@@ -72,7 +72,7 @@ def load_study(run: str | Path) -> dict:
     return {
         "profile": _optional(run / "profile.json", PROFILE),
         "steps": _optional(run / "steps.json"),
-        "meta": _optional(run / "data" / "meta.json", META),
+        "meta": _optional(run / "data" / DATA_META, META),
         "stats": stats,
         "runs": runs,
         "dirs": dirs,
