@@ -103,6 +103,25 @@ def test_make_user_errors(tmp_path, capsys, extra, message):
     assert not (out / "train.npz").exists() and not (out / "meta.json").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (["data", "make", "--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+        (["data", "make", "--seed", "1.5"], "--seed must be a whole number >= 0, got '1.5'"),
+        (["data", "make", "--train-size", "-5"], "--train-size must be a whole number >= 1, got -5"),
+        (["generate", "--model", "m", "--n", "0"], "--n must be a whole number >= 1, got 0"),
+        (["train", "classifier", "--data", "d", "--epochs", "0"], "--epochs must be a whole number >= 1, got 0"),
+        (["train", "classifier", "--data", "d", "--seeds=-1..2"], "--seeds: must be whole numbers >= 0, got -1"),
+        (["reproduce", "--jobs", "0"], "--jobs must be a whole number >= 1, got 0"),
+    ],
+    ids=["seed-negative", "seed-float", "train-size", "n", "epochs", "seeds", "jobs"],
+)
+def test_bad_numbers_are_one_line_naming_the_option(tmp_path, capsys, argv, line):
+    code, _, err = _run([*argv, "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (2, f"multimnist: error: {line}\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_inspect_user_errors(tmp_path, capsys):
     code, _, err = _run(["data", "inspect", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "f")], capsys)
     assert code == 2 and "dataset not found" in err and err.count("\n") == 1

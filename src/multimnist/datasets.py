@@ -23,7 +23,7 @@ from multimnist.data.mnist import load_mnist
 from multimnist.data.plans import load_plan
 from multimnist.data.prepare import encode_labels
 from multimnist.data.presets import DEFAULT_PRESET, KNOBS, preset_config
-from multimnist.errors import FileError, UserError, file_error
+from multimnist.errors import FileError, UserError, file_error, whole_number
 
 import numpy as np
 
@@ -48,6 +48,8 @@ def load_data(preset: str = DEFAULT_PRESET, seed: int = 0, labels: str = "index"
     """
     if labels not in LABELS:
         raise UserError(f"labels must be one of {', '.join(LABELS)}, got {labels!r}")
+    seed = whole_number(seed, "seed")
+    train_size = None if train_size is None else whole_number(train_size, "train_size", minimum=1)
     ds = cached_dataset(preset_config(preset, train_size=train_size), seed, cache_dir)
     if labels == "index":
         y_train, y_test = encode_labels(ds.y_train, ds.classes), encode_labels(ds.y_test, ds.classes)
@@ -129,6 +131,8 @@ class MultiMNIST:
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+        seed = None if seed is None else whole_number(seed, "seed")
+        train_size = None if train_size is None else whole_number(train_size, "train_size", minimum=1)
         requested = preset_config(preset, train_size=train_size)
         present = [name for name in ("train.npz", "test.npz") if (self.root / name).is_file()]
         if len(present) == 1:  # never overwrite half of someone's dataset

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from multimnist import __version__
 from multimnist.cli import calibrate, compare, data, generation, study, sweep, train
-from multimnist.cli.options import VERBOSITY, parse_range
+from multimnist.cli.options import VERBOSITY, OptionError, parse_range
 from multimnist.errors import UserError, file_error
 from multimnist.extras import missing_extra
 from multimnist.files import lock_folder
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                 return args.run(args)
     except UserError as e:
         return _fail(str(e), e.exit_code)
+    except OptionError as e:
+        return _fail(str(e), 2)
     except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
         return _fail(str(file_error(e)), 1)
     except ModuleNotFoundError as e:  # an optional extra (train, report, parquet, ray) that is not installed

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range, whole
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,8 @@ def add_commands(subparsers) -> None:
 
     make = command(data, "make", "generate a Multi-MNIST dataset (train.npz, test.npz, meta.json)")
     add_out(make, "folder to write")
-    make.add_argument("--seed", type=int, default=0, help="the dataset is a pure function of this seed (default 0)")
+    make.add_argument("--seed", type=whole("--seed"), default=0,
+                      help="the dataset is a pure function of this seed (default 0)")
     make.add_argument("--mnist", type=Path, help="your MNIST: a folder of IDX files or a Keras mnist.npz "
                       "(default: the copy inside the package)")
     make.add_argument("--download", action="store_true",
@@ -29,7 +30,7 @@ def add_commands(subparsers) -> None:
                       help="generator preset: study (default: the calibrated setting), faint (multimnist 0.1's "
                            "default, same bytes), few-source-digits; see docs/calibration.md")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
-    make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
+    make.add_argument("--train-size", type=whole("--train-size", 1), help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
     make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
                       help="range of each digit's brightness (default: the preset's)")

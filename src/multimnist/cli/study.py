@@ -37,7 +37,7 @@ def _reproduce(args) -> int:
     from multimnist.executor import session
     from multimnist.experiments.study import reproduce  # Keras/JAX: slow to import
 
-    seeds = parse_range(args.seeds, "--seeds") if args.seeds is not None else None
+    seeds = parse_range(args.seeds, "--seeds", minimum=0) if args.seeds is not None else None
     options = run_options(args)
     with session(options.get("executor")):  # with Ray: one instance for every step
         reproduce(args.out, profile=args.profile, seeds=seeds, **options)

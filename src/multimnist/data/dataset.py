@@ -16,7 +16,7 @@ from multimnist import __version__
 from multimnist.data.compose import BLENDS, compose, split_label
 from multimnist.data.mnist import Digits
 from multimnist.data.plans import load_plan, plan_stats, scale_plan
-from multimnist.errors import UserError
+from multimnist.errors import UserError, whole_number
 from multimnist.files import write_json, write_npz
 
 import numpy as np
@@ -118,6 +118,7 @@ def _span(classes) -> str:
 def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: int = 0) -> Dataset:
     """Draw train and test sets from `digits` following `config`; deterministic in `seed`."""
     config = config or GeneratorConfig()
+    seed = whole_number(seed, "seed")
     plan = load_plan(config.plan, config.classes)
     if config.train_size is not None:
         plan = scale_plan(plan, config.train_size)
