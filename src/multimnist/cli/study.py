@@ -16,6 +16,7 @@ from multimnist.cli.options import (
     parse_range,
     run_options,
 )
+from multimnist.errors import UserError
 
 
 def add_commands(subparsers) -> None:
@@ -45,8 +46,22 @@ def _reproduce(args) -> int:
 
 
 def _report(args) -> int:
+    _require_a_study(args.run_dir)  # before the report's imports: a wrong folder is named even without [report]
     from multimnist.report.study import write_report  # matplotlib: slow to import
 
     path = write_report(args.run_dir)
     print(f"wrote {path}, {path.with_suffix('.md')} and {path.parent / 'results.json'}")
     return 0
+
+
+def _require_a_study(run_dir: Path) -> None:
+    """Refuse a folder `multimnist reproduce` did not write (its first file is profile.json): an empty folder, a
+    dataset or a single training run would get a report of nothing, written into it."""
+    if (run_dir / "profile.json").is_file():
+        return
+    dataset = (run_dir / "train.npz").exists() or (run_dir / "meta.json").exists()
+    what = ("a dataset (meta.json, train.npz)" if dataset
+            else "a training run" if (run_dir / "metrics.json").exists() or (run_dir / "config.yaml").exists()
+            else "no file of a study" if any(run_dir.iterdir()) else "nothing")
+    raise UserError(f"{run_dir} holds {what}, not a study: give `multimnist report` the folder that "
+                    "`multimnist reproduce --out` wrote (it starts with profile.json)")

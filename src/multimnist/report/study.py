@@ -12,7 +12,6 @@ import json
 import re
 from pathlib import Path
 
-from multimnist.errors import UserError
 from multimnist.experiments.compare import STUDY
 from multimnist.files import write_text
 from multimnist.formatting import MISSING, change, mean_std, pct, pm
@@ -30,7 +29,6 @@ SIDE_SWEEPS = (("depth", "hidden layers"), ("optimizer", "optimizer x initialize
 def write_report(run_dir: str | Path) -> Path:
     """Read the study's results under `run_dir`; write results.json, report.html and report.md there."""
     run_dir = Path(run_dir)
-    _require_a_run(run_dir)
     loaded = load_study(run_dir)
     claims = study_claims(loaded)
     results = results_json(loaded, claims)
@@ -42,20 +40,6 @@ def write_report(run_dir: str | Path) -> Path:
     html = run_dir / "report.html"
     write_text(html, render_html(title, subtitle, sections))
     return html
-
-
-def _require_a_run(run_dir: Path) -> None:
-    """Refuse a folder `multimnist reproduce` did not write (its first file is profile.json): an empty folder, a
-    dataset or a single training run would give a report of nothing, written into someone else's folder."""
-    if (run_dir / "profile.json").is_file():
-        return
-    if not run_dir.is_dir():
-        raise UserError(f"no such folder: {run_dir}")
-    what = ("a dataset (meta.json, train.npz)" if (run_dir / "train.npz").exists() or (run_dir / "meta.json").exists()
-            else "a training run" if (run_dir / "metrics.json").exists() or (run_dir / "config.yaml").exists()
-            else "no file of a study run" if any(run_dir.iterdir()) else "nothing")
-    raise UserError(f"{run_dir} holds {what}, not a study: give `multimnist report` the folder that "
-                    "`multimnist reproduce --out` wrote (it starts with profile.json)")
 
 
 def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]) -> tuple[str, str, list[Section]]:
