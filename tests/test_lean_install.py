@@ -54,6 +54,45 @@ def test_a_command_needing_a_missing_extra_says_which_to_install(tmp_path, small
                           "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
 
 
+REPORT_ALONE = """
+import sys
+from pathlib import Path
+
+class NotInstalled:  # as if only the core and the [report] extra were installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in sys.argv[2].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+from multimnist.cli import main
+sys.exit(main(["report", sys.argv[1]]))
+"""
+NOT_IN_REPORT = ("keras", "jax", "jaxlib", "sklearn", "pyarrow", "ray", "torch")
+
+
+@pytest.fixture
+def study_folder(tmp_path):
+    from test_claims import make_study_folder  # a reproduce folder of hand-written files
+
+    return make_study_folder(tmp_path / "run")
+
+
+def test_the_report_command_needs_only_the_report_extra(study_folder):
+    out = subprocess.run([sys.executable, "-c", REPORT_ALONE, str(study_folder), ",".join(NOT_IN_REPORT)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (study_folder / "report.html").is_file() and (study_folder / "results.json").is_file()
+
+
+def test_the_report_command_without_scipy_names_the_report_extra(study_folder):
+    out = subprocess.run([sys.executable, "-c", REPORT_ALONE, str(study_folder), ",".join((*NOT_IN_REPORT, "scipy"))],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2
+    assert out.stderr == ("multimnist: error: this command needs scipy, which the core install leaves out: "
+                          "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+    assert not (study_folder / "report.html").exists()
+
+
 def test_importing_the_package_is_cheap():
     code = "import sys, multimnist; print(sorted(m for m in ('numpy', 'yaml', 'PIL') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

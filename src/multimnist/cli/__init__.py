@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         with logging_to_stderr(getattr(args, "verbose", 0) - getattr(args, "quiet", 0)):
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
         return _fail(str(file_error(e)), 1)
     except ModuleNotFoundError as e:  # an optional extra (train, report, parquet, ray) that is not installed
-        error = missing_extra(e)
+        error = missing_extra(e, getattr(args, "extra", None))
         if error is None:
             raise
         return _fail(str(error), error.exit_code)

@@ -44,7 +44,7 @@ def add_commands(subparsers) -> None:
     inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
-    inspect.set_defaults(run=_inspect)
+    inspect.set_defaults(run=_inspect, extra="report")
 
     download = command(data, "download", "download MNIST's IDX files, checked against known hashes")
     add_out(download, "folder for the four .gz files")

@@ -31,7 +31,7 @@ def add_commands(subparsers) -> None:
 
     report = command(subparsers, "report", "write report.html and report.md for a reproduce folder")
     report.add_argument("run_dir", type=existing_folder, help="the folder `reproduce --out` wrote")
-    report.set_defaults(run=_report, writes="run_dir")
+    report.set_defaults(run=_report, writes="run_dir", extra="report")
 
 
 def _reproduce(args) -> int:
