@@ -133,6 +133,33 @@ def test_inspect_user_errors(tmp_path, capsys):
     assert not (tmp_path / "f").exists()
 
 
+def _synopsis(command: str) -> str:
+    """The README's synopsis of `multimnist COMMAND`: its line and the indented lines that continue it."""
+    lines = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"multimnist {command} "))
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return " ".join(block)
+
+
+def test_the_readme_synopsis_of_data_make_lists_every_option_and_runs(tmp_path, capsys):
+    from multimnist.cli import build_parser
+
+    synopsis = _synopsis("data make")
+    make = build_parser()._subparsers._group_actions[0].choices["data"]._subparsers._group_actions[0].choices["make"]
+    options = {o for a in make._actions for o in a.option_strings if o.startswith("--")} - {"--help", "--quiet",
+                                                                                          "--verbose"}
+    assert options == set(re.findall(r"--[a-z-]+", synopsis))
+    assert "--plan balanced [--classes 1..50]" in synopsis  # --classes belongs to the balanced plan only
+    classes = re.search(r"--classes ([0-9.]+)", synopsis)[1]
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced", "--classes", classes,
+                         "--train-size", "100", "--intensity", "0.5", "1", "--blend", "sum"], capsys)
+    assert code == 0, err
+
+
 def test_parse_range():
     assert parse_range("1-50") == tuple(range(1, 51))
     assert parse_range("0-99")[-1] == 99

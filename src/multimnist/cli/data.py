@@ -28,10 +28,12 @@ def add_commands(subparsers) -> None:
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
     make.add_argument("--preset", default=None,
                       help="generator preset: study (default: the calibrated setting), faint (multimnist 0.1's "
-                           "default, same bytes), few-source-digits; see docs/calibration.md")
+                           "default, same bytes), few-source-digits; `multimnist docs calibration` says how they "
+                           "were chosen")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=whole("--train-size", 1), help="scale the plan to this many training images")
-    make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
+    make.add_argument("--classes", help=f"with --plan balanced only: its classes ({RANGE_HELP}; default 1..50, "
+                      "at most 0..99); the study plan and plan files fix their own")
     make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
                       help="range of each digit's brightness (default: the preset's)")
     make.add_argument("--blend", choices=("max", "sum", "alpha"), help="how overlapping ink combines (default max)")
@@ -40,7 +42,8 @@ def add_commands(subparsers) -> None:
                            "refused; a dataset of the same settings, seed and MNIST is kept as it is)")
     make.set_defaults(run=_make)
 
-    inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset")
+    inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset "
+                      "(needs pip install 'multimnist[report]')")
     inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")

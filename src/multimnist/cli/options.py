@@ -65,7 +65,7 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
                              "--address, the CPUs of the local Ray instance (default: all)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="where the runs go: this machine (default) or a Ray cluster (pip install "
-                             "'multimnist[ray]'; see docs/scaling.md)")
+                             "'multimnist[ray]'; see `multimnist docs scaling`)")
     parser.add_argument("--address", default=None,
                         help="with --executor ray: the cluster to join (auto, or HOST:PORT); default: start a "
                              "local Ray instance for this command")

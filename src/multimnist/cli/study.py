@@ -29,7 +29,8 @@ def add_commands(subparsers) -> None:
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
     reproduce.set_defaults(run=_reproduce)
 
-    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder")
+    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder (needs pip install "
+                                          "'multimnist[report]')")
     report.add_argument("run_dir", type=existing_folder, help="the folder `reproduce --out` wrote")
     report.set_defaults(run=_report, writes="run_dir", extra="report")
 
