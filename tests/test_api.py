@@ -171,6 +171,29 @@ def test_multimnist_refuses_what_it_cannot_give(tmp_path, generated_root):
     assert (tmp_path / "half" / "train.npz").read_bytes() == b"someone's"
 
 
+def test_download_is_torchvisions_name_for_generate(tmp_path, generated_root):
+    assert len(multimnist.MultiMNIST(generated_root, download=False)) == TINY
+    with pytest.raises(ValueError, match="no Multi-MNIST dataset in .*pass download=True"):
+        multimnist.MultiMNIST(tmp_path / "empty", download=False)
+    assert not (tmp_path / "empty" / "train.npz").exists()
+    with pytest.raises(ValueError, match="generate=False and download=True disagree"):
+        multimnist.MultiMNIST(tmp_path / "empty", generate=False, download=True)
+    made = multimnist.MultiMNIST(tmp_path / "new", train=False, download=True, train_size=TINY)
+    assert len(made) == 100 and (tmp_path / "new" / "meta.json").is_file()
+
+
+def test_a_dataset_of_another_preset_is_named_first(generated_root, tmp_path, capsys):
+    with pytest.raises(ValueError) as refused:
+        multimnist.MultiMNIST(generated_root, preset="faint")
+    assert str(refused.value).startswith(f"this folder holds preset 'study', not 'faint': {generated_root} was made "
+                                         "with intensity=[0.8, 1.0] (asked [0.05, 1.0]), jitter=2 (asked 0)")
+    from multimnist.cli import main
+
+    assert main(["data", "make", "--out", str(generated_root), "--train-size", str(TINY), "--preset", "faint"]) == 2
+    assert capsys.readouterr().err.startswith("multimnist: error: this folder holds preset 'study', not preset "
+                                              f"'faint': {generated_root} was made with other settings (intensity")
+
+
 def test_reprs_are_short(generated_root, small_dataset):
     text = repr(multimnist.MultiMNIST(generated_root, train=False))
     assert text.splitlines()[:4] == ["Dataset MultiMNIST", "    Number of datapoints: 100",

@@ -119,3 +119,13 @@ def test_data_export_command(tmp_path, small_dataset_dir, capsys, monkeypatch):
                  "--out", str(tmp_path / "pq")]) == 2
     err = capsys.readouterr().err
     assert err == "multimnist: error: --format parquet needs pyarrow: pip install 'multimnist[parquet]'\n"
+
+
+def test_export_progress_ends_at_all_images_and_says_the_result_once(tmp_path, small_dataset_dir, capsys):
+    from multimnist.cli import main
+
+    assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "parquet",
+                 "--out", str(tmp_path / "pq")]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"wrote 2 Parquet files and README.md to {tmp_path / 'pq'}\n"
+    assert err.splitlines() == [f"exporting: {n} of 1200 images" for n in (1000, 1200)]  # a line per tenth reached

@@ -93,6 +93,15 @@ def test_the_report_command_without_scipy_names_the_report_extra(study_folder):
     assert not (study_folder / "report.html").exists()
 
 
+def test_inspect_names_a_missing_dataset_before_a_missing_extra(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None\n"  # as if the [report] extra were not installed
+            "from multimnist.cli import main\n"
+            f"sys.exit(main(['data', 'inspect', '--data', {str(tmp_path / 'missing')!r}, '--out', "
+            f"{str(tmp_path / 'out')!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (out.returncode, out.stderr) == (2, f"multimnist: error: dataset not found: {tmp_path / 'missing'}\n")
+
+
 def test_importing_the_package_is_cheap():
     code = "import sys, multimnist; print(sorted(m for m in ('numpy', 'yaml', 'PIL') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -114,8 +114,9 @@ class MultiMNIST:
 
     `root` is a dataset folder as `multimnist data make --out ROOT` writes it (train.npz, test.npz,
     meta.json), or a folder of your own train.npz/test.npz. If it holds none, the data is generated into it
-    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`,
-    which raises instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
+    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`
+    (or `download=False`, torchvision's spelling: nothing is downloaded, the data is generated), which raises
+    instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
 
     The image is a PIL image (mode "L", 39 wide, 28 high) passed through `transform`; the target is the
     class index (an int) passed through `target_transform`. `data` holds the uint8 (N, 28, 39) images,
@@ -125,12 +126,16 @@ class MultiMNIST:
     """
 
     def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
-                 target_transform: Callable | None = None, generate: bool = True, preset: str | None = None,
-                 seed: int | None = None, train_size: int | None = None):
+                 target_transform: Callable | None = None, generate: bool | None = None, preset: str | None = None,
+                 seed: int | None = None, train_size: int | None = None, download: bool | None = None):
         self.root = Path(root)
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+        if generate is not None and download is not None and bool(generate) != bool(download):
+            raise UserError(f"generate={generate} and download={download} disagree; download is torchvision's name "
+                            "for generate: give one")
+        generate = next((bool(v) for v in (generate, download) if v is not None), True)
         seed = None if seed is None else whole_number(seed, "seed")
         train_size = None if train_size is None else whole_number(train_size, "train_size", minimum=1)
         requested = preset_config(preset, train_size=train_size)
@@ -139,8 +144,8 @@ class MultiMNIST:
             raise UserError(f"{self.root} holds {present[0]} but not the other split; complete or remove it")
         if not present:
             if not generate:
-                raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass generate=True "
-                                f"or run `multimnist data make --out {self.root}`")
+                raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass download=True "
+                                f"(it generates them) or run `multimnist data make --out {self.root}`")
             log.info("generating Multi-MNIST (preset %s, seed %d) into %s", requested.preset, seed or 0, self.root)
             save_dataset(make_dataset(load_mnist(), requested, seed=seed or 0), self.root)
         ds = load_dataset(self.root)
@@ -195,4 +200,9 @@ def _check_matches(meta: dict, root: Path, requested: GeneratorConfig, preset_gi
         recorded, wanted = {**recorded, "seed": meta["seed"]}, {**wanted, "seed": seed}
     if differ:
         shown = ", ".join(f"{k}={recorded[k]!r} (asked {wanted[k]!r})" for k in differ)
+        held = meta.get("preset")
+        if preset_given and held != requested.preset:
+            holds = f"preset {held!r}" if held else "a dataset of no preset (custom settings)"
+            raise UserError(f"this folder holds {holds}, not {requested.preset!r}: {root} was made with {shown}; "
+                            "use another root")
         raise UserError(f"{root} holds a dataset made with {shown}; use another root")

@@ -64,7 +64,7 @@ def export_dataset(ds: Dataset, out: str | Path, fmt: str, source: str = "", for
         sizes[split] = sum(f.stat().st_size for f in files)
     written.append(out / "README.md")
     write_text(out / "README.md", dataset_card(ds, fmt, source, sizes))
-    log.info("exported %d images as %s to %s", counter.total, fmt, out)
+    log.debug("exported %d images as %s to %s", counter.total, fmt, out)  # the caller reports the result
     return written
 
 

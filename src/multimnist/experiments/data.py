@@ -14,6 +14,7 @@ from multimnist.data import GeneratorConfig, export_dataset, load_dataset, load_
 from multimnist.data.export import Progress
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
+from multimnist.data.presets import matching_preset
 from multimnist.errors import UserError
 from multimnist.files import write_json
 
@@ -47,6 +48,11 @@ def same_dataset_there(out: Path, config, seed: int, mnist_sha256: str) -> bool:
     differ = [k for k in wanted if k != "preset" and recorded.get(k, defaults.get(k)) != wanted[k]]
     if differ:
         shown = ", ".join(f"{k} {_short(recorded.get(k))} (now {_short(wanted[k])})" for k in differ[:4])
+        held, asked = meta.get("preset"), matching_preset(config)
+        if held != asked and held is not None:  # another preset: say so before the knobs
+            now = f"preset {asked!r}" if asked else "custom settings"
+            raise UserError(f"this folder holds preset {held!r}, not {now}: {out} was made with other settings "
+                            f"({shown}); add --force to replace it, or choose another --out")
         raise UserError(f"{out} holds a dataset made with other settings ({shown}): add --force to replace it, or "
                         "choose another --out")
     return True
@@ -76,9 +82,10 @@ def export_data(data: Path, out: Path, fmt: str, force: bool = False, progress: 
 
 def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
     """Write samples.png, histogram.png, hard.png and stats.json for the dataset at `data`."""
+    ds = load_dataset(data)  # first: a missing or broken dataset is named even where matplotlib is missing
+
     from multimnist.report.figures import class_histogram_figure, sample_grid_figure
 
-    ds = load_dataset(data)
     out = Path(out)
     first = first_unique(ds.y_train, 16)
     sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]}" for i in first], out / "samples.png",
