@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 
 from multimnist import __version__
-from multimnist.cli import calibrate, compare, data, docs, generation, study, sweep, train
+from multimnist.cli import calibrate, compare, completion, data, docs, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, OptionError, parse_range
 from multimnist.errors import UserError, file_error
 from multimnist.extras import missing_extra
@@ -24,7 +24,7 @@ from multimnist.files import lock_folder
 
 __all__ = ["build_parser", "main", "main_cli", "parse_range"]
 
-GROUPS = (data, train, sweep, compare, generation, study, calibrate, docs)
+GROUPS = (data, train, sweep, compare, generation, study, calibrate, docs, completion)
 
 DESCRIPTION = ("Make Multi-MNIST data, train the networks of 'Regularization techniques and Autoencoder on "
                "Multi-MNIST', and reproduce the study. `multimnist COMMAND --help` describes each command.")
