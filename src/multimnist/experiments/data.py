@@ -77,7 +77,7 @@ def ensure_data(out: Path, config: GeneratorConfig, seed: int = 0) -> Path:
 
 def export_data(data: Path, out: Path, fmt: str, force: bool = False, progress: Progress | None = None) -> list[Path]:
     """Export the dataset at `data` to `out` as an ImageFolder tree or Hugging Face Parquet (see data/export.py)."""
-    return export_dataset(load_dataset(data), out, fmt, source=str(data), force=force, progress=progress)
+    return export_dataset(load_dataset(data), out, fmt, force=force, progress=progress)
 
 
 def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
