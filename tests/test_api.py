@@ -211,3 +211,13 @@ def test_saved_datasets_of_your_own_load_without_meta(tmp_path, small_dataset):
     (tmp_path / "meta.json").unlink()
     ds = multimnist.MultiMNIST(tmp_path, seed=5)  # nothing recorded to compare against
     assert len(ds) == 200
+
+
+def test_read_dataset_is_the_reader_and_load_dataset_its_deprecated_name(small_dataset_dir):
+    import multimnist.data
+
+    assert multimnist.data.read_dataset(small_dataset_dir).x_train.shape == (1000, 28, 39)
+    assert "load_dataset" not in multimnist.data.__all__
+    with pytest.warns(DeprecationWarning, match="multimnist.data.load_dataset is now read_dataset"):
+        from multimnist.data import load_dataset
+    assert load_dataset is multimnist.data.read_dataset

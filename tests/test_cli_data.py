@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from multimnist.cli import main, parse_range
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 from multimnist.errors import UserError
 
 import numpy as np
@@ -29,7 +29,7 @@ def test_make_balanced_then_inspect(tmp_path, capsys):
                            "--seed", "3"], capsys)
     assert code == 0, err
     assert "train.npz" in out
-    ds = load_dataset(data)
+    ds = read_dataset(data)
     assert np.bincount(ds.y_train, minlength=51)[1:].tolist() == [10] * 50
     assert len(ds.y_test) == 100
     meta = json.loads((data / "meta.json").read_text())
@@ -47,7 +47,7 @@ def test_make_study_plan_with_options(tmp_path, capsys):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--train-size", "1000",
                          "--intensity", "0.5", "0.9", "--blend", "sum"], capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     counts = np.bincount(ds.y_train, minlength=51)[1:]
     assert counts.sum() == 1000 and counts.argmin() + 1 == 43 and counts.argmax() + 1 == 11
     assert ds.intensity_train.min() >= 0.5 and ds.intensity_train.max() <= 0.9
@@ -60,7 +60,7 @@ def test_make_hundred_classes_from_user_mnist(tmp_path, capsys, digits):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced", "--classes", "0-99",
                          "--train-size", "300", "--mnist", str(tmp_path / "mnist.npz")], capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     assert ds.classes == tuple(range(100)) and ds.src_train.max() < 3000 and ds.src_test.max() < 1000
     assert ds.meta["mnist"]["source"] == str(tmp_path / "mnist.npz")
 
@@ -70,7 +70,7 @@ def test_make_from_plan_file(tmp_path, capsys):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", str(tmp_path / "plan.yaml")],
                         capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     assert np.bincount(ds.y_train).tolist()[5::50] == [30, 10] and len(ds.y_test) == 8
 
 
@@ -192,7 +192,7 @@ def test_make_keeps_the_same_dataset_and_refuses_other_settings_without_force(tm
     assert json.loads((data / "meta.json").read_text())["seed"] == 0  # untouched
     code, _, err = _run([*make, "--train-size", "200", "--force"], capsys)
     assert code == 0, err
-    assert load_dataset(data).y_train.shape == (200,) and json.loads((data / "meta.json").read_text())["seed"] == 0
+    assert read_dataset(data).y_train.shape == (200,) and json.loads((data / "meta.json").read_text())["seed"] == 0
 
 
 def test_make_refuses_a_folder_holding_foreign_data(tmp_path, capsys):
@@ -216,7 +216,7 @@ def test_installed_console_script(tmp_path):
     done = subprocess.run([script, "data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced",
                            "--train-size", "100"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert load_dataset(tmp_path / "d").y_train.shape == (100,)
+    assert read_dataset(tmp_path / "d").y_train.shape == (100,)
     failed = subprocess.run([script, "data", "make", "--out", str(tmp_path / "e"), "--mnist", str(tmp_path / "no")],
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2

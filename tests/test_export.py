@@ -133,13 +133,13 @@ def test_export_progress_ends_at_all_images_and_says_the_result_once(tmp_path, s
 
 def test_the_card_is_the_same_from_the_cli_and_python_and_names_no_local_path(tmp_path, capsys):
     from multimnist.cli import main
-    from multimnist.data import load_dataset
+    from multimnist.data import read_dataset
 
     (tmp_path / "plan.yaml").write_text("counts: {12: 30, 34: 20}\n")
     data = tmp_path / "data"
     assert main(["data", "make", "--out", str(data), "--plan", str(tmp_path / "plan.yaml")]) == 0
     assert main(["data", "export", "--data", str(data), "--format", "imagefolder", "--out", str(tmp_path / "cli")]) == 0
-    export_dataset(load_dataset(data), tmp_path / "py", "imagefolder")
+    export_dataset(read_dataset(data), tmp_path / "py", "imagefolder")
     card = (tmp_path / "cli" / "README.md").read_text()
     assert card == (tmp_path / "py" / "README.md").read_text()
     assert str(tmp_path) not in card and "/tmp" not in card

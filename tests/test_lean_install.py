@@ -25,12 +25,12 @@ import sys
 import multimnist
 from multimnist.cli import main
 from multimnist.data.export import export_dataset
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 
 assert main(["data", "make", "--out", sys.argv[1] + "/data", "--train-size", "200"]) == 0
 (x, y), _ = multimnist.load_data(train_size=200, cache_dir=sys.argv[1] + "/cache")
 image, target = multimnist.MultiMNIST(sys.argv[1] + "/data")[0]
-export_dataset(load_dataset(sys.argv[1] + "/data"), sys.argv[1] + "/export", "imagefolder")
+export_dataset(read_dataset(sys.argv[1] + "/data"), sys.argv[1] + "/export", "imagefolder")
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2].split(",")))
 assert not loaded, f"the data path imported {loaded}"
 print(x.shape, y.max(), image.size, target)
@@ -155,14 +155,14 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
 
     use = textwrap.dedent(f"""
         import sys, multimnist
-        from multimnist.data import load_dataset
+        from multimnist.data import read_dataset
         from multimnist.data.export import export_dataset
         from multimnist.errors import UserError
         (x, y), (xt, yt) = multimnist.load_data(train_size=500)
         assert x.shape == (500, 28, 39) and x.dtype.name == "uint8" and y.min() == 0 and y.max() == 49
         image, target = multimnist.MultiMNIST({str(tmp_path / "d")!r}, train=False)[0]
         assert image.mode == "L" and image.size == (39, 28)
-        ds = load_dataset({str(tmp_path / "d")!r})
+        ds = read_dataset({str(tmp_path / "d")!r})
         export_dataset(ds, {str(tmp_path / "png")!r}, "imagefolder")
         try:
             export_dataset(ds, {str(tmp_path / "pq")!r}, "parquet")

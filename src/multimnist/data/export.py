@@ -184,8 +184,7 @@ def dataset_card(ds: Dataset, fmt: str, sizes: dict[str, int] | None = None) -> 
 # Multi-MNIST
 
 Greyscale images of 28x39 pixels, each showing a two-digit number drawn as two overlapping real MNIST digits
-(the tens digit on the left; 1..9 are drawn with a leading 0). Exported by `multimnist data export` as
-{fmt}: {layout}.
+(the tens digit on the left; 1..9 are drawn with a leading 0). Exported by multimnist as {fmt}: {layout}.
 
 - train: {int(counts['train'].sum()):,} images; test: {int(counts['test'].sum()):,} images; {len(names)} classes
 - {made}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
-from multimnist.data import Dataset, GeneratorConfig, load_dataset, load_mnist, make_dataset, prepare, save_dataset
+from multimnist.data import Dataset, GeneratorConfig, load_mnist, make_dataset, prepare, read_dataset, save_dataset
 from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
 from multimnist.errors import UserError
@@ -126,7 +126,7 @@ def _reader_data(folder: Path, cfg: ReaderDataConfig) -> Dataset:
     if not (folder / "meta.json").is_file():
         gen = GeneratorConfig(plan="balanced", classes=tuple(range(100)), train_size=cfg.train_size)
         save_dataset(make_dataset(load_mnist(), gen, seed=cfg.data_seed), folder)
-    return load_dataset(folder)
+    return read_dataset(folder)
 
 
 def _targets(labels: np.ndarray) -> dict[str, np.ndarray]:
