@@ -88,7 +88,7 @@ def _bad_plan(tmp_path):
         (lambda t: ["--plan", "balanced", "--classes", "a-z"], "cannot read 'a-z' as a range"),
         (lambda t: ["--classes", "0-99"], "study plan covers classes 1..50"),
         (lambda t: ["--intensity", "0", "2"], "intensity range"),
-        (lambda t: ["--train-size", "0"], "train size"),
+        (lambda t: ["--train-size", "0"], "--train-size must be a whole number >= 1, got 0"),
         (lambda t: ["--train-size", "20"], "cannot hold 50 classes"),
     ],
     ids=["missing-mnist", "bad-plan", "missing-plan", "bad-classes", "classes-vs-study", "intensity", "size-0",
