@@ -114,8 +114,8 @@ class MultiMNIST:
 
     `root` is a dataset folder as `multimnist data make --out ROOT` writes it (train.npz, test.npz,
     meta.json), or a folder of your own train.npz/test.npz. If it holds none, the data is generated into it
-    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`
-    (or `download=False`, torchvision's spelling: nothing is downloaded, the data is generated), which raises
+    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `download=False`
+    (torchvision's name; nothing is ever downloaded, the data is generated) or `generate=False`, which raise
     instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
 
     The image is a PIL image (mode "L", 39 wide, 28 high) passed through `transform`; the target is the
