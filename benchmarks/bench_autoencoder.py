@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from multimnist.data import load_dataset, load_mnist, make_dataset, prepare, preset_config
+from multimnist.data import load_mnist, make_dataset, prepare, preset_config, read_dataset
 from multimnist.data.prepare import to_inputs
 from multimnist.experiments.autoencoder import compile_autoencoder, load_autoencoder_config
 from multimnist.models.autoencoder import build_autoencoder
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement, the first is dropped")
     parser.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
-    ds = load_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config(), seed=0)
+    ds = read_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config(), seed=0)
     cfg = load_autoencoder_config("autoencoder", [f"training.batch_size={args.batch}"])
     x_all, arrays = to_inputs(ds.x_train), prepare(ds, cfg.data.val_fraction, seed=cfg.data.split_seed)
     m = cfg.model

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from multimnist.data import load_dataset, load_mnist, make_dataset, prepare, preset_config
+from multimnist.data import load_mnist, make_dataset, prepare, preset_config, read_dataset
 from multimnist.experiments.classifier import compile_classifier, load_classifier_config
 from multimnist.models.classifier import build_classifier
 from multimnist.training.fit import EpochTimer
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement, the first is dropped")
     parser.add_argument("--small-batch-steps", type=int, default=600, help="steps timed at batch 8")
     args = parser.parse_args()
-    ds = load_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config(), seed=0)
+    ds = read_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config(), seed=0)
     arrays = prepare(ds, 0.2, seed=0)
     cfg = load_classifier_config("unregularized")
     n = len(arrays.x_train)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import multimnist
 from multimnist import datasets
@@ -87,6 +88,24 @@ def test_load_data_mistakes_are_user_errors(tmp_path, kwargs, message):
         multimnist.load_data(cache_dir=tmp_path, train_size=TINY, **kwargs)
 
 
+@pytest.mark.parametrize("kwargs, message", [({"seed": -1}, "seed must be a whole number >= 0, got -1"),
+                                             ({"seed": 1.5}, "seed must be a whole number >= 0, got 1.5"),
+                                             ({"seed": True}, "seed must be a whole number"),
+                                             ({"train_size": 0}, "train_size must be a whole number >= 1, got 0")])
+def test_bad_seeds_and_sizes_are_value_errors_naming_the_argument(tmp_path, kwargs, message):
+    for call in (lambda: multimnist.load_data(cache_dir=tmp_path, **kwargs),
+                 lambda: multimnist.MultiMNIST(tmp_path / "root", **kwargs)):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            call()
+    assert not (tmp_path / "root").exists() and not (tmp_path / "datasets").exists()
+    assert multimnist.load_data(cache_dir=tmp_path, seed=np.int64(3), train_size=TINY)[0][0].shape == (TINY, 28, 39)
+
+
+def test_a_bad_preset_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown preset 'nope'; known: study, faint, few-source-digits"):
+        multimnist.load_data(preset="nope")
+
+
 def test_an_unwritable_cache_is_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -152,6 +171,29 @@ def test_multimnist_refuses_what_it_cannot_give(tmp_path, generated_root):
     assert (tmp_path / "half" / "train.npz").read_bytes() == b"someone's"
 
 
+def test_download_is_torchvisions_name_for_generate(tmp_path, generated_root):
+    assert len(multimnist.MultiMNIST(generated_root, download=False)) == TINY
+    with pytest.raises(ValueError, match="no Multi-MNIST dataset in .*pass download=True"):
+        multimnist.MultiMNIST(tmp_path / "empty", download=False)
+    assert not (tmp_path / "empty" / "train.npz").exists()
+    with pytest.raises(ValueError, match="generate=False and download=True disagree"):
+        multimnist.MultiMNIST(tmp_path / "empty", generate=False, download=True)
+    made = multimnist.MultiMNIST(tmp_path / "new", train=False, download=True, train_size=TINY)
+    assert len(made) == 100 and (tmp_path / "new" / "meta.json").is_file()
+
+
+def test_a_dataset_of_another_preset_is_named_first(generated_root, tmp_path, capsys):
+    with pytest.raises(ValueError) as refused:
+        multimnist.MultiMNIST(generated_root, preset="faint")
+    assert str(refused.value).startswith(f"this folder holds preset 'study', not 'faint': {generated_root} was made "
+                                         "with intensity=[0.8, 1.0] (asked [0.05, 1.0]), jitter=2 (asked 0)")
+    from multimnist.cli import main
+
+    assert main(["data", "make", "--out", str(generated_root), "--train-size", str(TINY), "--preset", "faint"]) == 2
+    assert capsys.readouterr().err.startswith("multimnist: error: this folder holds preset 'study', not preset "
+                                              f"'faint': {generated_root} was made with other settings (intensity")
+
+
 def test_reprs_are_short(generated_root, small_dataset):
     text = repr(multimnist.MultiMNIST(generated_root, train=False))
     assert text.splitlines()[:4] == ["Dataset MultiMNIST", "    Number of datapoints: 100",
@@ -169,3 +211,13 @@ def test_saved_datasets_of_your_own_load_without_meta(tmp_path, small_dataset):
     (tmp_path / "meta.json").unlink()
     ds = multimnist.MultiMNIST(tmp_path, seed=5)  # nothing recorded to compare against
     assert len(ds) == 200
+
+
+def test_read_dataset_is_the_reader_and_load_dataset_its_deprecated_name(small_dataset_dir):
+    import multimnist.data
+
+    assert multimnist.data.read_dataset(small_dataset_dir).x_train.shape == (1000, 28, 39)
+    assert "load_dataset" not in multimnist.data.__all__
+    with pytest.warns(DeprecationWarning, match="multimnist.data.load_dataset is now read_dataset"):
+        from multimnist.data import load_dataset
+    assert load_dataset is multimnist.data.read_dataset

@@ -8,7 +8,7 @@ import warnings
 
 import multimnist.experiments.classifier as clf
 from multimnist.config import read_config
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 from multimnist.errors import UserError
 from multimnist.experiments.classifier import SWEEPS, load_classifier_config, train_classifier
 from multimnist.models.classifier import ModelConfig, build_classifier, count_params
@@ -193,7 +193,7 @@ def test_a_folder_of_another_config_is_refused(tiny_run, small_dataset_dir):
 def test_train_accuracy_is_measured_in_inference_mode_with_the_kept_weights(tiny_run, small_dataset_dir):
     out, metrics = tiny_run
     cfg = load_classifier_config(out / "config.yaml", seed=None)
-    arrays = clf.classifier_inputs(load_dataset(small_dataset_dir), cfg).arrays
+    arrays = clf.classifier_inputs(read_dataset(small_dataset_dir), cfg).arrays
     model = keras.saving.load_model(out / "model.keras", safe_mode=True)
     for split in ("train", "val"):
         x, y = getattr(arrays, f"x_{split}"), getattr(arrays, f"y_{split}")

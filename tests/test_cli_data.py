@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from multimnist.cli import main, parse_range
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 from multimnist.errors import UserError
 
 import numpy as np
@@ -29,7 +29,7 @@ def test_make_balanced_then_inspect(tmp_path, capsys):
                            "--seed", "3"], capsys)
     assert code == 0, err
     assert "train.npz" in out
-    ds = load_dataset(data)
+    ds = read_dataset(data)
     assert np.bincount(ds.y_train, minlength=51)[1:].tolist() == [10] * 50
     assert len(ds.y_test) == 100
     meta = json.loads((data / "meta.json").read_text())
@@ -47,7 +47,7 @@ def test_make_study_plan_with_options(tmp_path, capsys):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--train-size", "1000",
                          "--intensity", "0.5", "0.9", "--blend", "sum"], capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     counts = np.bincount(ds.y_train, minlength=51)[1:]
     assert counts.sum() == 1000 and counts.argmin() + 1 == 43 and counts.argmax() + 1 == 11
     assert ds.intensity_train.min() >= 0.5 and ds.intensity_train.max() <= 0.9
@@ -60,7 +60,7 @@ def test_make_hundred_classes_from_user_mnist(tmp_path, capsys, digits):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced", "--classes", "0-99",
                          "--train-size", "300", "--mnist", str(tmp_path / "mnist.npz")], capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     assert ds.classes == tuple(range(100)) and ds.src_train.max() < 3000 and ds.src_test.max() < 1000
     assert ds.meta["mnist"]["source"] == str(tmp_path / "mnist.npz")
 
@@ -70,7 +70,7 @@ def test_make_from_plan_file(tmp_path, capsys):
     code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", str(tmp_path / "plan.yaml")],
                         capsys)
     assert code == 0, err
-    ds = load_dataset(tmp_path / "d")
+    ds = read_dataset(tmp_path / "d")
     assert np.bincount(ds.y_train).tolist()[5::50] == [30, 10] and len(ds.y_test) == 8
 
 
@@ -88,7 +88,7 @@ def _bad_plan(tmp_path):
         (lambda t: ["--plan", "balanced", "--classes", "a-z"], "cannot read 'a-z' as a range"),
         (lambda t: ["--classes", "0-99"], "study plan covers classes 1..50"),
         (lambda t: ["--intensity", "0", "2"], "intensity range"),
-        (lambda t: ["--train-size", "0"], "train size"),
+        (lambda t: ["--train-size", "0"], "--train-size must be a whole number >= 1, got 0"),
         (lambda t: ["--train-size", "20"], "cannot hold 50 classes"),
     ],
     ids=["missing-mnist", "bad-plan", "missing-plan", "bad-classes", "classes-vs-study", "intensity", "size-0",
@@ -103,6 +103,25 @@ def test_make_user_errors(tmp_path, capsys, extra, message):
     assert not (out / "train.npz").exists() and not (out / "meta.json").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (["data", "make", "--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+        (["data", "make", "--seed", "1.5"], "--seed must be a whole number >= 0, got '1.5'"),
+        (["data", "make", "--train-size", "-5"], "--train-size must be a whole number >= 1, got -5"),
+        (["generate", "--model", "m", "--n", "0"], "--n must be a whole number >= 1, got 0"),
+        (["train", "classifier", "--data", "d", "--epochs", "0"], "--epochs must be a whole number >= 1, got 0"),
+        (["train", "classifier", "--data", "d", "--seeds=-1..2"], "--seeds: must be whole numbers >= 0, got -1"),
+        (["reproduce", "--jobs", "0"], "--jobs must be a whole number >= 1, got 0"),
+    ],
+    ids=["seed-negative", "seed-float", "train-size", "n", "epochs", "seeds", "jobs"],
+)
+def test_bad_numbers_are_one_line_naming_the_option(tmp_path, capsys, argv, line):
+    code, _, err = _run([*argv, "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (2, f"multimnist: error: {line}\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_inspect_user_errors(tmp_path, capsys):
     code, _, err = _run(["data", "inspect", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "f")], capsys)
     assert code == 2 and "dataset not found" in err and err.count("\n") == 1
@@ -112,6 +131,33 @@ def test_inspect_user_errors(tmp_path, capsys):
     code, _, err = _run(["data", "inspect", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "f")], capsys)
     assert code == 2 and "expected (N, 28, 39)" in err and err.count("\n") == 1
     assert not (tmp_path / "f").exists()
+
+
+def _synopsis(command: str) -> str:
+    """The README's synopsis of `multimnist COMMAND`: its line and the indented lines that continue it."""
+    lines = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"multimnist {command} "))
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return " ".join(block)
+
+
+def test_the_readme_synopsis_of_data_make_lists_every_option_and_runs(tmp_path, capsys):
+    from multimnist.cli import build_parser
+
+    synopsis = _synopsis("data make")
+    make = build_parser()._subparsers._group_actions[0].choices["data"]._subparsers._group_actions[0].choices["make"]
+    options = {o for a in make._actions for o in a.option_strings if o.startswith("--")} - {"--help", "--quiet",
+                                                                                          "--verbose"}
+    assert options == set(re.findall(r"--[a-z-]+", synopsis))
+    assert "--plan balanced [--classes 1..50]" in synopsis  # --classes belongs to the balanced plan only
+    classes = re.search(r"--classes ([0-9.]+)", synopsis)[1]
+    code, _, err = _run(["data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced", "--classes", classes,
+                         "--train-size", "100", "--intensity", "0.5", "1", "--blend", "sum"], capsys)
+    assert code == 0, err
 
 
 def test_parse_range():
@@ -146,7 +192,7 @@ def test_make_keeps_the_same_dataset_and_refuses_other_settings_without_force(tm
     assert json.loads((data / "meta.json").read_text())["seed"] == 0  # untouched
     code, _, err = _run([*make, "--train-size", "200", "--force"], capsys)
     assert code == 0, err
-    assert load_dataset(data).y_train.shape == (200,) and json.loads((data / "meta.json").read_text())["seed"] == 0
+    assert read_dataset(data).y_train.shape == (200,) and json.loads((data / "meta.json").read_text())["seed"] == 0
 
 
 def test_make_refuses_a_folder_holding_foreign_data(tmp_path, capsys):
@@ -170,7 +216,7 @@ def test_installed_console_script(tmp_path):
     done = subprocess.run([script, "data", "make", "--out", str(tmp_path / "d"), "--plan", "balanced",
                            "--train-size", "100"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert load_dataset(tmp_path / "d").y_train.shape == (100,)
+    assert read_dataset(tmp_path / "d").y_train.shape == (100,)
     failed = subprocess.run([script, "data", "make", "--out", str(tmp_path / "e"), "--mnist", str(tmp_path / "no")],
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2

@@ -1,4 +1,4 @@
-"""Generated datasets (sources, class plan, determinism) and load_dataset's checks of user files."""
+"""Generated datasets (sources, class plan, determinism) and read_dataset's checks of user files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import multimnist.data
 from multimnist import __version__
-from multimnist.data import GeneratorConfig, load_dataset, make_dataset, save_dataset
+from multimnist.data import GeneratorConfig, make_dataset, read_dataset, save_dataset
 from multimnist.data.compose import compose, split_label
 from multimnist.data.plans import load_plan, scale_plan
 from multimnist.errors import UserError
@@ -79,8 +79,8 @@ def test_same_seed_same_bytes_other_seed_differs(digits, small_config, small_dat
     for name in ("train.npz", "test.npz", "meta.json"):
         assert (again / name).read_bytes() == (small_dataset_dir / name).read_bytes(), name
     other = make_dataset(digits, small_config, seed=1)
-    assert not np.array_equal(other.x_train, load_dataset(small_dataset_dir).x_train)
-    assert not np.array_equal(other.src_test, load_dataset(small_dataset_dir).src_test)
+    assert not np.array_equal(other.x_train, read_dataset(small_dataset_dir).x_train)
+    assert not np.array_equal(other.src_test, read_dataset(small_dataset_dir).src_test)
 
 
 def test_default_config_is_the_study_size(digits):
@@ -124,7 +124,7 @@ def test_bad_generator_config(kwargs, message):
         GeneratorConfig(**kwargs)
 
 
-# --- load_dataset: what it accepts ----------------------------------------------------------------------------
+# --- read_dataset: what it accepts ----------------------------------------------------------------------------
 
 
 def _user_arrays(n=60, seed=0, float_images=False, flat=False):
@@ -146,7 +146,7 @@ def _user_folder(folder, train, test):
 
 
 def test_load_make_output(small_dataset, small_dataset_dir):
-    ds = load_dataset(small_dataset_dir)
+    ds = read_dataset(small_dataset_dir)
     for key in ("x_train", "y_train", "x_test", "y_test", "src_train", "src_test", "intensity_test"):
         np.testing.assert_array_equal(getattr(ds, key), getattr(small_dataset, key))
     assert ds.classes == small_dataset.classes
@@ -157,7 +157,7 @@ def test_load_make_output(small_dataset, small_dataset_dir):
 @pytest.mark.parametrize("flat", [False, True], ids=["28x39", "flat1092"])
 def test_load_user_folder(tmp_path, float_images, flat):
     train, test = _user_arrays(60, 0, float_images, flat), _user_arrays(24, 1, float_images, flat)
-    ds = load_dataset(_user_folder(tmp_path / "data", train, test))
+    ds = read_dataset(_user_folder(tmp_path / "data", train, test))
     assert ds.x_train.shape == (60, 28, 39) and ds.x_test.shape == (24, 28, 39)
     assert ds.x_train.dtype == (np.float32 if float_images else np.uint8)
     np.testing.assert_allclose(ds.x_train.reshape(60, -1), train[0].reshape(60, -1), rtol=1e-6)
@@ -168,7 +168,7 @@ def test_load_user_folder(tmp_path, float_images, flat):
 def test_load_single_npz(tmp_path):
     (x_tr, y_tr), (x_te, y_te) = _user_arrays(60, 0, flat=True), _user_arrays(24, 1)
     np.savez_compressed(tmp_path / "mine.npz", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
-    ds = load_dataset(tmp_path / "mine.npz")
+    ds = read_dataset(tmp_path / "mine.npz")
     np.testing.assert_array_equal(ds.x_train, x_tr.reshape(60, 28, 39))
     np.testing.assert_array_equal(ds.y_test, y_te)
     assert ds.classes == tuple(range(1, 13))
@@ -176,11 +176,11 @@ def test_load_single_npz(tmp_path):
 
 def test_load_integral_float_labels(tmp_path):
     x, y = _user_arrays(30)
-    ds = load_dataset(_user_folder(tmp_path / "d", (x, y.astype(np.float32)), (x, y)))
+    ds = read_dataset(_user_folder(tmp_path / "d", (x, y.astype(np.float32)), (x, y)))
     assert ds.y_train.dtype == np.int64 and ds.y_train.tolist() == y.tolist()
 
 
-# --- load_dataset: what it rejects ----------------------------------------------------------------------------
+# --- read_dataset: what it rejects ----------------------------------------------------------------------------
 
 
 def _with(x=None, y=None, n=30, float_images=False):
@@ -226,7 +226,7 @@ def _inf_images():
 def test_load_rejects_bad_train_arrays(tmp_path, train, message):
     folder = _user_folder(tmp_path / "d", train, _user_arrays(12, 1))
     with pytest.raises(UserError, match=message) as info:
-        load_dataset(folder)
+        read_dataset(folder)
     assert "train" in str(info.value) and "\n" not in str(info.value)
 
 
@@ -235,7 +235,7 @@ def test_load_rejects_test_labels_absent_from_training(tmp_path):
     y = y.copy()
     y[0] = 77
     with pytest.raises(UserError, match=r"\[test\]: labels \[77\] are not among the training classes"):
-        load_dataset(_user_folder(tmp_path / "d", _user_arrays(60), (x, y)))
+        read_dataset(_user_folder(tmp_path / "d", _user_arrays(60), (x, y)))
 
 
 def test_load_uses_meta_classes(small_dataset_dir, tmp_path):
@@ -248,34 +248,34 @@ def test_load_uses_meta_classes(small_dataset_dir, tmp_path):
     meta["classes"] = list(range(1, 40))
     (folder / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="not among the training classes"):
-        load_dataset(folder)
+        read_dataset(folder)
 
 
 def test_load_rejects_mixed_dtypes(tmp_path):
     folder = _user_folder(tmp_path / "d", _user_arrays(60), _user_arrays(12, 1, float_images=True))
     with pytest.raises(UserError, match="train images are uint8, test float32"):
-        load_dataset(folder)
+        read_dataset(folder)
 
 
 def test_load_rejects_missing_files(tmp_path, small_dataset_dir):
     with pytest.raises(UserError, match="dataset not found"):
-        load_dataset(tmp_path / "nowhere")
+        read_dataset(tmp_path / "nowhere")
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "train.npz").write_bytes((small_dataset_dir / "train.npz").read_bytes())
     with pytest.raises(UserError, match="missing dataset file .*test.npz"):
-        load_dataset(folder)
+        read_dataset(folder)
 
 
 def test_load_rejects_missing_arrays(tmp_path):
     folder = _user_folder(tmp_path / "d", _user_arrays(60), _user_arrays(12, 1))
     np.savez(folder / "test.npz", x=_user_arrays(12)[0], labels=_user_arrays(12)[1])
     with pytest.raises(UserError, match="has no 'y' array"):
-        load_dataset(folder)
+        read_dataset(folder)
     x, y = _user_arrays(30)
     np.savez(tmp_path / "one.npz", x_train=x, y_train=y, x_test=x)
     with pytest.raises(UserError, match="has no 'y_test' array"):
-        load_dataset(tmp_path / "one.npz")
+        read_dataset(tmp_path / "one.npz")
 
 
 def test_load_rejects_corrupt_files(tmp_path):
@@ -283,11 +283,11 @@ def test_load_rejects_corrupt_files(tmp_path):
     data = (folder / "test.npz").read_bytes()
     (folder / "test.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match="cannot read .*test.npz"):
-        load_dataset(folder)
+        read_dataset(folder)
     (folder / "test.npz").write_bytes(data)
     (folder / "meta.json").write_text("{not json")
     with pytest.raises(UserError, match="meta.json is not valid JSON"):
-        load_dataset(folder)
+        read_dataset(folder)
 
 
 @pytest.mark.parametrize("key", ["x", "y"])
@@ -297,7 +297,7 @@ def test_load_refuses_pickled_object_arrays(tmp_path, key):
     arrays[key] = arrays[key].astype(object)
     folder = _user_folder(tmp_path / "d", (arrays["x"], arrays["y"]), _user_arrays(12, 1))
     with pytest.raises(UserError, match="cannot read .*train.npz"):
-        load_dataset(folder)
+        read_dataset(folder)
 
 
 # --- generator knobs (docs/calibration.md): each default keeps the old bytes (tests/test_presets.py) ----------
@@ -336,7 +336,7 @@ def test_offset_range_and_jitter_keep_28x39_and_rebuild_from_their_placement(dig
 
 def test_knobs_round_trip_through_files(digits, tmp_path):
     ds = _knob_dataset(digits, offset_min=6, intensity_mode="shared", train_pool=1000)
-    back = load_dataset(save_dataset(ds, tmp_path / "d"))
+    back = read_dataset(save_dataset(ds, tmp_path / "d"))
     np.testing.assert_array_equal(back.placement_train, ds.placement_train)
     assert back.meta["generator"]["offset_min"] == 6 and back.meta["generator"]["train_pool"] == 1000
     np.testing.assert_array_equal(ds.intensity_train[:, 0], ds.intensity_train[:, 1])  # shared intensity

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 from multimnist.errors import UserError
 from multimnist.executor import Executor, Job, run_jobs, session
 from multimnist.executor_ray import (
@@ -151,7 +151,7 @@ def test_worker_rebuilds_the_dataset_and_checks_its_hash(small_dataset, small_da
     source = describe_input(None, small_dataset_dir)  # a recipe: no files travel
     assert source == {"sha256": digest, "meta": json.loads((small_dataset_dir / "meta.json").read_text())}
     folder = materialize(source)
-    rebuilt = load_dataset(folder)
+    rebuilt = read_dataset(folder)
     assert sha256_arrays(rebuilt.x_train, rebuilt.y_train, rebuilt.x_test, rebuilt.y_test) == digest
     assert materialize(source) == folder  # once per node
     with pytest.raises(UserError, match="differs from the driver's"):

@@ -25,12 +25,12 @@ import sys
 import multimnist
 from multimnist.cli import main
 from multimnist.data.export import export_dataset
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 
 assert main(["data", "make", "--out", sys.argv[1] + "/data", "--train-size", "200"]) == 0
 (x, y), _ = multimnist.load_data(train_size=200, cache_dir=sys.argv[1] + "/cache")
 image, target = multimnist.MultiMNIST(sys.argv[1] + "/data")[0]
-export_dataset(load_dataset(sys.argv[1] + "/data"), sys.argv[1] + "/export", "imagefolder")
+export_dataset(read_dataset(sys.argv[1] + "/data"), sys.argv[1] + "/export", "imagefolder")
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2].split(",")))
 assert not loaded, f"the data path imported {loaded}"
 print(x.shape, y.max(), image.size, target)
@@ -52,6 +52,54 @@ def test_a_command_needing_a_missing_extra_says_which_to_install(tmp_path, small
     assert out.returncode == 2
     assert out.stderr == ("multimnist: error: this command needs matplotlib, which the core install leaves out: "
                           "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+
+
+REPORT_ALONE = """
+import sys
+from pathlib import Path
+
+class NotInstalled:  # as if only the core and the [report] extra were installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in sys.argv[2].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+from multimnist.cli import main
+sys.exit(main(["report", sys.argv[1]]))
+"""
+NOT_IN_REPORT = ("keras", "jax", "jaxlib", "sklearn", "pyarrow", "ray", "torch")
+
+
+@pytest.fixture
+def study_folder(tmp_path):
+    from test_claims import make_study_folder  # a reproduce folder of hand-written files
+
+    return make_study_folder(tmp_path / "run")
+
+
+def test_the_report_command_needs_only_the_report_extra(study_folder):
+    out = subprocess.run([sys.executable, "-c", REPORT_ALONE, str(study_folder), ",".join(NOT_IN_REPORT)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (study_folder / "report.html").is_file() and (study_folder / "results.json").is_file()
+
+
+def test_the_report_command_without_scipy_names_the_report_extra(study_folder):
+    out = subprocess.run([sys.executable, "-c", REPORT_ALONE, str(study_folder), ",".join((*NOT_IN_REPORT, "scipy"))],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2
+    assert out.stderr == ("multimnist: error: this command needs scipy, which the core install leaves out: "
+                          "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+    assert not (study_folder / "report.html").exists()
+
+
+def test_inspect_names_a_missing_dataset_before_a_missing_extra(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None\n"  # as if the [report] extra were not installed
+            "from multimnist.cli import main\n"
+            f"sys.exit(main(['data', 'inspect', '--data', {str(tmp_path / 'missing')!r}, '--out', "
+            f"{str(tmp_path / 'out')!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (out.returncode, out.stderr) == (2, f"multimnist: error: dataset not found: {tmp_path / 'missing'}\n")
 
 
 def test_importing_the_package_is_cheap():
@@ -107,14 +155,14 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
 
     use = textwrap.dedent(f"""
         import sys, multimnist
-        from multimnist.data import load_dataset
+        from multimnist.data import read_dataset
         from multimnist.data.export import export_dataset
         from multimnist.errors import UserError
         (x, y), (xt, yt) = multimnist.load_data(train_size=500)
         assert x.shape == (500, 28, 39) and x.dtype.name == "uint8" and y.min() == 0 and y.max() == 49
         image, target = multimnist.MultiMNIST({str(tmp_path / "d")!r}, train=False)[0]
         assert image.mode == "L" and image.size == (39, 28)
-        ds = load_dataset({str(tmp_path / "d")!r})
+        ds = read_dataset({str(tmp_path / "d")!r})
         export_dataset(ds, {str(tmp_path / "png")!r}, "imagefolder")
         try:
             export_dataset(ds, {str(tmp_path / "pq")!r}, "parquet")

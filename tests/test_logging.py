@@ -32,6 +32,25 @@ def test_every_command_and_option_has_help():
             assert action.help, f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest} has no help"
 
 
+def test_help_names_no_file_that_a_pip_install_lacks():
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            assert "docs/" not in (action.help or ""), f"{' '.join(path)} {action.option_strings} points to docs/"
+    data = dict(_parsers(build_parser()))
+    assert "multimnist docs calibration" in " ".join(data[("multimnist", "data", "make")].format_help().split())
+    assert "multimnist[report]" in data[("multimnist", "data", "inspect")].description
+    assert "multimnist[report]" in data[("multimnist", "report")].description
+
+
+def test_a_misspelled_option_prints_its_commands_usage(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "make", "--out", str(tmp_path / "d"), "--seeds", "1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: multimnist data make [-h]")
+    assert err.endswith("multimnist data make: error: unrecognized arguments: --seeds 1 (did you mean --seed?)\n")
+    assert not (tmp_path / "d").exists()
+
+
 def test_python_dash_m_multimnist():
     for module in ("multimnist", "multimnist.cli"):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60)

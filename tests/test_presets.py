@@ -9,7 +9,7 @@ import json
 
 import multimnist
 from multimnist.cli import main
-from multimnist.data import GeneratorConfig, load_dataset, make_dataset, save_dataset
+from multimnist.data import GeneratorConfig, make_dataset, read_dataset, save_dataset
 from multimnist.data.config import (
     DEFAULT_PRESET,
     KNOBS,
@@ -93,7 +93,7 @@ def test_a_new_preset_is_one_entry_in_presets(monkeypatch, tmp_path, capsys):
     assert "bright (every digit bright)" in " ".join(capsys.readouterr().out.split())
     out = tmp_path / "d"
     assert main(["data", "make", "--out", str(out), "--preset", "bright", "--train-size", "200"]) == 0
-    ds = load_dataset(out)
+    ds = read_dataset(out)
     assert ds.meta["preset"] == "bright" and ds.meta["generator"]["jitter"] == 1
     (x_train, _), _ = multimnist.load_data(preset="bright", train_size=200, cache_dir=tmp_path / "cache")
     assert (x_train == ds.x_train).all()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import multimnist
-from multimnist.data import ensure_dataset, load_dataset, preset_config, store
+from multimnist.data import ensure_dataset, preset_config, read_dataset, store
 from multimnist.errors import UserError
 from multimnist.files import sha256_arrays
 from multimnist.layout import DATA_META, DATA_SPLITS
@@ -140,11 +140,11 @@ def test_a_changed_dataset_of_other_settings_is_refused_not_regenerated(tmp_path
     ensure_dataset(tmp_path / "e", preset_config("faint", train_size=TINY + 100), 0)
     (folder / "train.npz").write_bytes((tmp_path / "e" / "train.npz").read_bytes())
     asked = preset_config(train_size=TINY)  # the study preset: not what the folder holds
-    with pytest.raises(UserError, match="holds a dataset made with other settings"):
+    with pytest.raises(UserError, match="this folder holds preset .faint., not preset .study.*other settings"):
         ensure_dataset(folder, asked, 0)
     with pytest.raises(UserError, match=f"train.npz holds {TINY + 100:,} images, meta.json records {TINY:,}"):
         ensure_dataset(folder, asked, 0, keep_other=True)  # what MultiMNIST does with its root
-    assert len(load_dataset(folder).y_train) == TINY + 100  # untouched
+    assert len(read_dataset(folder).y_train) == TINY + 100  # untouched
 
 
 def test_multimnist_root_with_a_damaged_split_is_generated_again(tmp_path, caplog):

@@ -214,3 +214,18 @@ def test_profiles_and_bad_profiles(tmp_path, capsys):
     assert main(["reproduce", "--profile", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "not_a_field" in capsys.readouterr().err
     assert main(["reproduce", "--profile", "nope", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_report_refuses_a_folder_that_holds_no_study(tmp_path, small_dataset_dir, capsys):
+    (tmp_path / "empty").mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in small_dataset_dir.iterdir():
+        (data / f.name).write_bytes(f.read_bytes())
+    for folder, what in ((tmp_path / "empty", "nothing"), (data, "a dataset (meta.json, train.npz)")):
+        before = sorted(p.name for p in folder.iterdir())
+        assert main(["report", str(folder)]) == 2
+        assert capsys.readouterr().err == (
+            f"multimnist: error: {folder} holds {what}, not a study: give `multimnist report` the folder that "
+            "`multimnist reproduce --out` wrote (it starts with profile.json)\n")
+        assert sorted(p.name for p in folder.iterdir()) == before  # no report.html, report.md, results.json

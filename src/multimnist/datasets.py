@@ -23,7 +23,7 @@ from multimnist.data.generate import Dataset
 from multimnist.data.plans import load_plan
 from multimnist.data.prepare import encode_labels
 from multimnist.data.store import ensure_dataset
-from multimnist.errors import FileError, UserError, file_error
+from multimnist.errors import FileError, UserError, file_error, whole_number
 from multimnist.layout import DATA_SPLITS
 
 import numpy as np
@@ -49,6 +49,8 @@ def load_data(preset: str = DEFAULT_PRESET, seed: int = 0, labels: str = "index"
     """
     if labels not in LABELS:
         raise UserError(f"labels must be one of {', '.join(LABELS)}, got {labels!r}")
+    seed = whole_number(seed, "seed")
+    train_size = None if train_size is None else whole_number(train_size, "train_size", minimum=1)
     ds = cached_dataset(preset_config(preset, train_size=train_size), seed, cache_dir)
     if labels == "index":
         y_train, y_test = encode_labels(ds.y_train, ds.classes), encode_labels(ds.y_test, ds.classes)
@@ -106,8 +108,9 @@ class MultiMNIST:
 
     `root` is a dataset folder as `multimnist data make --out ROOT` writes it (train.npz, test.npz,
     meta.json), or a folder of your own train.npz/test.npz. If it holds none, the data is generated into it
-    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `generate=False`,
-    which raises instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
+    (`preset`, `seed`, `train_size` as for `load_data`; defaults "study", 0, all) unless `download=False`
+    (torchvision's name; nothing is ever downloaded, the data is generated) or `generate=False`, which raise
+    instead. Given explicitly, `preset`, `seed` and `train_size` must match what `root` holds.
     Processes given the same empty root at once generate it once (see `data/store.py`); a generated root whose
     files no longer match its meta.json is generated again when it holds the settings asked for, else refused.
 
@@ -119,18 +122,24 @@ class MultiMNIST:
     """
 
     def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
-                 target_transform: Callable | None = None, generate: bool = True, preset: str | None = None,
-                 seed: int | None = None, train_size: int | None = None):
+                 target_transform: Callable | None = None, generate: bool | None = None, preset: str | None = None,
+                 seed: int | None = None, train_size: int | None = None, download: bool | None = None):
         self.root = Path(root)
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+        if generate is not None and download is not None and bool(generate) != bool(download):
+            raise UserError(f"generate={generate} and download={download} disagree; download is torchvision's name "
+                            "for generate: give one")
+        generate = next((bool(v) for v in (generate, download) if v is not None), True)
+        seed = None if seed is None else whole_number(seed, "seed")
+        train_size = None if train_size is None else whole_number(train_size, "train_size", minimum=1)
         requested = preset_config(preset, train_size=train_size)
         if generate:  # what the folder holds is kept; only an empty one is generated into
             ds = ensure_dataset(self.root, requested, seed or 0, keep_other=True).dataset
         elif not any((self.root / name).is_file() for name in DATA_SPLITS.values()):
-            raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass generate=True "
-                            f"or run `multimnist data make --out {self.root}`")
+            raise UserError(f"no Multi-MNIST dataset in {self.root} (train.npz, test.npz); pass download=True "
+                            f"(it generates them) or run `multimnist data make --out {self.root}`")
         else:
             ds = load_dataset(self.root)
         _check_matches(ds.meta, self.root, requested, preset is not None, seed, train_size)
@@ -184,4 +193,9 @@ def _check_matches(meta: dict, root: Path, requested: GeneratorConfig, preset_gi
         recorded, wanted = {**recorded, "seed": meta["seed"]}, {**wanted, "seed": seed}
     if differ:
         shown = ", ".join(f"{k}={recorded[k]!r} (asked {wanted[k]!r})" for k in differ)
+        held = meta.get("preset")
+        if preset_given and held != requested.preset:
+            holds = f"preset {held!r}" if held else "a dataset of no preset (custom settings)"
+            raise UserError(f"this folder holds {holds}, not {requested.preset!r}: {root} was made with {shown}; "
+                            "use another root")
         raise UserError(f"{root} holds a dataset made with {shown}; use another root")

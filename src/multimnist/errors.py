@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import re
 
 
-class UserError(Exception):
-    """A problem the user can fix (bad file, bad option, bad data); the CLI prints it as one line, exit code 2."""
+class UserError(ValueError):
+    """A problem the user can fix (bad file, bad option, bad data); the CLI prints it as one line, exit code 2.
+
+    A ValueError, so that `except ValueError` around a call with a bad argument (a preset, a seed) catches it.
+    """
 
     exit_code = 2
 
@@ -17,6 +21,21 @@ class FileError(UserError):
     """A file or folder that cannot be written or read: disk full, permission denied, read-only, in use. Exit 1."""
 
     exit_code = 1
+
+
+def whole_number(value, name: str, minimum: int = 0) -> int:
+    """`value` as an int if it is a whole number >= `minimum` (numpy integers too); else a UserError naming `name`.
+
+    Seeds and counts: numpy would refuse -1 or 1.5 later, in words that do not name the argument.
+    """
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
+        at_least = "a whole number >= 0" if minimum == 0 else f"a whole number >= {minimum}"
+        raise UserError(f"{name} must be {at_least}, got {value!r}")
+    return number
 
 
 REASONS = {

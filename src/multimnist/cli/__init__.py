@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import logging
 import shlex
 import sys
 from collections.abc import Iterator
 
 from multimnist import __version__
-from multimnist.cli import calibrate, compare, data, generation, study, sweep, train
-from multimnist.cli.options import VERBOSITY, parse_range
+from multimnist.cli import calibrate, compare, completion, data, docs, generation, study, sweep, train
+from multimnist.cli.options import VERBOSITY, OptionError, parse_range
 from multimnist.errors import UserError, file_error
 from multimnist.extras import missing_extra
 from multimnist.files import lock_folder
 
 __all__ = ["build_parser", "main", "main_cli", "parse_range"]
 
-GROUPS = (data, train, sweep, compare, generation, study, calibrate)
+GROUPS = (data, train, sweep, compare, generation, study, calibrate, docs, completion)
 
 DESCRIPTION = ("Make Multi-MNIST data, train the networks of 'Regularization techniques and Autoencoder on "
                "Multi-MNIST', and reproduce the study. `multimnist COMMAND --help` describes each command.")
@@ -32,9 +33,23 @@ read-only, or the output folder is in use by another multimnist); 2 a mistake in
 130 interrupted (rerun the same command to resume)"""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that refuses an unknown option itself: argparse leaves a subcommand's leftovers to the top-level
+    parser, which prints its own usage for `data make --seeds 1`; here `data make` prints its usage, and a
+    close match ("did you mean --seed?"). Subcommands inherit the class."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            known = [o for action in self._actions for o in action.option_strings]
+            close = difflib.get_close_matches(extras[0].split("=")[0], known, n=1) if extras[0].startswith("-") else []
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="multimnist", description=DESCRIPTION, epilog=EPILOG,
-                                     parents=[VERBOSITY])
+    parser = _Parser(prog="multimnist", description=DESCRIPTION, epilog=EPILOG, parents=[VERBOSITY])
     parser.add_argument("--version", action="version", version=f"multimnist {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      help="one of these; `multimnist COMMAND --help` for its options")
@@ -45,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    args = None
     try:
         args = build_parser().parse_args(argv)
         with logging_to_stderr(getattr(args, "verbose", 0) - getattr(args, "quiet", 0)):
@@ -55,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
                 return args.run(args)
     except UserError as e:
         return _fail(str(e), e.exit_code)
+    except OptionError as e:
+        return _fail(str(e), 2)
     except OSError as e:  # a write the library did not wrap: still one line, naming the path when known
         return _fail(str(file_error(e)), 1)
     except ModuleNotFoundError as e:  # an optional extra (train, report, parquet, ray) that is not installed
-        error = missing_extra(e)
+        error = missing_extra(e, getattr(args, "extra", None))
         if error is None:
             raise
         return _fail(str(error), error.exit_code)

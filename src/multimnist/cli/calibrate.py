@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, add_run_options, command, group, parse_range, run_options
+from multimnist.cli.options import add_out, add_run_options, command, group, parse_range, run_options, whole
 
 SEEDS_HELP = "calibration seeds, used for nothing else (default 100..102)"
 
@@ -20,7 +20,8 @@ def add_commands(subparsers) -> None:
                                         "study's (every target, then one weighted score; lower is closer)")
     score.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(score, "folder for seed-S runs and score.json")
-    score.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50, the study's)")
+    score.add_argument("--epochs", type=whole("--epochs", 1), default=50,
+                       help="epochs per run (default 50, the study's)")
     add_run_options(score, seeds="100..102", seeds_help=SEEDS_HELP)
     score.set_defaults(run=_score)
 
@@ -28,9 +29,11 @@ def add_commands(subparsers) -> None:
                                           "show the best; choices use validation figures only")
     add_out(search, "search folder: settings/ID/{data,seed-S}, search.csv, search.json")
     search.add_argument("--grid", type=Path, help="YAML grid of generator knobs (default: the built-in grid)")
-    search.add_argument("--train-size", type=int, help="training images per dataset (default: the study's 83,550)")
-    search.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50, the study's)")
-    search.add_argument("--data-seed", type=int, default=1000,
+    search.add_argument("--train-size", type=whole("--train-size", 1),
+                        help="training images per dataset (default: the study's 83,550)")
+    search.add_argument("--epochs", type=whole("--epochs", 1), default=50,
+                        help="epochs per run (default 50, the study's)")
+    search.add_argument("--data-seed", type=whole("--data-seed"), default=1000,
                         help="seed of every setting's dataset (default 1000; the report's data uses 0)")
     search.add_argument("--pick", action="store_true",
                         help="train nothing: print the best finished setting of --out and every target")
@@ -42,7 +45,8 @@ def _score(args) -> int:
     from multimnist.evaluation.fidelity import describe
     from multimnist.experiments.calibration import score_dataset  # Keras/JAX: slow to import
 
-    summary = score_dataset(args.data, args.out, seeds=parse_range(args.seeds, "--seeds"), epochs=args.epochs,
+    summary = score_dataset(args.data, args.out, seeds=parse_range(args.seeds, "--seeds", minimum=0),
+                            epochs=args.epochs,
                             **run_options(args))
     print("\n".join(describe(summary)))
     print(f"wrote {args.out}/score.json")
@@ -55,7 +59,7 @@ def _search(args) -> int:
     if args.pick:
         _print_best(pick(args.out))
         return 0
-    rows = run_search(args.out, load_grid(args.grid), seeds=parse_range(args.seeds, "--seeds"),
+    rows = run_search(args.out, load_grid(args.grid), seeds=parse_range(args.seeds, "--seeds", minimum=0),
                       train_size=args.train_size, epochs=args.epochs, data_seed=args.data_seed, **run_options(args))
     for rank, row in enumerate(rows[:10], 1):
         print(f"{rank}. score {row['score_mean']:.2f}  {row['label']}")

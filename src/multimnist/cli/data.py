@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range
+from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range, whole
 from multimnist.data.config import preset_help
 
 log = logging.getLogger(__name__)
@@ -21,16 +21,19 @@ def add_commands(subparsers) -> None:
 
     make = command(data, "make", "generate a Multi-MNIST dataset (train.npz, test.npz, meta.json)")
     add_out(make, "folder to write")
-    make.add_argument("--seed", type=int, default=0, help="the dataset is a pure function of this seed (default 0)")
+    make.add_argument("--seed", type=whole("--seed"), default=0,
+                      help="the dataset is a pure function of this seed (default 0)")
     make.add_argument("--mnist", type=Path, help="your MNIST: a folder of IDX files or a Keras mnist.npz "
                       "(default: the copy inside the package)")
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
     make.add_argument("--preset", default=None,
-                      help=f"generator preset: {preset_help()}; see docs/calibration.md")
+                      help=f"generator preset: {preset_help()}; `multimnist docs calibration` says how they were "
+                           "chosen")
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
-    make.add_argument("--train-size", type=int, help="scale the plan to this many training images")
-    make.add_argument("--classes", help=f"class range for --plan balanced ({RANGE_HELP}; default 1..50)")
+    make.add_argument("--train-size", type=whole("--train-size", 1), help="scale the plan to this many training images")
+    make.add_argument("--classes", help=f"with --plan balanced only: its classes ({RANGE_HELP}; default 1..50, "
+                      "at most 0..99); the study plan and plan files fix their own")
     make.add_argument("--intensity", type=float, nargs=2, metavar=("LOW", "HIGH"),
                       help="range of each digit's brightness (default: the preset's)")
     make.add_argument("--blend", choices=("max", "sum", "alpha"), help="how overlapping ink combines (default max)")
@@ -39,11 +42,12 @@ def add_commands(subparsers) -> None:
                            "refused; a dataset of the same settings, seed and MNIST is kept as it is)")
     make.set_defaults(run=_make)
 
-    inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset")
+    inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset "
+                      "(needs pip install 'multimnist[report]')")
     inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
-    inspect.set_defaults(run=_inspect)
+    inspect.set_defaults(run=_inspect, extra="report")
 
     download = command(data, "download", "download MNIST's IDX files, checked against known hashes")
     add_out(download, "folder for the four .gz files")

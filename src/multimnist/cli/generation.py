@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, command
+from multimnist.cli.options import add_out, command, whole
 from multimnist.errors import UserError
 from multimnist.latent.samplers import SAMPLERS
 
@@ -17,9 +17,9 @@ def add_commands(subparsers) -> None:
     gen.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
     gen.add_argument("--sampler", default="gaussian", choices=SAMPLERS,
                      help=f"how latent codes are drawn: {', '.join(SAMPLERS)} (default gaussian)")
-    gen.add_argument("--n", type=int, default=100, help="images to generate (default 100)")
+    gen.add_argument("--n", type=whole("--n", 1), default=100, help="images to generate (default 100)")
     add_out(gen, "folder for grid.png and images.npz")
-    gen.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    gen.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the sampler (default 0)")
     gen.add_argument("--fit-on", choices=("train", "test"), default="train",
                      help="encodings the sampler is fitted on (default train; the study used test)")
     gen.add_argument("--data", type=Path, help="encode this dataset instead of using the run's saved encodings")
@@ -30,8 +30,8 @@ def add_commands(subparsers) -> None:
     score.add_argument("--reader", type=Path, required=True, help="a finished reader run folder")
     score.add_argument("--data", type=Path, required=True, help="the dataset the autoencoder was trained on")
     add_out(score, "folder for scores.csv/.md and the grids")
-    score.add_argument("--n", type=int, default=1000, help="images per sampler (default 1000)")
-    score.add_argument("--seed", type=int, default=0, help="seed of the samplers (default 0)")
+    score.add_argument("--n", type=whole("--n", 1), default=1000, help="images per sampler (default 1000)")
+    score.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the samplers (default 0)")
     score.add_argument("--fit-on", choices=("train", "test"), default="train",
                        help="encodings the samplers are fitted on (default train)")
     score.add_argument("--samplers", default=",".join(SAMPLERS), help="comma-separated (default: all)")

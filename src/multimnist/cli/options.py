@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from multimnist.errors import UserError
+from multimnist.errors import UserError, whole_number
 from multimnist.executor import EXECUTORS, Executor
 
 # -q/-v after the command name as well as before it; SUPPRESS keeps a subcommand's unset flag from
@@ -60,12 +60,12 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
     if seeds is not None:
         parser.add_argument("--seeds", default=seeds,
                             help=seeds_help or f"seeds, one run each ({RANGE_HELP}; default {seeds})")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=whole("--jobs", 1), default=1,
                         help="local worker processes for independent runs (default 1); with --executor ray and no "
                              "--address, the CPUs of the local Ray instance (default: all)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="where the runs go: this machine (default) or a Ray cluster (pip install "
-                             "'multimnist[ray]'; see docs/scaling.md)")
+                             "'multimnist[ray]'; see `multimnist docs scaling`)")
     parser.add_argument("--address", default=None,
                         help="with --executor ray: the cluster to join (auto, or HOST:PORT); default: start a "
                              "local Ray instance for this command")
@@ -87,22 +87,44 @@ def run_options(args: argparse.Namespace) -> dict:
     return options
 
 
+class OptionError(Exception):
+    """A bad option value found by an argument type. Not a ValueError on purpose: argparse would turn one (and a
+    UserError is one) into its own two-line "invalid value" message; main() prints this as one line, exit 2."""
+
+
 def existing_folder(text: str) -> Path:
-    """An argument type for a folder that must already exist (a UserError: one line, before anything runs)."""
+    """An argument type for a folder that must already exist (one line, before anything runs)."""
     path = Path(text)
     if not path.is_dir():
-        raise UserError(f"no such folder: {path}")
+        raise OptionError(f"no such folder: {path}")
     return path
+
+
+def whole(option: str, minimum: int = 0):
+    """An argument type for a whole number >= `minimum` (seeds: 0, counts: 1), naming `option` when refused."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = text  # "1.5", "ten": refused below, by the same words as in Python
+        try:
+            return whole_number(value, option, minimum)
+        except UserError as e:
+            raise OptionError(str(e)) from None
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 _ITEM = re.compile(r"^\s*(-?\d+)\s*(?:(?:\.\.|-)\s*(-?\d+)\s*)?$")
 
 
-def parse_range(text: str, option: str | None = None) -> tuple[int, ...]:
+def parse_range(text: str, option: str | None = None, minimum: int | None = None) -> tuple[int, ...]:
     """The one range syntax: '0..2', '0-2', '0,1,2' and mixes such as '0,3..5' -> (0, 3, 4, 5).
 
-    Ranges include both ends. An empty or reversed range ('2-0') and a number given twice are errors,
-    prefixed with the option's name when given.
+    Ranges include both ends. An empty or reversed range ('2-0'), a number given twice and one below
+    `minimum` (seeds: 0) are errors, prefixed with the option's name when given.
     """
     prefix = f"{option}: " if option else ""
     values: list[int] = []
@@ -114,6 +136,8 @@ def parse_range(text: str, option: str | None = None) -> tuple[int, ...]:
         if hi < lo:
             raise UserError(f"{prefix}{item.strip()!r} is an empty range: it ends below its start (meant {hi}..{lo}?)")
         values.extend(range(lo, hi + 1))
+    if minimum is not None and min(values) < minimum:
+        raise UserError(f"{prefix}must be whole numbers >= {minimum}, got {min(values)}")
     repeated = sorted(v for v, n in Counter(values).items() if n > 1)
     if repeated:
         raise UserError(f"{prefix}{text!r} lists {', '.join(map(str, repeated))} more than once")

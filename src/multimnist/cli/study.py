@@ -16,6 +16,7 @@ from multimnist.cli.options import (
     parse_range,
     run_options,
 )
+from multimnist.errors import UserError
 
 
 def add_commands(subparsers) -> None:
@@ -28,16 +29,17 @@ def add_commands(subparsers) -> None:
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
     reproduce.set_defaults(run=_reproduce)
 
-    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder")
+    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder (needs pip install "
+                                          "'multimnist[report]')")
     report.add_argument("run_dir", type=existing_folder, help="the folder `reproduce --out` wrote")
-    report.set_defaults(run=_report, writes="run_dir")
+    report.set_defaults(run=_report, writes="run_dir", extra="report")
 
 
 def _reproduce(args) -> int:
     from multimnist.executor import session
     from multimnist.experiments.study import reproduce  # Keras/JAX: slow to import
 
-    seeds = parse_range(args.seeds, "--seeds") if args.seeds is not None else None
+    seeds = parse_range(args.seeds, "--seeds", minimum=0) if args.seeds is not None else None
     options = run_options(args)
     with session(options.get("executor")):  # with Ray: one instance for every step
         reproduce(args.out, profile=args.profile, seeds=seeds, **options)
@@ -45,8 +47,22 @@ def _reproduce(args) -> int:
 
 
 def _report(args) -> int:
+    _require_a_study(args.run_dir)  # before the report's imports: a wrong folder is named even without [report]
     from multimnist.report.study import write_report  # matplotlib: slow to import
 
     path = write_report(args.run_dir)
     print(f"wrote {path}, {path.with_suffix('.md')} and {path.parent / 'results.json'}")
     return 0
+
+
+def _require_a_study(run_dir: Path) -> None:
+    """Refuse a folder `multimnist reproduce` did not write (its first file is profile.json): an empty folder, a
+    dataset or a single training run would get a report of nothing, written into it."""
+    if (run_dir / "profile.json").is_file():
+        return
+    dataset = (run_dir / "train.npz").exists() or (run_dir / "meta.json").exists()
+    what = ("a dataset (meta.json, train.npz)" if dataset
+            else "a training run" if (run_dir / "metrics.json").exists() or (run_dir / "config.yaml").exists()
+            else "no file of a study" if any(run_dir.iterdir()) else "nothing")
+    raise UserError(f"{run_dir} holds {what}, not a study: give `multimnist report` the folder that "
+                    "`multimnist reproduce --out` wrote (it starts with profile.json)")

@@ -17,6 +17,7 @@ from multimnist.cli.options import (
     group,
     parse_range,
     run_options,
+    whole,
 )
 
 
@@ -29,9 +30,9 @@ def add_commands(subparsers) -> None:
     clf.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(clf, "run folder; with --seeds, the folder that gets NAME/seed-S run folders")
     seeds = clf.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=int, help="seed of this run (default: the config's, 0)")
+    seeds.add_argument("--seed", type=whole("--seed"), help="seed of this run (default: the config's, 0)")
     seeds.add_argument("--seeds", help=f"several seeds, one run folder each ({RANGE_HELP})")
-    clf.add_argument("--epochs", type=int, help="override the config's number of epochs")
+    clf.add_argument("--epochs", type=whole("--epochs", 1), help="override the config's number of epochs")
     add_overrides(clf, "model.dropout=0.2")
     add_run_options(clf, seeds=None)  # --seeds above, exclusive with --seed
     clf.set_defaults(run=_classifier)
@@ -40,17 +41,18 @@ def add_commands(subparsers) -> None:
     ae.add_argument("--config", default="autoencoder", help="built-in config name or a YAML file")
     ae.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(ae, "run folder")
-    ae.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
-    ae.add_argument("--epochs", type=int, help="override the config's number of epochs")
+    ae.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the run (default 0)")
+    ae.add_argument("--epochs", type=whole("--epochs", 1), help="override the config's number of epochs")
     add_overrides(ae, "model.compression_factor=25")
     ae.set_defaults(run=_autoencoder)
 
     reader = command(train, "reader", "train the digit-pair reader (00..99) that scores generated images")
     add_out(reader, "run folder (its 00..99 data goes to OUT/data)")
     reader.add_argument("--config", default="reader", help="built-in config name or a YAML file")
-    reader.add_argument("--seed", type=int, default=0, help="seed of the run and of its data (default 0)")
-    reader.add_argument("--epochs", type=int, help="override the config's number of epochs")
-    reader.add_argument("--train-size", type=int, help="00..99 training images to generate (default 60000)")
+    reader.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the run and of its data (default 0)")
+    reader.add_argument("--epochs", type=whole("--epochs", 1), help="override the config's number of epochs")
+    reader.add_argument("--train-size", type=whole("--train-size", 1),
+                        help="00..99 training images to generate (default 60000)")
     add_overrides(reader, "training.batch_size=256")
     reader.set_defaults(run=_reader)
 
@@ -59,7 +61,7 @@ def _classifier(args) -> int:
     from multimnist.experiments.classifier import run_seeds, train_classifier  # Keras/JAX: slow to import
 
     if args.seeds is not None:
-        results = run_seeds(args.config, args.data, args.out, seeds=parse_range(args.seeds, "--seeds"),
+        results = run_seeds(args.config, args.data, args.out, seeds=parse_range(args.seeds, "--seeds", minimum=0),
                             epochs=args.epochs, overrides=args.overrides, **run_options(args))
         for m in results:
             print(f"{m['name']} seed {m['seed']}: test accuracy {m['test_accuracy']:.2%}")

@@ -19,6 +19,7 @@ FLAT = HEIGHT * WIDTH  # 1092
 MAX_JITTER = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 empty rows above and below
 INTENSITY_MODES = ("independent", "shared")
 MIN_POOL = 100  # the first 100 MNIST training digits hold every class (the first 10 do not)
+LABELS = "number"  # the one label convention of the files: a class's two-digit number (1..50), never its index
 
 
 @dataclass

@@ -12,7 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from multimnist.data.config import FLAT, HEIGHT, WIDTH
+from multimnist.data.config import FLAT, HEIGHT, LABELS, WIDTH
 from multimnist.data.generate import Dataset
 from multimnist.errors import UserError
 from multimnist.files import write_json, write_npz
@@ -38,8 +38,9 @@ def load_dataset(path: str | Path) -> Dataset:
     """Load and check a dataset: a folder with train.npz and test.npz (as `data make` writes, or a user's own
     with x/y arrays), or one .npz with x_train, y_train, x_test, y_test.
 
-    Images may be (N, 28, 39) or flattened (N, 1092), uint8 0..255 or float in [0, 1]; labels are integers
-    0..99. Every problem raises UserError naming the file and what is wrong.
+    Images may be (N, 28, 39) or flattened (N, 1092), uint8 0..255 or float in [0, 1]; labels are the class
+    numbers 0..99 (meta.json's "labels": "number"), not class indices: own files with labels 0..49 and no
+    meta.json saying so are refused as indices. Every problem raises UserError naming the file and what is wrong.
     """
     path = Path(path)
     if not path.exists():
@@ -57,6 +58,7 @@ def load_dataset(path: str | Path) -> Dataset:
         splits = {"train": {k: v for k, v in both.items() if "@" not in k},
                   "test": {k[:-5]: v for k, v in both.items() if k.endswith("@test")}}
     checked = {s: _check_split(a, f"{path} [{s}]") for s, a in splits.items()}
+    _check_label_convention(path, meta, np.concatenate([checked["train"]["y"], checked["test"]["y"]]))
     classes = tuple(meta.get("classes") or np.unique(checked["train"]["y"]).tolist())
     for split, arrays in checked.items():
         unknown = sorted(set(np.unique(arrays["y"]).tolist()) - set(classes))
@@ -67,6 +69,19 @@ def load_dataset(path: str | Path) -> Dataset:
     tr, te = checked["train"], checked["test"]
     return Dataset(tr["x"], tr["y"], te["x"], te["y"], classes, tr.get("src"), te.get("src"),
                    tr.get("intensity"), te.get("intensity"), meta, tr.get("placement"), te.get("placement"))
+
+
+def _check_label_convention(path: Path, meta: dict, y: np.ndarray) -> None:
+    """Files hold class numbers. Refuse another recorded convention, and unrecorded labels that are exactly 0..49:
+    what load_data() returns, class indices, which would be read as the numbers one below (an export's "00".."49")."""
+    recorded = meta.get("labels", LABELS if "generator" in meta else None)  # data make before 0.2.1: numbers
+    if recorded not in (None, LABELS):
+        raise UserError(f"{path / 'meta.json'}: labels {recorded!r}; dataset files hold the class numbers "
+                        f"({LABELS!r}, e.g. 1..50): convert them (index i is class_names()[i]) and record {LABELS!r}")
+    if recorded is None and np.array_equal(np.unique(y), np.arange(50)):
+        raise UserError(f"{path}: labels 0..49 look like class indices (load_data()'s); files hold the class "
+                        "numbers 1..50: save y + 1 (or load_data(labels='number')), or, if 0.. are the numbers you "
+                        "mean, add meta.json with {\"labels\": \"number\"} beside train.npz")
 
 
 def _read_npz(path: Path, suffix: str) -> dict[str, np.ndarray]:

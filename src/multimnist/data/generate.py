@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field
 
 from multimnist import __version__
 from multimnist.data.compose import compose, split_label
-from multimnist.data.config import HEIGHT, WIDTH, GeneratorConfig, matching_preset, preset_config
+from multimnist.data.config import HEIGHT, LABELS, WIDTH, GeneratorConfig, matching_preset, preset_config
 from multimnist.data.mnist import Digits
 from multimnist.data.plans import load_plan, plan_stats, scale_plan
+from multimnist.errors import whole_number
 from multimnist.files import sha256_arrays
 
 import numpy as np
@@ -66,6 +67,7 @@ def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: in
     `seed`. meta records the settings, the seed, the MNIST digits and a hash of the arrays (`sha256`, what the
     dataset store checks files against)."""
     config = config or preset_config()
+    seed = whole_number(seed, "seed")
     plan = load_plan(config.plan, config.classes)
     if config.train_size is not None:
         plan = scale_plan(plan, config.train_size)
@@ -79,6 +81,7 @@ def make_dataset(digits: Digits, config: GeneratorConfig | None = None, seed: in
         "generator": asdict(config),
         "preset": matching_preset(config),
         "seed": seed,
+        "labels": LABELS,
         "classes": list(plan),
         "train": plan_stats(plan),
         "test": plan_stats(test_plan),

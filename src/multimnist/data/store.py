@@ -21,7 +21,7 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
-from multimnist.data.config import GeneratorConfig
+from multimnist.data.config import GeneratorConfig, matching_preset
 from multimnist.data.dataset import load_dataset, save_dataset
 from multimnist.data.generate import Dataset, make_dataset
 from multimnist.data.mnist import Digits, load_mnist
@@ -110,6 +110,11 @@ def _found(folder: Path, config: GeneratorConfig, seed: int, mnist, replace: boo
     if differ and replace:
         return _Again(f"it holds a dataset made with other settings ({_shown(differ)})", damaged=False)
     if differ and not keep_other:
+        held, asked = meta.get("preset"), matching_preset(config)
+        if held is not None and held != asked:  # another preset: say so before the knobs
+            now = f"preset {asked!r}" if asked else "custom settings"
+            raise UserError(f"this folder holds preset {held!r}, not {now}: {folder} was made with other settings "
+                            f"({_shown(differ)}); add --force to replace it, or choose another --out")
         raise UserError(f"{folder} holds a dataset made with other settings ({_shown(differ)}): add --force to "
                         "replace it, or choose another --out")
     try:

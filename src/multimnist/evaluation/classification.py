@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import confusion_matrix
 
 
 def confusion(y_true, y_pred, classes) -> np.ndarray:
     """(K, K) counts: row = true class, column = predicted class, in the order of `classes`."""
+    # Imported here: the report reads confusion matrices from files through this module and needs only the
+    # [report] extra (scipy), not scikit-learn ([train]).
+    from sklearn.metrics import confusion_matrix
+
     return confusion_matrix(y_true, y_pred, labels=list(classes))
 
 

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from multimnist.data import ensure_dataset, load_dataset
+from multimnist.data import ensure_dataset, read_dataset
 from multimnist.data.config import KNOBS, GeneratorConfig, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
@@ -66,7 +66,7 @@ def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs
     last epoch in inference mode on the training split, its training accuracy. No test figure is computed."""
 
     cfg = load_classifier_config(STUDY_NETWORK, seed=seed, epochs=epochs)
-    model, inputs = compiled_classifier(load_dataset(data), cfg)
+    model, inputs = compiled_classifier(read_dataset(data), cfg)
     result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, run_dir)
     return {"history": result.history,
             "train_accuracy_evaluated": accuracy(model, inputs.arrays.x_train, inputs.arrays.y_train),
@@ -95,7 +95,7 @@ def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALI
     """Train the study network on `data` once per seed (OUT/seed-S), then OUT/score.json: every target's mean
     and std over seeds, the score, and each seed's readings."""
 
-    load_dataset(data)  # a broken dataset is one clear error before any job starts
+    read_dataset(data)  # a broken dataset is one clear error before any job starts
     out = Path(out)
     jobs = [Job(f"seed-{s}", score_run, {"data": str(data), "run_dir": str(out / f"seed-{s}"), "seed": int(s),
                                          "epochs": int(epochs)}) for s in seeds]

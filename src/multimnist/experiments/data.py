@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.data import GeneratorConfig, export_dataset, load_dataset, load_mnist, make_dataset, save_dataset
+from multimnist.data import GeneratorConfig, export_dataset, load_mnist, make_dataset, read_dataset, save_dataset
 from multimnist.data.export import Progress
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
@@ -28,14 +28,15 @@ def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Pa
 
 def export_data(data: Path, out: Path, fmt: str, force: bool = False, progress: Progress | None = None) -> list[Path]:
     """Export the dataset at `data` to `out` as an ImageFolder tree or Hugging Face Parquet (see data/export.py)."""
-    return export_dataset(load_dataset(data), out, fmt, source=str(data), force=force, progress=progress)
+    return export_dataset(read_dataset(data), out, fmt, force=force, progress=progress)
 
 
 def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard: int = 16) -> dict:
     """Write samples.png, histogram.png, hard.png and stats.json for the dataset at `data`."""
+    ds = read_dataset(data)  # first: a missing or broken dataset is named even where matplotlib is missing
+
     from multimnist.report.figures import class_histogram_figure, sample_grid_figure
 
-    ds = load_dataset(data)
     out = Path(out)
     first = first_unique(ds.y_train, 16)
     sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]}" for i in first], out / "samples.png",

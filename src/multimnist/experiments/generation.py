@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from multimnist.data import load_dataset
+from multimnist.data import read_dataset
 from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
 from multimnist.errors import UserError
@@ -61,7 +61,7 @@ def fitting_encodings(run, fit_on: str = "train", data=None, encoder=None) -> np
     if data is None:
         with np.load(Path(run) / "encodings.npz", allow_pickle=False) as f:
             return f[fit_on]
-    ds = load_dataset(data)
+    ds = read_dataset(data)
     return predict(encoder, to_inputs(ds.x_train if fit_on == "train" else ds.x_test))
 
 
@@ -121,7 +121,7 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
     if n < 2 or not samplers:
         raise UserError("scoring needs at least 2 images per sampler and at least one sampler")
     parts, reader = load_autoencoder(model_run), reading_model(load_reader(reader_run))
-    ds = load_dataset(data)
+    ds = read_dataset(data)
     trained_on = read_metrics(model_run).get("data", {}).get("sha256")
     if trained_on and trained_on != sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test):
         raise UserError(f"{model_run} was trained on other data than {data}: give the autoencoder's own dataset")

@@ -17,7 +17,7 @@ from typing import Any
 import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
 from multimnist import __version__
 from multimnist.config import to_dict
-from multimnist.data import Dataset, load_dataset
+from multimnist.data import Dataset, read_dataset
 from multimnist.errors import UserError
 from multimnist.files import finite, sha256_arrays, write_json, write_yaml
 from multimnist.layout import BACKUP, CONFIG, HISTORY, METRICS, MODEL, is_complete, read_metrics
@@ -44,7 +44,7 @@ def versions() -> dict[str, str]:
 
 def dataset_fingerprint(data: str | Path | Dataset) -> tuple[Dataset, dict]:
     """The dataset a run trains on and what identifies it in metrics.json: its path and the hash of its arrays."""
-    ds = data if isinstance(data, Dataset) else load_dataset(data)
+    ds = data if isinstance(data, Dataset) else read_dataset(data)
     return ds, {"path": None if isinstance(data, Dataset) else str(data),
                 "sha256": sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)}
 

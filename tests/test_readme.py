@@ -1,0 +1,57 @@
+"""The README's Python examples run as written: each fenced ```python block alone, in a fresh process, in an
+empty folder, with the dataset cache there too. Blocks that start with `# needs: PACKAGE` run only where
+those packages are installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[1] / "README.md"
+NEEDS = re.compile(r"^# needs: (.+)$", re.MULTILINE)
+IMPORT_NAMES = {"Pillow": "PIL"}
+# What a block prints, as its comments say: (a line of the block, a line of its output).
+PRINTS = [("multimnist.load_data()   #", "(83550, 28, 39) "), ("train_size=10_000", "(16, 28, 39) int64"),
+          ('"small/", download=True, train_size=2000)  ', "2401 export/README.md")]
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+
+
+def _needs(block: str) -> list[str]:
+    found = NEEDS.search(block)
+    return [name.strip() for name in found[1].split(",")] if found else []
+
+
+BLOCKS = python_blocks(README.read_text())
+
+
+def test_the_readme_has_examples_and_marks_the_ones_that_need_more():
+    assert len(BLOCKS) >= 5
+    needs = [_needs(b) for b in BLOCKS]
+    assert ["torch", "torchvision"] in needs and ["datasets"] in needs
+    for block in BLOCKS:  # every block stands alone
+        assert "import multimnist" in block
+    for marker, _ in PRINTS:
+        assert sum(marker in block for block in BLOCKS) == 1, marker
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_each_readme_example_runs_alone(block, tmp_path):
+    missing = [n for n in _needs(block) if importlib.util.find_spec(IMPORT_NAMES.get(n, n)) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    env = {**os.environ, "MULTIMNIST_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for marker, output in PRINTS:
+        if marker in block:
+            assert output in done.stdout, done.stdout
