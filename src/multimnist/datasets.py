@@ -17,7 +17,7 @@ from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.data.dataset import Dataset, GeneratorConfig, load_dataset, make_dataset, save_dataset
 from multimnist.data.mnist import load_mnist
 from multimnist.data.plans import load_plan

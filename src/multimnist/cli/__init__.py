@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.cli import calibrate, compare, data, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, parse_range
 from multimnist.errors import UserError, file_error

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.data.compose import BLENDS, compose, split_label
 from multimnist.data.mnist import Digits
 from multimnist.data.plans import load_plan, plan_stats, scale_plan
