@@ -13,7 +13,7 @@ from pathlib import Path
 
 from multimnist.data import load_dataset
 from multimnist.errors import UserError
-from multimnist.executor import RUNNERS, Executor, Job, run_jobs, session
+from multimnist.executor import RUNNERS, Executor, Job, run_jobs, runner, session
 from multimnist.executor.ray import thread_env
 from multimnist.executor.staging import describe_input, map_files, map_paths, materialize, read_folder, write_folder
 from multimnist.files import sha256_arrays
@@ -111,6 +111,11 @@ def test_a_back_end_is_one_module_named_in_runners(monkeypatch):
     assert results[0][0] == "inline" and results[0][1][0] == 9
     with session(Executor("inline")):  # no hold(): nothing to keep open
         pass
+
+
+def test_every_back_end_is_a_module_of_the_package_with_run():
+    for kind, module in RUNNERS.items():
+        assert module.startswith("multimnist.executor.") and callable(runner(kind).run), kind
 
 
 def test_importing_the_executor_does_not_import_ray():

@@ -23,7 +23,7 @@ from typing import Any
 
 from multimnist.executor.jobs import EXECUTORS, INPUTS, OUTPUTS, RUNNERS, Executor, Job
 
-__all__ = ["EXECUTORS", "INPUTS", "OUTPUTS", "RUNNERS", "Executor", "Job", "run_jobs", "session"]
+__all__ = ["EXECUTORS", "INPUTS", "OUTPUTS", "RUNNERS", "Executor", "Job", "run_jobs", "runner", "session"]
 
 logger = logging.getLogger(__name__)
 
