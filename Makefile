@@ -8,7 +8,7 @@ OUT ?= runs/study
 # trainings at a time: two keep both cores of a laptop busy
 JOBS ?= 2
 
-.PHONY: reproduce test lint bench clean
+.PHONY: reproduce test test-fast lint bench clean
 
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,11 @@ reproduce: $(BIN)/multimnist
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest
+
+# the inner loop: everything but the tests marked slow (Ray, the whole pipeline, the regime study, a fresh venv)
+test-fast: $(VENV)/.dev
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/python -m pytest -m 'not slow'
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks

@@ -1,4 +1,4 @@
-"""Training throughput of the study's unregularized classifier (1092-80-70-50) on the default data.
+"""Training throughput of the study's unregularized classifier (1092-80-70-50) on the `study` preset's data.
 
 Prints seconds per epoch and samples/s at batch 256 and 8, for plain Keras `model.fit` and for the package's
 `fit` (the same fit plus CSVLogger, BackupAndRestore and the epoch timer), each with and without the
@@ -49,11 +49,11 @@ def package_fit(cfg, arrays, batch, epochs) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="dataset folder (default: generate the default one in memory)")
+    parser.add_argument("--data", type=Path, help="dataset folder (default: generate the study preset's in memory)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement, the first is dropped")
     parser.add_argument("--small-batch-steps", type=int, default=600, help="steps timed at batch 8")
     args = parser.parse_args()
-    ds = read_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config(), seed=0)
+    ds = read_dataset(args.data) if args.data else make_dataset(load_mnist(), preset_config("study"), seed=0)
     arrays = prepare(ds, 0.2, seed=0)
     cfg = load_classifier_config("unregularized")
     n = len(arrays.x_train)

@@ -12,7 +12,7 @@ Prints, for `multimnist.executor.run_jobs`:
 
     .venv/bin/python benchmarks/bench_executor.py [--jobs-n 40] [--folder-mb 5] [--train-jobs 3]
 
-Ray instances are started as `--executor ray` starts them (`executor_ray.connect`). Figures only, no
+Ray instances are started as `--executor ray` starts them (`multimnist.executor.ray.connect`). Figures only, no
 assertions; docs/scaling.md quotes them.
 """
 
@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 
 from multimnist.executor import Executor, Job, run_jobs
-from multimnist.executor_ray import connect
+from multimnist.executor.ray import connect
 
 import ray
 

@@ -4,13 +4,13 @@
 # setting.json and each seed's fidelity.json: extract it into a search folder to resume there, or here).
 #
 #   scripts/calibration_device.sh RESULTS [GRID.yaml|builtin] [JOBS] [BUDGET_S] [TRAIN_SIZE|full] [EPOCHS] [SEEDS]
-#   e.g. on the device: scripts/calibration_device.sh "$OUT" scripts/calibration_grid.yaml 16 520
+#   e.g. on the device: scripts/calibration_device.sh "$OUT" docs/calibration/bright-round.yaml 16 520
 #
 # PLATFORM=cpu (default) runs JOBS single-threaded CPU workers: the study network is tiny (96k parameters),
 # so a step costs ~2 ms on one core and the GPU brings little; PLATFORM=gpu shares the GPU between the JOBS
 # workers (no preallocation). WORK: the search folder (default /tmp/calibration-search); RESUME: a
 # finished.tar.gz from an earlier call, extracted into WORK first. Python: $PYTHON or python3; if keras is
-# missing there, wheels in .whl/ are installed into /tmp/site first (see /work/.library/device/README.md).
+# missing there, wheels in .whl/ (copied beside the checkout beforehand) are installed into /tmp/site first.
 set -uo pipefail
 results=${1:?usage: $0 RESULTS [GRID|builtin] [JOBS] [BUDGET_S] [TRAIN_SIZE|full] [EPOCHS] [SEEDS]}
 grid=${2:-builtin}; jobs=${3:-16}; budget=${4:-520}; train_size=${5:-full}; epochs=${6:-50}; seeds=${7:-100,101,102}
@@ -29,17 +29,13 @@ else
   export XLA_PYTHON_CLIENT_PREALLOCATE=false
 fi
 [ -n "${RESUME:-}" ] && tar -xzf "$RESUME" -C "$work"
-[ "$grid" = builtin ] && grid=None || grid="'$(realpath "$grid")'"
-[ "$train_size" = full ] && train_size=None
+options=(--out "$work" --seeds "$seeds" --epochs "$epochs" --jobs "$jobs")
+[ "$grid" = builtin ] || options+=(--grid "$(realpath "$grid")")
+[ "$train_size" = full ] || options+=(--train-size "$train_size")
 echo "search: grid $grid, $jobs jobs, budget ${budget}s, train size $train_size, $epochs epochs, seeds $seeds"
-# -c, not a here-document: spawned workers re-import the main module from its path, and stdin has none.
-timeout --signal=INT "$budget" "$py" -c "
-import logging
-logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
-from multimnist.experiments.calibration import load_grid, run_search
-run_search('$work', load_grid($grid), seeds=[int(s) for s in '$seeds'.split(',')], train_size=$train_size,
-           epochs=$epochs, n_jobs=$jobs)
-" 2>&1 | grep --line-buffered -v -E '^Epoch |/step - ' | tee "$results/search.log"
+# Ctrl-C at the budget's end: the command stops its workers, and every finished run is kept for a resume.
+timeout --signal=INT "$budget" "$py" -m multimnist calibrate search "${options[@]}" \
+  2>&1 | grep --line-buffered -v -E '^Epoch |/step - ' | tee "$results/search.log"
 echo "search ended (rc ${PIPESTATUS[0]}; 124 or 130: the budget ran out, finished runs are kept)"
 "$py" - <<PY
 from multimnist.experiments.calibration import write_search_table

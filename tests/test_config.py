@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from multimnist.config import apply_overrides, from_dict, read_config, to_dict
+from multimnist.config import apply_overrides, from_dict, load_experiment, read_config, to_dict
 from multimnist.errors import UserError
 
 import pytest
@@ -26,6 +26,28 @@ class Experiment:
     layers: tuple[int, ...] = (80, 70)
     optimizer: Optimizer = field(default_factory=Optimizer)
     fallback: Optimizer | None = None
+
+
+@dataclass
+class Training:
+    epochs: int = 50
+
+
+@dataclass
+class Run:
+    name: str = ""
+    seed: int = 0
+    training: Training = field(default_factory=Training)
+
+
+def test_load_experiment_sets_seed_and_epochs_as_values_after_the_overrides():
+    config = {"kind": "run", "name": "r", "training": {"epochs": 9}}
+    run = load_experiment(Run, "run", config, ["seed=1", "training.epochs=2"], seed=7, epochs=3)
+    assert run == Run("r", 7, Training(3))
+    assert load_experiment(Run, "run", config, ["seed=1"]) == Run("r", 1, Training(9))
+    assert config == {"kind": "run", "name": "r", "training": {"epochs": 9}}  # the caller's mapping is untouched
+    with pytest.raises(UserError, match="seed"):
+        load_experiment(Run, "run", config, seed="7")  # a value is checked, not parsed
 
 
 def test_from_dict_fills_nested_dataclasses():

@@ -13,16 +13,9 @@ from pathlib import Path
 
 from multimnist.data import read_dataset
 from multimnist.errors import UserError
-from multimnist.executor import Executor, Job, run_jobs, session
-from multimnist.executor_ray import (
-    describe_input,
-    map_files,
-    map_paths,
-    materialize,
-    read_folder,
-    thread_env,
-    write_folder,
-)
+from multimnist.executor import RUNNERS, Executor, Job, run_jobs, runner, session
+from multimnist.executor.ray import thread_env
+from multimnist.executor.staging import describe_input, map_files, map_paths, materialize, read_folder, write_folder
 from multimnist.files import sha256_arrays
 
 import pytest
@@ -107,6 +100,30 @@ def test_local_executor_by_name_or_settings():
     assert [r[0] for r in run_jobs(jobs, executor=Executor(), log=lambda _: None)] == [0, 1, 4]
 
 
+def run(jobs, settings, n_jobs, log):
+    """A back end for the test below: every job inline, its result tagged with the back end's kind."""
+    return [(settings.kind, job.fn(**job.kwargs)) for job in jobs]
+
+
+def test_a_back_end_is_one_module_named_in_runners(monkeypatch):
+    monkeypatch.setitem(RUNNERS, "inline", __name__)  # this test module provides run()
+    results = run_jobs([Job("a", square_slowly, {"x": 3})], executor="inline")
+    assert results[0][0] == "inline" and results[0][1][0] == 9
+    with session(Executor("inline")):  # no hold(): nothing to keep open
+        pass
+
+
+def test_every_back_end_is_a_module_of_the_package_with_run():
+    for kind, module in RUNNERS.items():
+        assert module.startswith("multimnist.executor.") and callable(runner(kind).run), kind
+
+
+def test_importing_the_executor_does_not_import_ray():
+    code = "import sys, multimnist.executor, multimnist.executor.ray; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+
+
 def test_thread_env_pins_one_cpu_jobs_to_one_thread():
     env = thread_env(1)
     assert env["OMP_NUM_THREADS"] == "1" and "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
@@ -126,7 +143,7 @@ def test_folder_round_trip_writes_markers_last_and_drops_stale_files(tmp_path, m
     write_folder(dst, files)
     assert read_folder(dst) == files
     written = []
-    monkeypatch.setattr("multimnist.executor_ray.write_bytes", lambda path, data: written.append(Path(path).name)
+    monkeypatch.setattr("multimnist.executor.staging.write_bytes", lambda path, data: written.append(Path(path).name)
                         or Path(path).parent.mkdir(parents=True, exist_ok=True) or Path(path).write_bytes(data))
     finished = {"metrics.json": b"{}", "history.csv": b"epoch\n0\n1\n", "model.keras": b"zip"}
     write_folder(dst, finished)  # the finished run: backup/ is gone, metrics.json written last
@@ -148,7 +165,7 @@ def test_worker_rebuilds_the_dataset_and_checks_its_hash(small_dataset, small_da
     monkeypatch.setenv("MULTIMNIST_CACHE", str(tmp_path / "cache"))
     ds = small_dataset
     digest = sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)
-    source = describe_input(None, small_dataset_dir)  # a recipe: no files travel
+    source = describe_input(small_dataset_dir)  # a recipe: no files travel
     assert source == {"sha256": digest, "meta": json.loads((small_dataset_dir / "meta.json").read_text())}
     folder = materialize(source)
     rebuilt = read_dataset(folder)

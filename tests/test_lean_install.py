@@ -155,6 +155,7 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
 
     use = textwrap.dedent(f"""
         import sys, multimnist
+        from importlib.metadata import version
         from multimnist.data import read_dataset
         from multimnist.data.export import export_dataset
         from multimnist.errors import UserError
@@ -168,6 +169,7 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
             export_dataset(ds, {str(tmp_path / "pq")!r}, "parquet")
         except UserError as e:
             print("parquet:", e)
+        assert version("multimnist") == multimnist.__version__, version("multimnist")  # pyproject reads _version.py
         print(sys.version_info[:2], sorted(m for m in sys.modules if m.split(".")[0] in {EXTRAS!r}))
     """)
     run = subprocess.run([str(bin_ / "python"), "-c", use], capture_output=True, text=True, timeout=300, env=env)

@@ -72,6 +72,7 @@ def test_the_regimes_profile_runs_only_the_regime_study():
     assert set(steps[0].settings["presets"]) == {"study", "faint", "few-source-digits"}
 
 
+@pytest.mark.slow  # the regime study: 6 trainings (2 configs x 3 seeds), its figures and the report
 def test_tiny_regime_study_end_to_end_and_its_report(tmp_path):
     out = tmp_path / "run"
     rows = run_regimes(out / "regimes", presets=("study",), configs=(BASELINE, "dropout_0.1"), seeds=(0, 1, 2),

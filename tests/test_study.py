@@ -113,6 +113,7 @@ def pipeline(tmp_path_factory):
     return out, log
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_kill_leaves_finished_steps_and_no_half_files(pipeline):
     out, log = pipeline
     assert {"data", "inspect"} <= set(log["after_kill"])
@@ -123,6 +124,7 @@ def test_kill_leaves_finished_steps_and_no_half_files(pipeline):
     assert leftovers == []
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_resume_keeps_finished_steps_byte_for_byte(pipeline):
     out, log = pipeline
     before = log["after_interrupt"]
@@ -138,6 +140,7 @@ def test_resume_keeps_finished_steps_byte_for_byte(pipeline):
     assert {"generation", "report"} <= set(state)
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_every_step_wrote_its_outputs(pipeline):
     out, _ = pipeline
     for name in ("data/train.npz", "data/test.npz", "data/meta.json", "inspect/stats.json", "inspect/samples.png",
@@ -162,6 +165,7 @@ class _Refs(HTMLParser):
                 self.refs.append((tag, attrs[key]))
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_report_is_offline_and_references_only_existing_files(pipeline):
     out, _ = pipeline
     parser = _Refs()
@@ -175,6 +179,7 @@ def test_report_is_offline_and_references_only_existing_files(pipeline):
     assert "<script" not in (out / "report.html").read_text()
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_claims_table_has_a_row_per_claim(pipeline):
     out, _ = pipeline
     items = study_claims(load_study(out))
@@ -195,6 +200,7 @@ def test_claims_table_has_a_row_per_claim(pipeline):
     assert sum(results["verdicts"].values()) == sum(not c.beyond for c in items)
 
 
+@pytest.mark.slow  # the pipeline fixture runs the whole study
 def test_report_command_rewrites_the_report(pipeline, capsys):
     out, _ = pipeline
     (out / "report.md").unlink()

@@ -11,12 +11,12 @@ It also selects Keras' JAX backend unless the user already chose one (Keras is n
 import os
 from typing import TYPE_CHECKING
 
+from multimnist._version import __version__
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time they load on first use (__getattr__ below)
     from multimnist.datasets import MultiMNIST, class_names, load_data
-
-__version__ = "0.2.0"
 
 __all__ = ["MultiMNIST", "__version__", "class_names", "load_data"]
 

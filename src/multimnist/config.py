@@ -61,14 +61,19 @@ def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             raise UserError(f"--set {key}: cannot read value {raw!r}") from None
-        node = data
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise UserError(f"--set {key}: {p} is not a group of settings")
-        node[leaf] = value
+        _put(data, key, value)
     return data
+
+
+def _put(data: dict, key: str, value: Any) -> None:
+    """Set the setting named by the dotted `key` in `data`, making the groups on the way."""
+    node = data
+    *parents, leaf = key.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise UserError(f"--set {key}: {p} is not a group of settings")
+    node[leaf] = value
 
 
 def from_dict(cls: type[T], data: dict | None, where: str = "config") -> T:
@@ -242,8 +247,10 @@ def load_experiment(cls: type[T], kind: str, config: Any, overrides=(), seed: in
     becomes the config's file name.
     """
     name, data = kind_config(config, kind)
-    extra = [f"seed={seed}"] if seed is not None else []
-    extra += [f"training.epochs={epochs}"] if epochs is not None else []
-    cfg = from_dict(cls, apply_overrides(data, [*overrides, *extra]), name)
+    data = apply_overrides(data, overrides)
+    for key, value in (("seed", seed), ("training.epochs", epochs)):
+        if value is not None:  # a value, set as it is: from_dict checks its type like any other setting's
+            _put(data, key, value)
+    cfg = from_dict(cls, data, name)
     cfg.name = cfg.name or name
     return cfg

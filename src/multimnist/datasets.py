@@ -16,7 +16,7 @@ from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.data.config import DEFAULT_PRESET, KNOBS, GeneratorConfig, preset_config
 from multimnist.data.dataset import load_dataset
 from multimnist.data.generate import Dataset

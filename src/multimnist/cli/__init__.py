@@ -15,7 +15,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.cli import calibrate, compare, completion, data, docs, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, OptionError, parse_range
 from multimnist.errors import UserError, file_error
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.parser = parser  # for commands about the command line itself (completion)
         with logging_to_stderr(getattr(args, "verbose", 0) - getattr(args, "quiet", 0)):
             writes = getattr(args, "writes", None)
             if writes is None:

@@ -87,7 +87,5 @@ def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
 
 
 def _completion(args) -> int:
-    from multimnist.cli import build_parser
-
-    print(completion_script(build_parser(), args.shell), end="")
+    print(completion_script(args.parser, args.shell), end="")
     return 0

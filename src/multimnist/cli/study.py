@@ -17,6 +17,7 @@ from multimnist.cli.options import (
     run_options,
 )
 from multimnist.errors import UserError
+from multimnist.layout import CONFIG, DATA_META, DATA_SPLITS, METRICS
 
 
 def add_commands(subparsers) -> None:
@@ -60,9 +61,9 @@ def _require_a_study(run_dir: Path) -> None:
     dataset or a single training run would get a report of nothing, written into it."""
     if (run_dir / "profile.json").is_file():
         return
-    dataset = (run_dir / "train.npz").exists() or (run_dir / "meta.json").exists()
-    what = ("a dataset (meta.json, train.npz)" if dataset
-            else "a training run" if (run_dir / "metrics.json").exists() or (run_dir / "config.yaml").exists()
+    dataset = any((run_dir / name).exists() for name in (DATA_META, *DATA_SPLITS.values()))
+    what = (f"a dataset ({DATA_META}, {DATA_SPLITS['train']})" if dataset
+            else "a training run" if (run_dir / METRICS).exists() or (run_dir / CONFIG).exists()
             else "no file of a study" if any(run_dir.iterdir()) else "nothing")
     raise UserError(f"{run_dir} holds {what}, not a study: give `multimnist report` the folder that "
                     "`multimnist reproduce --out` wrote (it starts with profile.json)")

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.data.generate import Dataset
 from multimnist.data.prepare import encode_labels
 from multimnist.errors import UserError

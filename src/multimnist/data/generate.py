@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.data.compose import compose, split_label
 from multimnist.data.config import HEIGHT, LABELS, WIDTH, GeneratorConfig, matching_preset, preset_config
 from multimnist.data.mnist import Digits

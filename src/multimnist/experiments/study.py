@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.config import from_dict, to_dict
 from multimnist.data.config import knobs, preset_config
 from multimnist.data.plans import load_plan

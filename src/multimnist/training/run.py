@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
-from multimnist import __version__
+from multimnist._version import __version__
 from multimnist.config import to_dict
 from multimnist.data import Dataset, read_dataset
 from multimnist.errors import UserError
