@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 VERDICTS = {"yes": "yes", "no": "no", "partly": "partly", "n/a": "na", "within noise": "noise",
-            "by construction": "construction"}
+            "untestable": "noise", "by construction": "construction", "dependent": "construction"}
 
 
 @dataclass
