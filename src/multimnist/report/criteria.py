@@ -194,6 +194,17 @@ def _undetectable(est: Estimate, effect: float, q: Quantity, a=None, b=None) -> 
     return text + (f"; about {need} seeds a side would detect it" if need else "")
 
 
+def _difference(a: str, b: str, q: Quantity, samples: Samples):
+    """(values of a, values of b, Welch's estimate of a - b, n per side, the numbers in words); an n/a outcome
+    when a side has no value."""
+    missing = _not_run([a, b], samples, q)
+    if missing:
+        return missing
+    va, vb = q.values(samples[a]), q.values(samples[b])
+    est = welch(va, vb)
+    return va, vb, est, {a: len(va), b: len(vb)}, f"{a} {q.text(va)} vs {b} {q.text(vb)}: {q.diff(est.value)}"
+
+
 @dataclass(frozen=True)
 class Effect:
     """mean(a) - mean(b) against a claimed effect: `size` (the study's number: refuted when the interval
@@ -218,13 +229,11 @@ class Effect:
         return f"{self.a} minus {self.b}, {self.q.name}; claimed {self._effect_text()}"
 
     def test(self, samples: Samples) -> Outcome:
-        missing = _not_run([self.a, self.b], samples, self.q)
-        if missing:
-            return missing
-        va, vb = self.q.values(samples[self.a]), self.q.values(samples[self.b])
-        est, n = welch(va, vb), {self.a: len(va), self.b: len(vb)}
+        pair = _difference(self.a, self.b, self.q, samples)
+        if isinstance(pair, Outcome):
+            return pair
+        va, vb, est, n, ours = pair
         claimed = self._claimed(vb)
-        ours = f"{self.a} {self.q.text(va)} vs {self.b} {self.q.text(vb)}: {self.q.diff(est.value)}"
         if self.relative and np.mean(vb):
             ours += f" ({100 * est.value / np.mean(vb):+.0f}%)"
         if not est.enough:
@@ -255,12 +264,11 @@ class Margin:
         return f"{self.a} minus {self.b}, {self.q.name}; claimed {what}{self.q.size(self.margin)}"
 
     def test(self, samples: Samples) -> Outcome:
-        missing = _not_run([self.a, self.b], samples, self.q)
-        if missing:
-            return missing
-        va, vb = self.q.values(samples[self.a]), self.q.values(samples[self.b])
-        est, n, m = welch(va, vb), {self.a: len(va), self.b: len(vb)}, self.margin
-        ours = f"{self.a} {self.q.text(va)} vs {self.b} {self.q.text(vb)}: {self.q.diff(est.value)}"
+        pair = _difference(self.a, self.b, self.q, samples)
+        if isinstance(pair, Outcome):
+            return pair
+        va, vb, est, n, ours = pair
+        m = self.margin
         if not est.enough:
             return Outcome(ours, n, untestable=_few(n))
         ours += f" {self.q.interval(est.interval(), diff=True)}"
