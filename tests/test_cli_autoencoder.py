@@ -60,7 +60,7 @@ def test_generate(root):
      "compression factor"),
     (["sweep", "compression", "--factors", "20..x", "--data", "{root}/data", "--out", "{root}/x"], "cannot read"),
     (["generate", "--model", "{root}/data", "--n", "3", "--out", "{root}/x"], "no finished autoencoder"),
-    (["generate", "--model", "{root}/ae", "--n", "0", "--out", "{root}/x"], "must be positive"),
+    (["generate", "--model", "{root}/ae", "--n", "0", "--out", "{root}/x"], "--n must be a whole number >= 1"),
     (["score", "--model", "{root}/ae", "--reader", "{root}/nothing", "--data", "{root}/data", "--out", "{root}/x",
       "--samplers", "vae"], "unknown sampler"),
     (["score", "--model", "{root}/ae", "--reader", "{root}/nothing", "--data", "{root}/data", "--out", "{root}/x"],
