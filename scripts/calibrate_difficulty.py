@@ -79,7 +79,7 @@ def main() -> int:
     print(json.dumps({"preset": args.preset, "intensity": list(config.intensity), "blend": config.blend,
                       "epochs": args.epochs, "data_seed": args.data_seed,
                       "mean_test_acc": round(float(np.mean(results)), 4),
-                      "std_test_acc": round(float(np.std(results)), 4)}))
+                      "std_test_acc": round(float(np.std(results, ddof=1)), 4) if len(results) > 1 else None}))
     return 0
 
 

@@ -42,9 +42,9 @@ from multimnist.experiments.calibration import write_search_table
 rows = write_search_table("$work", [int(s) for s in "$seeds".split(",")])
 print(f"{len(rows)} setting(s) finished on every seed; best first:")
 for r in rows[:15]:
-    print(f"{r['score_mean']:7.2f} +- {r['score_std']:.2f}  best val {r['best_val_accuracy_mean']:.2f}  "
+    print(f"{r['score_mean']:7.2f} +- {r['score_std'] or 0:.2f}  best val {r['best_val_accuracy_mean']:.2f}  "
           f"train {r['train_accuracy_mean']:.2f}  plateau {r['plateau_epoch_mean']:.0f}  "
-          f"min-loss epoch {r['min_val_loss_epoch_mean']:.0f}  rise {r['val_loss_rise_mean']:.0f}%  {r['label']}")
+          f"drop after plateau {r['val_stable_mean']:.2f}  {r['label']}")
 PY
 cp "$work"/search.csv "$work"/search.json "$results"/ 2>/dev/null
 (cd "$work" && find settings -name setting.json -o -name fidelity.json | tar -czf "$results/finished.tar.gz" -T -)

@@ -15,10 +15,13 @@ from multimnist.experiments.calibration import (
     load_grid,
     normalize,
     pick,
+    read_tables,
+    rescore_rows,
     run_search,
     score_dataset,
     setting_id,
     setting_label,
+    versus,
 )
 
 import pytest
@@ -106,6 +109,53 @@ def test_search_resumes_after_a_kill_without_retraining(tmp_path, monkeypatch):
 
     with pytest.raises(UserError, match="other epochs"):
         run_search(tmp_path, grid, **{**TINY, "epochs": 2})
+
+
+def test_stored_runs_are_rescored_with_todays_targets_without_training(tmp_path, monkeypatch):
+    run_search(tmp_path, [{"jitter": 1}], **TINY)
+    done = next(tmp_path.glob(f"settings/*/seed-100/{FIDELITY}"))
+    stored = json.loads(done.read_text())
+    fresh = stored["score"]
+    stale = {**stored, "score": 99.0, "targets": [{"name": "val_loss_rise", "value": 0.0}]}  # an old target set
+    done.write_text(json.dumps(stale))
+    monkeypatch.setattr(calibration, "train_study_network", lambda *a: pytest.fail("retrained"))
+    rows = run_search(tmp_path, [{"jitter": 1}], **TINY)
+    assert rows[0]["score_mean"] == pytest.approx(fresh)  # scored from the history, not the stored score
+    assert [k for k in rows[0] if k.endswith("_mean") and k != "score_mean"] == [f"{t.name}_mean" for t in TARGETS]
+    del stored["history"]
+    done.write_text(json.dumps(stored))
+    with pytest.raises(UserError, match="no history"):
+        run_search(tmp_path, [{"jitter": 1}], **TINY)
+
+
+def test_search_json_keeps_the_curves_that_rescore_it(tmp_path):
+    run_search(tmp_path, [{"jitter": 1}, {}], **{**TINY, "epochs": 2})
+    table = json.loads((tmp_path / "search.json").read_text())
+    assert table["std"].startswith("sample std") and "runs" not in (tmp_path / "search.csv").read_text()
+    row = table["rows"][0]
+    run = row["runs"][0]
+    assert run["seed"] == 100 and len(run["val_accuracy"]) == len(run["val_loss"]) == len(run["accuracy"]) == 2
+    again = rescore_rows(table["rows"])
+    assert [r["id"] for r in again] == [r["id"] for r in table["rows"]]
+    assert again[0]["score_mean"] == pytest.approx(row["score_mean"], abs=1e-3)
+    assert read_tables([tmp_path / "search.json", tmp_path / "search.json"]) == again  # a setting counted once
+    with pytest.raises(UserError, match="keeps no runs"):
+        rescore_rows([{k: v for k, v in row.items() if k != "runs"}])
+
+
+def _row(sid, scores):
+    return {"id": sid, "runs": [{"score": s} for s in scores]}
+
+
+def test_versus_tests_each_setting_against_the_reference_with_welch():
+    rows = [_row("ref", [3.2, 3.4, 3.6]), _row("close", [3.1, 3.3, 3.6]), _row("far", [2.0, 2.1, 2.2]),
+            _row("one-seed", [1.0])]
+    tests = versus(rows, "ref")
+    assert set(tests) == {"close", "far", "one-seed"}
+    assert tests["close"].p > 0.05 and tests["far"].p < 0.05 and tests["far"].diff == pytest.approx(-1.3)
+    assert tests["one-seed"].p is None  # fewer than 3 seeds: no test
+    with pytest.raises(UserError, match="not among the rows"):
+        versus(rows, "missing")
 
 
 def test_pick_without_a_search_is_a_user_error(tmp_path):

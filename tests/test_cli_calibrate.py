@@ -35,9 +35,9 @@ def test_calibrate_score_prints_every_target(small_dataset_dir, tmp_path, capsys
     assert main(["calibrate", "score", "--data", str(small_dataset_dir), "--out", str(out), "--seeds", "100",
                  "--epochs", "2"]) == 0
     printed = capsys.readouterr().out
-    for target in ("train_accuracy", "plateau_epoch", "min_val_loss_epoch", "val_loss_rise", "best_val_accuracy",
-                   "score"):
+    for target in ("train_accuracy", "plateau_epoch", "val_stable", "best_val_accuracy", "score"):
         assert target in printed
+    assert not any(line.startswith(("min_val_loss", "val_loss_rise")) for line in printed.splitlines())
     saved = json.loads((out / "score.json").read_text())
     assert saved["seeds"] == [100] and "test_accuracy" not in json.dumps(saved)  # never a test figure
 
@@ -59,6 +59,24 @@ def test_calibrate_search_tables_resumes_and_refuses_other_settings(tmp_path, ca
     capsys.readouterr()
     assert main([*argv[:-4], "--epochs", "2", "--seeds", "100"]) == 2
     assert "holds a search with other epochs" in capsys.readouterr().err
+
+
+def test_calibrate_rank_rescores_tables_against_the_study_preset(tmp_path, capsys):
+    from multimnist.data.config import PRESETS
+    from multimnist.experiments.calibration import run_search, setting_id
+
+    run_search(tmp_path / "s", [PRESETS["study"].knobs, {"jitter": 1}], train_size=300, epochs=1, seeds=(100, 101, 102))
+    table = tmp_path / "s" / "search.json"
+    assert main(["calibrate", "rank", str(table), "--out", str(tmp_path / "r")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    study = next(line for line in lines if "(reference)" in line)
+    other = next(line for line in lines if "jitter=1 " in line)
+    assert "intensity=0.8-1 jitter=2 train_pool=25000" in study and " ± " in study
+    assert "val_stable" in lines[0] and "Welch p" in lines[0] and other.count("|") == study.count("|")
+    rows = json.loads((tmp_path / "r" / "search.json").read_text())["rows"]
+    assert {r["id"] for r in rows} == {setting_id(PRESETS["study"].knobs), setting_id({"jitter": 1})}
+    assert main(["calibrate", "rank", str(table), "--reference", "0123456789"]) == 2
+    assert "not among the rows" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seeds", ["2..0", ""])

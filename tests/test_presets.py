@@ -100,7 +100,7 @@ def test_a_new_preset_is_one_entry_in_presets(monkeypatch, tmp_path, capsys):
 
 
 def test_calibrated_on_names_each_presets_figures():
-    assert set(calibrated_on("study")) == {"unregularized_val", "unregularized_train"}
+    assert set(calibrated_on("study")) == {"unregularized_val", "unregularized_train", "unregularized_plateau"}
     assert set(calibrated_on("faint")) == {"unregularized_test", "unregularized_val"}
     assert calibrated_on("few-source-digits") == calibrated_on(None) == calibrated_on("not-a-preset") == {}
     calibrated_on("study").clear()  # a copy: the preset keeps its record

@@ -40,6 +40,16 @@ def add_commands(subparsers) -> None:
     add_run_options(search, seeds="100..102", seeds_help=SEEDS_HELP)
     search.set_defaults(run=_search)
 
+    rank = command(calibrate, "rank", "score the runs kept in search tables again with today's targets (no "
+                                      "training) and print the ranking against a reference setting")
+    rank.add_argument("tables", type=Path, nargs="+", metavar="SEARCH.json",
+                      help="search.json files that keep their runs' curves; a setting in several is taken once")
+    rank.add_argument("--reference", default="study",
+                      help="a preset's name or a setting id: each row's score is Welch-tested against its seeds' "
+                           "(default: study)")
+    rank.add_argument("--out", type=Path, help="also write the rescored search.json and search.csv here")
+    rank.set_defaults(run=_rank)
+
 
 def _score(args) -> int:
     from multimnist.evaluation.fidelity import describe
@@ -69,14 +79,44 @@ def _search(args) -> int:
     return 0
 
 
+def _rank(args) -> int:
+    from multimnist.data.config import PRESETS
+    from multimnist.evaluation.fidelity import TARGETS
+    from multimnist.evaluation.noise import p_text
+    from multimnist.experiments.calibration import read_tables, setting_id, versus, write_table
+
+    rows = read_tables(args.tables)
+    ref = setting_id(PRESETS[args.reference].knobs) if args.reference in PRESETS else args.reference
+    tests = versus(rows, ref)
+    print("| rank | setting | seeds | score (mean ± std) | "
+          + " | ".join(t.name for t in TARGETS) + " | score - reference | Welch p |")
+    print("|" + "---|" * (len(TARGETS) + 6))
+    for i, r in enumerate(rows, 1):
+        cells = [_pm(r[f"{t.name}_mean"], r[f"{t.name}_std"], 1 if t.unit == "epoch" else 2) for t in TARGETS]
+        t = tests.get(r["id"])
+        versus_cells = ["reference", "–"] if t is None else \
+            [f"{t.diff:+.2f}", p_text(t.p)[4:] if t.p is not None else "–"]
+        print(f"| {i} | {r['label']}{' (reference)' if t is None else ''} | {len(r['seeds'])} | "
+              f"{_pm(r['score_mean'], r['score_std'], 2)} | " + " | ".join(cells + versus_cells) + " |")
+    if args.out:
+        write_table(args.out, rows)
+        print(f"wrote {args.out}/search.csv and search.json ({len(rows)} settings)")
+    return 0
+
+
+def _pm(mean: float, std: float | None, digits: int) -> str:
+    """'3.45 ± 0.25'; the mean alone without a std (one seed)."""
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
 def _print_best(row: dict) -> None:
     """Every target of the best setting (mean +- std, share of seeds meeting it) and its knobs."""
     from multimnist.data.config import KNOBS
     from multimnist.evaluation.fidelity import TARGETS
 
     print(f"best setting: {row['label']} (id {row['id']}, seeds {', '.join(map(str, row['seeds']))})")
-    print(f"  score {row['score_mean']:.3f} +- {row['score_std']:.3f} (lower is closer to the study)")
+    print(f"  score {_pm(row['score_mean'], row['score_std'], 3)} (mean ± std over seeds; lower is closer)")
     for t in TARGETS:
-        print(f"  {t.name:<20} {row[t.name + '_mean']:7.2f} +- {row[t.name + '_std']:.2f} {t.unit:<5} "
+        print(f"  {t.name:<20} {_pm(row[t.name + '_mean'], row[t.name + '_std'], 2):>14} {t.unit:<5} "
               f"{row[t.name + '_passed']:.0%} of seeds meet: {t.goal}")
     print("  knobs: " + ", ".join(f"{k}={row[k]}" for k in KNOBS))

@@ -101,7 +101,10 @@ PRESETS: dict[str, Preset] = {
         {"unregularized_val": "the 'study' preset was chosen on best validation accuracy 91.5 ± 1 "
                               "(evaluation/fidelity.py, docs/calibration.md); its test accuracy was never used",
          "unregularized_train": "the 'study' preset was chosen on training accuracy >= 99% at epoch 50 "
-                                "(evaluation/fidelity.py, docs/calibration.md)"}),
+                                "(evaluation/fidelity.py, docs/calibration.md)",
+         "unregularized_plateau": "the 'study' preset was chosen on validation accuracy within 1 point of its best "
+                                  "by epoch 15 and, in the rescore, staying there till the end (evaluation/fidelity.py,"
+                                  " docs/calibration.md)"}),
     # The first calibration (docs/calibration.md): every knob off, each digit at its own intensity in [0.05, 1],
     # `max` blend, all 60,000 MNIST training digits. It reproduces the data of multimnist <= 0.1 byte for byte.
     "faint": Preset(

@@ -12,10 +12,12 @@ A search folder:
     OUT/settings/ID/setting.json      the setting's knobs (ID: a hash of them)
     OUT/settings/ID/data/             its dataset (meta.json last: marks it complete)
     OUT/settings/ID/seed-S/           the training run; fidelity.json (written last, atomically) marks it done
-    OUT/search.json, OUT/search.csv   one row per finished setting, best score first
+    OUT/search.json, OUT/search.csv   one row per finished setting, best score first; search.json also keeps
+                                      each run's per-epoch curves (`runs`), so a change of targets rescores
+                                      without retraining (`rescore_rows`)
 
 A rerun after a kill skips every finished dataset and (setting, seed); an unfinished run resumes from its
-last finished epoch.
+last finished epoch. Finished runs are always scored again from their stored history with today's targets.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from multimnist.data import ensure_dataset, read_dataset
 from multimnist.data.config import KNOBS, GeneratorConfig, knobs
 from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
+from multimnist.evaluation.noise import Welch, welch
 from multimnist.executor import Executor, Job, run_jobs
 from multimnist.experiments.classifier import compiled_classifier, load_classifier_config
 from multimnist.files import finite, write_json, write_text
@@ -79,7 +82,7 @@ def score_run(data: str, run_dir: str, seed: int, epochs: int = EPOCHS) -> dict:
 
     done = Path(run_dir) / FIDELITY
     if done.is_file():
-        return read_json(done)
+        return rescore(read_json(done), done)
     trained = train_study_network(data, run_dir, seed, epochs)
     result = fidelity(trained["history"], trained["train_accuracy_evaluated"])
     result.update(seed=int(seed), data=str(data), history=trained["history"],
@@ -88,6 +91,14 @@ def score_run(data: str, run_dir: str, seed: int, epochs: int = EPOCHS) -> dict:
     result = finite(result)
     write_json(done, result)
     return result
+
+
+def rescore(stored: dict, source: str | Path = "a run") -> dict:
+    """A stored run (fidelity.json, or a search.json run) scored again from its history with today's targets:
+    the targets it was written with may have changed since. No training."""
+    if not stored.get("history") or stored.get("train_accuracy_evaluated") is None:
+        raise UserError(f"{source} holds no history and evaluated training accuracy to rescore")
+    return {**stored, **fidelity(stored["history"], stored["train_accuracy_evaluated"])}
 
 
 def score_dataset(data: str | Path, out: str | Path, seeds: Sequence[int] = CALIBRATION_SEEDS,
@@ -242,7 +253,8 @@ def _check_search_config(out: Path, wanted: dict) -> None:
 
 
 def search_rows(out: str | Path, seeds: Sequence[int] | None = None) -> list[dict]:
-    """One row per setting under OUT with every (requested) seed finished, best score first."""
+    """One row per setting under OUT with every (requested) seed finished, best score first; each run is
+    scored from its stored history with today's targets."""
     rows = []
     for d in sorted((Path(out) / "settings").glob("*/")):
         if not (d / SETTING).is_file():
@@ -252,29 +264,69 @@ def search_rows(out: str | Path, seeds: Sequence[int] | None = None) -> list[dic
         use = sorted(done) if seeds is None else [s for s in seeds if s in done]
         if not use or (seeds is not None and len(use) < len(seeds)):
             continue
-        results = [read_json(done[s]) for s in use]
-        rows.append(_row(d.name, setting, use, summarize(results)))
+        results = [rescore(read_json(done[s]), done[s]) for s in use]
+        rows.append(_row(d.name, setting, use, results))
     return sorted(rows, key=lambda r: (r["score_mean"], r["id"]))
 
 
-def _row(sid: str, setting: dict, seeds: list[int], summary: dict) -> dict:
+def rescore_rows(rows: Sequence[dict]) -> list[dict]:
+    """A search.json's rows scored again from the curves they keep (`runs`) with today's targets, best first:
+    the next change of targets needs no retraining."""
+    out = []
+    for row in rows:
+        if not row.get("runs"):
+            raise UserError(f"row {row.get('label', '?')} keeps no runs' curves: it predates stored histories")
+        setting = {"knobs": {k: row[k] for k in KNOBS}, "label": row["label"]}
+        results = [rescore({"history": _history(run), **run}, f"row {row['label']}") for run in row["runs"]]
+        out.append(_row(row["id"], setting, [int(run["seed"]) for run in row["runs"]], results))
+    return sorted(out, key=lambda r: (r["score_mean"], r["id"]))
+
+
+def _row(sid: str, setting: dict, seeds: list[int], results: list[dict]) -> dict:
+    summary = summarize(results)
     row = {"id": sid, "label": setting["label"], **setting["knobs"], "seeds": seeds,
            "score_mean": summary["score_mean"], "score_std": summary["score_std"]}
     for t in summary["targets"]:
         row[f"{t['name']}_mean"] = t["value_mean"]
         row[f"{t['name']}_std"] = t["value_std"]
         row[f"{t['name']}_passed"] = t["passed_share"]
+    row["runs"] = [_compact(seed, r) for seed, r in zip(seeds, results, strict=True)]
     return row
 
 
+# A run's curves kept in search.json: enough to score it again (history keys, as fit writes them).
+CURVES = ("accuracy", "val_accuracy", "val_loss")
+
+
+def _compact(seed: int, result: dict) -> dict:
+    """One run in a search.json row: its seed, score, evaluated training accuracy and per-epoch curves
+    (6 significant digits: the file stays small, the score unchanged to ~1e-4)."""
+    history = result["history"]
+    if not isinstance(history, dict):  # rows, as an older history may be held
+        history = {k: [r[k] for r in history] for k in CURVES}
+    return {"seed": int(seed), "score": result["score"],
+            "train_accuracy_evaluated": result["train_accuracy_evaluated"],
+            **{k: [float(f"{v:.6g}") for v in history[k]] for k in CURVES if k in history}}
+
+
+def _history(run: dict) -> dict:
+    return {k: run[k] for k in CURVES if k in run}
+
+
 def write_search_table(out: str | Path, seeds: Sequence[int] | None = None) -> list[dict]:
+    """OUT/search.json (every row with its runs' curves) and OUT/search.csv (the rows without them)."""
     rows = search_rows(out, seeds)
-    out = Path(out)
-    write_json(out / "search.json", {"rows": rows, "targets": [t.goal for t in TARGETS]})
-    if rows:
-        cols = list(rows[0])
-        write_text(out / "search.csv", csv_text([cols, *[[_cell(r[c]) for c in cols] for r in rows]]))
+    write_table(out, rows)
     return rows
+
+
+def write_table(out: str | Path, rows: Sequence[dict]) -> None:
+    out = Path(out)
+    write_json(out / "search.json", {"rows": list(rows), "targets": [t.goal for t in TARGETS],
+                                     "std": "sample std over seeds (ddof 1)"})
+    if rows:
+        cols = [c for c in rows[0] if c != "runs"]
+        write_text(out / "search.csv", csv_text([cols, *[[_cell(r[c]) for c in cols] for r in rows]]))
 
 
 def _cell(v):
@@ -283,6 +335,32 @@ def _cell(v):
     if isinstance(v, float):
         return f"{v:.4f}"
     return "" if v is None else v
+
+
+def read_tables(paths: Sequence[str | Path]) -> list[dict]:
+    """The rows of one or more search.json files, rescored from their runs' curves (`rescore_rows`), best
+    first; a setting in several files (a control repeated in a later stage) is kept from the first file."""
+    rows, seen = [], set()
+    for path in paths:
+        try:
+            held = read_json(path)["rows"]
+        except KeyError:
+            raise UserError(f"{path} is not a search table (no 'rows')") from None
+        for row in held:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                rows.append(row)
+    return rescore_rows(rows)
+
+
+def versus(rows: Sequence[dict], reference_id: str) -> dict[str, Welch]:
+    """Welch's test of each row's per-seed scores against the reference row's (diff = row - reference;
+    negative is closer to the study). The reference itself is left out."""
+    ref = next((r for r in rows if r["id"] == reference_id), None)
+    if ref is None:
+        raise UserError(f"the reference setting (id {reference_id}) is not among the rows")
+    base = [run["score"] for run in ref["runs"]]
+    return {r["id"]: welch([run["score"] for run in r["runs"]], base) for r in rows if r["id"] != reference_id}
 
 
 def pick(out: str | Path) -> dict:
