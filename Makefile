@@ -37,8 +37,8 @@ lint: $(VENV)/.dev
 
 bench: $(BIN)/multimnist
 	$(BIN)/python benchmarks/bench_generate.py
-	$(BIN)/python benchmarks/bench_classifier.py
-	$(BIN)/python benchmarks/bench_autoencoder.py
+	$(BIN)/python benchmarks/bench_pack.py
+	if [ -f runs/paper/steps.json ]; then $(BIN)/python benchmarks/profile_floor.py runs/paper; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

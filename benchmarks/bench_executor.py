@@ -48,7 +48,7 @@ def write_folder_job(out: str, megabytes: float) -> int:
 def import_training() -> float:
     """Seconds to import the training stack (JAX, Keras) in this process."""
     start = time.perf_counter()
-    import multimnist.training.fit  # noqa: F401
+    import multimnist.training.pack  # noqa: F401
 
     return time.perf_counter() - start
 

@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: the machine's measured float32 matmul peak."""
+"""Shared by the benchmark scripts: the machine's measured float32 matmul peak, and what a step costs."""
 
 from __future__ import annotations
 
@@ -29,16 +29,26 @@ def dense_flops_per_sample(widths: list[int]) -> int:
     return sum(6 * a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
 
 
-def package_fit_seconds(model, x, y, x_val, y_val, train_cfg) -> float:
-    """Median seconds per epoch of a compiled model through multimnist.training.fit (validation included),
-    the first epoch (XLA compilation) left out."""
-    import tempfile
+def model_flops_per_sample(model, batch: int = 256) -> tuple[float, float]:
+    """(training, inference) flops per sample of a Keras model, from XLA's cost analysis of one jitted step
+    (forward and backward through the loss; forward only)."""
+    import jax
+    import jax.numpy as jnp
 
-    from multimnist.training.fit import EpochTimer, fit
+    x = jnp.zeros((batch, *model.inputs[0].shape[1:]), jnp.float32)
+    params = [v.value for v in model.trainable_variables]
+    state = [v.value for v in model.non_trainable_variables]
 
-    import numpy as np
+    def loss(params):
+        out, _ = model.stateless_call(params, state, x, training=True)
+        return sum(jnp.sum(o) for o in jax.tree.leaves(out))
 
-    timer = EpochTimer()
-    with tempfile.TemporaryDirectory() as run:
-        fit(model, x, y, x_val, y_val, train_cfg, run, verbose=0, callbacks=[timer])
-    return float(np.median(timer.times[1:]))
+    def forward(params):
+        return model.stateless_call(params, state, x, training=False)[0]
+
+    def flops(fn):
+        cost = jax.jit(fn).lower(params).compile().cost_analysis()
+        cost = cost[0] if isinstance(cost, list) else cost
+        return float(cost.get("flops", 0.0)) / batch
+
+    return flops(jax.grad(loss)), flops(forward)

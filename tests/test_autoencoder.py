@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import multimnist.experiments.autoencoder as autoencoder_step
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
 from multimnist.errors import UserError
 from multimnist.experiments.autoencoder import (
@@ -15,6 +14,7 @@ from multimnist.experiments.autoencoder import (
 )
 from multimnist.layout import read_history
 from multimnist.models.autoencoder import AutoencoderModelConfig, build_autoencoder, latent_size, split
+from multimnist.training import pack
 from multimnist.training.run import load_model
 
 import keras
@@ -118,15 +118,20 @@ def test_a_finished_run_is_reused_and_another_config_refused(tiny_run, tiny_data
         train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=3)
 
 
-class _StopAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
+def _stop_after_first_epoch(monkeypatch):
+    """Interrupt training as Ctrl-C would, once the first epoch is checkpointed."""
+    real = pack._checkpoint
+
+    def checkpoint(*args):
+        real(*args)
         raise KeyboardInterrupt
+
+    monkeypatch.setattr(pack, "_checkpoint", checkpoint)
 
 
 def test_a_run_folder_from_before_a_config_field_was_added_still_resumes(tiny_data, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    real_fit = autoencoder_step.fit
-    monkeypatch.setattr(autoencoder_step, "fit", lambda *a, **k: real_fit(*a, **k, callbacks=[_StopAfterFirstEpoch()]))
+    _stop_after_first_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_autoencoder("autoencoder", tiny_data, out, seed=0, epochs=2)
     monkeypatch.undo()

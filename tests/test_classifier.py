@@ -1,10 +1,9 @@
-"""The classifier builder, its regularizers, the shared fit's early stopping and resume, and the run folder
-that train_classifier writes (idempotent, refuses a folder of another config)."""
+"""The classifier builder, its regularizers, and the run folder that train_classifier writes (idempotent,
+refuses a folder of another config); the trainer's early stopping and resume are tests/test_pack.py's."""
 
 from __future__ import annotations
 
 import json
-import warnings
 
 import multimnist.experiments.classifier as clf
 from multimnist.config import read_config
@@ -12,7 +11,6 @@ from multimnist.data import read_dataset
 from multimnist.errors import UserError
 from multimnist.experiments.classifier import SWEEPS, load_classifier_config, train_classifier
 from multimnist.models.classifier import ModelConfig, build_classifier, count_params
-from multimnist.training.fit import EarlyStoppingConfig, TrainConfig, fit
 
 import keras
 import numpy as np
@@ -78,76 +76,6 @@ def test_dropout_is_active_only_in_training():
     model = build_classifier(ModelConfig(dropout=0.3))
     a, b = np.asarray(model(x, training=False)), np.asarray(model(x, training=True))
     assert np.allclose(a, np.asarray(model(x, training=False))) and not np.allclose(a, b)
-
-
-def _tiny_model():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-class _Snapshots(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.weights = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.weights.append([np.array(w) for w in self.model.get_weights()])
-
-
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 2:
-            raise KeyboardInterrupt
-
-
-class _Started(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
-def test_an_interrupted_fit_resumes_from_its_last_finished_epoch(tmp_path):
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(64, 6)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[x[:, :3].argmax(1)]
-    cfg = TrainConfig(epochs=5, batch_size=16)
-    with pytest.raises(KeyboardInterrupt):
-        fit(_tiny_model(), x, y, x, y, cfg, tmp_path, verbose=0, callbacks=[_Interrupt()])
-    assert (tmp_path / "backup").exists()
-    started = _Started()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fit(_tiny_model(), x, y, x, y, cfg, tmp_path, verbose=0, callbacks=[started])
-    assert started.epochs[0] in (2, 3) and started.epochs[-1] == 4  # resumed, not restarted
-    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]  # Adam's moments came back
-    assert result.epochs_run == 5
-    epochs = [int(line.split(",")[0]) for line in (tmp_path / "history.csv").read_text().splitlines()[1:]]
-    assert epochs == [0, 1, 2, 3, 4]
-    assert not (tmp_path / "backup").exists() and (tmp_path / "model.keras").is_file()
-
-
-def test_early_stopping_restores_the_best_weights_even_across_an_interruption(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 6)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[x[:, :3].argmax(1)]
-    y_val = np.roll(y, 1, axis=1)  # the validation loss is best early, then grows
-    cfg = TrainConfig(epochs=12, batch_size=16, early_stopping=EarlyStoppingConfig(min_delta=0.0, patience=4))
-    snaps = _Snapshots()
-    with pytest.raises(KeyboardInterrupt):
-        fit(_tiny_model(), x, y, x, y_val, cfg, tmp_path, verbose=0, callbacks=[snaps, _Interrupt()])
-    model = _tiny_model()
-    result = fit(model, x, y, x, y_val, cfg, tmp_path, verbose=0, callbacks=[snaps])
-    val = result.history["val_loss"]
-    assert result.best_epoch == int(np.argmin(val)) + 1 <= 2  # found before the interruption
-    assert result.epochs_run == result.best_epoch + 4  # patience counted across the interruption
-    best = snaps.weights[result.best_epoch - 1]  # snapshots of epochs 1-3, then of the resumed ones
-    for now, saved in zip(model.get_weights(), best, strict=True):
-        np.testing.assert_array_equal(np.asarray(now), saved)
 
 
 @pytest.fixture(scope="module")

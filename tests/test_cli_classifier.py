@@ -74,16 +74,20 @@ def test_compare_tables_mean_and_std_with_the_study_beside(runs, capsys):
 def test_sweep_trains_each_setting_and_tables_them(small_dataset_dir, tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(config, data, out, seed, **_):
-        cfg = clf.load_classifier_config(config, seed=seed)
-        calls.append((cfg.name, cfg.model.activation, seed))
-        metrics = {"name": cfg.name, "seed": seed, "n_params": 96_660, "epochs_run": 1, "test_accuracy": 0.5,
-                   "best_val_accuracy": 0.5, "train_accuracy": 0.6, "train_val_gap": 0.1, "balanced_accuracy": 0.5}
-        write_json(f"{out}/metrics.json", metrics)
-        write_text(f"{out}/confusion.csv", "true\\predicted,1,2\n1,3,1\n2,0,4\n")
-        return metrics
+    def fake_train(configs, data, out, **_):
+        results = []
+        for config, folder in zip(configs, out, strict=True):
+            cfg = clf.load_classifier_config(config)
+            calls.append((cfg.name, cfg.model.activation, cfg.seed))
+            metrics = {"name": cfg.name, "seed": cfg.seed, "n_params": 96_660, "epochs_run": 1, "test_accuracy": 0.5,
+                       "best_val_accuracy": 0.5, "train_accuracy": 0.6, "train_val_gap": 0.1,
+                       "balanced_accuracy": 0.5}
+            write_json(f"{folder}/metrics.json", metrics)
+            write_text(f"{folder}/confusion.csv", "true\\predicted,1,2\n1,3,1\n2,0,4\n")
+            results.append(metrics)
+        return results
 
-    monkeypatch.setattr(clf, "train_classifier", fake_train)
+    monkeypatch.setattr(clf, "train_classifiers", fake_train)
     out = tmp_path / "sweep"
     assert main(["sweep", "activation", "--data", str(small_dataset_dir), "--out", str(out), "--seeds", "0,1"]) == 0
     assert sorted(calls) == [("activation-leaky_relu", "leaky_relu", 0), ("activation-leaky_relu", "leaky_relu", 1),

@@ -87,7 +87,7 @@ def test_a_redirected_training_log_has_no_terminal_control_characters(small_data
     if flags:
         assert len(text.splitlines()) == 1, text  # -q: only the result
     else:
-        assert "Epoch 1/2" in text and "Epoch 2/2" in text  # one line per epoch, not a bar per step
+        assert "epoch 1/2" in text and "epoch 2/2" in text  # one line per epoch, not a bar per step
 
 
 def test_main_leaves_logging_as_it_found_it(tmp_path, capsys):

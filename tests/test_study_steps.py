@@ -26,8 +26,8 @@ def recorded(monkeypatch, tmp_path):
     ran: list[str] = []
     real = study.build_steps
 
-    def recording_steps(out, profile, n_jobs=1, executor=None):
-        steps = real(out, profile, n_jobs, executor)
+    def recording_steps(out, profile, n_jobs=1, executor=None, pack=None):
+        steps = real(out, profile, n_jobs, executor, pack)
         for step in steps:
             step.run = lambda name=step.name: ran.append(name) or name
         return steps

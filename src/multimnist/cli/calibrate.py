@@ -22,7 +22,7 @@ def add_commands(subparsers) -> None:
     add_out(score, "folder for seed-S runs and score.json")
     score.add_argument("--epochs", type=whole("--epochs", 1), default=50,
                        help="epochs per run (default 50, the study's)")
-    add_run_options(score, seeds="100..102", seeds_help=SEEDS_HELP)
+    add_run_options(score, seeds="100..102", seeds_help=SEEDS_HELP, pack=False)
     score.set_defaults(run=_score)
 
     search = command(calibrate, "search", "score every setting of a grid of generator settings (resumable) and "
@@ -37,7 +37,7 @@ def add_commands(subparsers) -> None:
                         help="seed of every setting's dataset (default 1000; the report's data uses 0)")
     search.add_argument("--pick", action="store_true",
                         help="train nothing: print the best finished setting of --out and every target")
-    add_run_options(search, seeds="100..102", seeds_help=SEEDS_HELP)
+    add_run_options(search, seeds="100..102", seeds_help=SEEDS_HELP, pack=False)
     search.set_defaults(run=_search)
 
     rank = command(calibrate, "rank", "score the runs kept in search tables again with today's targets (no "

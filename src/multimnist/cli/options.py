@@ -52,10 +52,11 @@ def add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
                              "the setting's type)")
 
 
-def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", seeds_help: str | None = None) -> None:
-    """The options of every command that runs jobs: which seeds, and where the jobs run.
+def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", seeds_help: str | None = None,
+                    pack: bool = True) -> None:
+    """The options of every command that runs jobs: which seeds, how many networks train together, and where.
 
-    `seeds` is the default of --seeds (None: no --seeds here; the command declares its own).
+    `seeds` is the default of --seeds (None: no --seeds here; the command declares its own); `pack`: offer --pack.
     """
     if seeds is not None:
         parser.add_argument("--seeds", default=seeds,
@@ -63,6 +64,10 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
     parser.add_argument("--jobs", type=whole("--jobs", 1), default=1,
                         help="local worker processes for independent runs (default 1); with --executor ray and no "
                              "--address, the CPUs of the local Ray instance (default: all)")
+    if pack:
+        parser.add_argument("--pack", type=whole("--pack", 1), default=None,
+                            help="networks trained together in one compiled program, one job per pack "
+                                 "(default: 8 on CPUs, 32 on a GPU); 1 trains each alone")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="where the runs go: this machine (default) or a Ray cluster (pip install "
                              "'multimnist[ray]'; see `multimnist docs scaling`)")
@@ -82,6 +87,8 @@ def run_options(args: argparse.Namespace) -> dict:
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
     options = {"n_jobs": args.jobs}
+    if getattr(args, "pack", None) is not None:
+        options["pack"] = args.pack
     if args.executor != "local" or args.address is not None or not args.shared_fs:
         options["executor"] = Executor(args.executor, args.address, args.shared_fs)
     return options

@@ -144,7 +144,11 @@ def _run(ray, jobs: Sequence[Job], settings: Executor, log_line: Callable[[str],
             job = pending.pop(ready[0])
             result, files = _get(ray, ready[0], job)
             for key, folder in files.items():
-                write_folder(job.kwargs[key], folder)
+                if isinstance(folder, list):  # a pack's run folders
+                    for path, one in zip(job.kwargs[key], folder, strict=True):
+                        write_folder(path, one)
+                else:
+                    write_folder(job.kwargs[key], folder)
             results[job.name] = result
             log_line(f"[{len(results)}/{len(jobs)}] {job.name} done ({time.time() - start:.0f} s)")
     except BaseException:  # an error or Ctrl-C: stop what still runs (cancelled tasks are not retried)
@@ -183,6 +187,8 @@ def _plan(ray, job: Job, settings: Executor, inputs: dict[str, dict]) -> dict:
         path = job.kwargs.get(key)
         if isinstance(path, (str, os.PathLike)):
             plan["outputs"][key] = read_folder(Path(path))  # what a rerun finds there: finished, or nothing
+        elif isinstance(path, list):  # a pack's run folders
+            plan["outputs"][key] = [read_folder(Path(p)) for p in path]
     return plan
 
 

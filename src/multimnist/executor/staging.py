@@ -131,15 +131,25 @@ def run_in_scratch(fn: Callable[..., Any], kwargs: dict, inputs: dict[str, Path]
             local[key] = str(folder)
             to_driver[local[key]] = str(kwargs[key])
         for i, (key, files) in enumerate(outputs.items()):
-            folder = work / f"out{i}" / (Path(kwargs[key]).name or "out")
-            write_folder(folder, files)
-            local[key] = str(folder)
-            to_driver[local[key]] = str(kwargs[key])
+            if isinstance(files, list):  # a pack's run folders, one each
+                local[key] = [_seeded(work / f"out{i}-{j}", path, one, to_driver)
+                              for j, (path, one) in enumerate(zip(kwargs[key], files, strict=True))]
+            else:
+                local[key] = _seeded(work / f"out{i}", kwargs[key], files, to_driver)
         result = fn(**local)
-        back = {key: map_files(read_folder(Path(local[key])), to_driver) for key in outputs}
+        back = {key: [map_files(read_folder(Path(p)), to_driver) for p in local[key]] if isinstance(local[key], list)
+                else map_files(read_folder(Path(local[key])), to_driver) for key in outputs}
         return map_paths(result, to_driver), back
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _seeded(scratch: Path, driver_path, files: dict[str, bytes], to_driver: dict[str, str]) -> str:
+    """A worker folder for the driver's output folder `driver_path`, holding what the driver holds (`files`)."""
+    folder = scratch / (Path(driver_path).name or "out")
+    write_folder(folder, files)
+    to_driver[str(folder)] = str(driver_path)
+    return str(folder)
 
 
 def enter_driver_cwd(kwargs: dict, plan: dict) -> None:

@@ -29,7 +29,9 @@ from multimnist.report.figures import (
     latent_figure,
     reconstruction_figure,
 )
-from multimnist.training.fit import FitResult, TrainConfig, compile_model, fit, predict
+from multimnist.training.config import TrainConfig
+from multimnist.training.inference import predict
+from multimnist.training.pack import Member, Task, TrainResult, default_pack_size, group_packs, train_pack
 from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
@@ -71,35 +73,95 @@ def train_autoencoder(config="autoencoder", data="data", out="run", seed: int | 
 
     `replace`: a run of another config in `out` is replaced (see open_run)."""
     cfg = load_autoencoder_config(config, overrides, seed, epochs)
+    return train_autoencoders([to_dict(cfg)], data, [out], replace)[0]
+
+
+def train_autoencoders(configs: list, data, out: list, replace: bool = False) -> list[dict]:
+    """Train (or resume, or reuse) autoencoders, config i in run folder out[i], all on `data`, those that can
+    share a pack in one (`pack_key`); their metrics.json contents."""
+    cfgs = [load_autoencoder_config(c) for c in configs]
     ds, fingerprint = dataset_fingerprint(data)
-    finished = open_run(out, cfg, lambda path: load_autoencoder_config(path, seed=None), fingerprint["sha256"],
-                        replace)
-    if finished is not None:
-        return finished
-    arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.split_seed)
-    seed_everything(cfg.seed)
-    parts = build_autoencoder(cfg.model)
-    compile_autoencoder(parts.autoencoder, cfg, len(arrays.x_train))
-    out = start_run(out, cfg)
-    log.info("%s (latent %d, seed %d): %s parameters, %s training images, writing to %s", cfg.name,
-             cfg.model.latent_size, cfg.seed, f"{parts.autoencoder.count_params():,}", f"{len(arrays.x_train):,}", out)
-    result = fit(parts.autoencoder, arrays.x_train, arrays.x_train, arrays.x_val, arrays.x_val, cfg.training, out)
-    codes = encode_splits(parts, arrays)
-    recon = predict(parts.decoder, codes["test"])
-    metrics = evaluate_autoencoder(parts, arrays, codes, recon, result, cfg)
-    write_npz(out / "encodings.npz", **codes, train_idx=arrays.train_idx, val_idx=arrays.val_idx)
-    write_autoencoder_figures(out, result.history, arrays.x_test[:SHOWN], recon[:SHOWN], codes["test"], cfg)
-    metrics.update(data=fingerprint, versions=versions(), config=to_dict(cfg))
-    metrics = finish_run(out, metrics)
-    log.info("%s: test MSE %.5f, BCE %.4f after %d epochs (%.1f s/epoch)", cfg.name, metrics["test_mse"],
-             metrics["test_bce"], metrics["epochs_run"], metrics["seconds_per_epoch"])
-    return metrics
+    results: list[dict | None] = [None] * len(cfgs)
+    pending = []
+    for i, (cfg, folder) in enumerate(zip(cfgs, out, strict=True)):
+        results[i] = open_run(folder, cfg, lambda path: load_autoencoder_config(path, seed=None),
+                              fingerprint["sha256"], replace)
+        if results[i] is None:
+            pending.append(i)
+    for pack in group_packs(pending, lambda i: pack_key(cfgs[i]), len(pending)):
+        for i, metrics in zip(pack, _train_pack([cfgs[i] for i in pack], ds, [Path(out[i]) for i in pack]),
+                              strict=True):
+            metrics.update(data=fingerprint, versions=versions(), config=to_dict(cfgs[i]))
+            metrics = finish_run(out[i], metrics)
+            log.info("%s: test MSE %.5f, BCE %.4f after %d epochs (%.2f s/epoch)", cfgs[i].name, metrics["test_mse"],
+                     metrics["test_bce"], metrics["epochs_run"], metrics["seconds_per_epoch"])
+            results[i] = metrics
+    return results
 
 
-def compile_autoencoder(model, cfg: AutoencoderConfig, n_train: int):
-    """The configured loss (binary cross-entropy) and optimizer; reconstruction MSE tracked every epoch."""
-    return compile_model(model, cfg.training, n_train, loss=cfg.model.loss,
-                         metrics=[keras.metrics.MeanSquaredError(name="mse")])
+def _train_pack(cfgs: list[AutoencoderConfig], ds: Dataset, out: list[Path]) -> list[dict]:
+    """Build, train and evaluate autoencoders that share one pack; their metrics, less data, versions, config."""
+    splits: dict[tuple, Prepared] = {}  # runs of one split share its arrays
+    members, parts, arrays = [], [], []
+    for cfg, folder in zip(cfgs, out, strict=True):
+        key = (cfg.data.val_fraction, cfg.data.split_seed)
+        if key not in splits:
+            splits[key] = prepare(ds, cfg.data.val_fraction, seed=cfg.data.split_seed)
+        arrays.append(splits[key])
+        seed_everything(cfg.seed)
+        parts.append(build_autoencoder(cfg.model))
+        start_run(folder, cfg)
+        log.info("%s (latent %d, seed %d): %s parameters, %s training images, writing to %s", cfg.name,
+                 cfg.model.latent_size, cfg.seed, f"{parts[-1].autoencoder.count_params():,}",
+                 f"{len(arrays[-1].x_train):,}", folder)
+        members.append(Member(parts[-1].autoencoder, arrays[-1].x_train, None, arrays[-1].x_val, None, cfg.training,
+                              folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
+    trained = train_pack(members, autoencoder_task(cfgs[0].model.loss))
+    results = []
+    for cfg, member, part, split, result in zip(cfgs, members, parts, arrays, trained, strict=True):
+        codes = encode_splits(part, split)
+        recon = predict(part.decoder, codes["test"])
+        metrics = evaluate_autoencoder(part, split, codes, recon, result, cfg)
+        write_npz(member.run_dir / "encodings.npz", **codes, train_idx=split.train_idx, val_idx=split.val_idx)
+        write_autoencoder_figures(member.run_dir, result.history, split.x_test[:SHOWN], recon[:SHOWN],
+                                  codes["test"], cfg)
+        results.append(metrics)
+    return results
+
+
+def pack_key(cfg: AutoencoderConfig) -> str:
+    """Autoencoders with equal keys can train in one pack: all but the seed, learning rate, epochs and early
+    stopping."""
+    training = {k: v for k, v in to_dict(cfg.training).items()
+                if k not in ("epochs", "early_stopping", "shuffle")
+                and not (k == "learning_rate" and cfg.training.lr_schedule is None)}
+    return repr(sorted({"model": sorted(to_dict(cfg.model).items()), "training": sorted(training.items())}.items()))
+
+
+def autoencoder_task(loss_name: str = "binary_crossentropy") -> Task:
+    """The configured Keras loss per image (the study's binary cross-entropy), and the reconstruction MSE."""
+    per_image = keras.losses.get(loss_name)
+
+    def metrics(x, x_pred):
+        return {"mse": keras.ops.mean(keras.ops.square(x - x_pred), axis=-1)}
+
+    return Task(f"autoencoder({loss_name})", lambda x, x_pred: per_image(x, x_pred), metrics, ("mse",))
+
+
+def run_autoencoders(cfgs: list[AutoencoderConfig], data, out: list[Path], n_jobs: int = 1,
+                     executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
+    """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks, the packs run as jobs; the
+    metrics in the order of `cfgs`."""
+    packs = group_packs(range(len(cfgs)), lambda i: pack_key(cfgs[i]), pack or default_pack_size())
+    source = data if isinstance(data, Dataset) else str(data)
+    jobs = [Job(", ".join(f"{cfgs[i].name}/seed-{cfgs[i].seed}" for i in p), train_autoencoders,
+                {"configs": [to_dict(cfgs[i]) for i in p], "data": source, "out": [str(out[i]) for i in p],
+                 "replace": replace}) for p in packs]
+    results: list = [None] * len(cfgs)
+    for p, metrics in zip(packs, run_jobs(jobs, n_jobs, executor=executor), strict=True):
+        for i, m in zip(p, metrics, strict=True):
+            results[i] = m
+    return results
 
 
 def encode_splits(parts: Autoencoder, arrays: Prepared) -> dict[str, np.ndarray]:
@@ -109,7 +171,7 @@ def encode_splits(parts: Autoencoder, arrays: Prepared) -> dict[str, np.ndarray]
     return dict(zip(SPLITS, np.split(flat, bounds), strict=True))
 
 
-def evaluate_autoencoder(parts: Autoencoder, arrays: Prepared, codes: dict, recon: np.ndarray, result: FitResult,
+def evaluate_autoencoder(parts: Autoencoder, arrays: Prepared, codes: dict, recon: np.ndarray, result: TrainResult,
                          cfg: AutoencoderConfig) -> dict:
     """Test MSE and BCE of the reconstructions `recon` of the test images, and how the encodings spread."""
     clipped = np.clip(recon, 1e-7, 1 - 1e-7)
@@ -141,7 +203,8 @@ def write_autoencoder_figures(out: Path, history: dict, originals: np.ndarray, r
 # --- the compression sweep (figures 12, 13) ---
 
 def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-                      config="autoencoder", executor: Executor | None = None, replace: bool = False) -> list[dict]:
+                      config="autoencoder", executor: Executor | None = None, replace: bool = False,
+                      pack: int | None = None) -> list[dict]:
     """One autoencoder per compression factor and seed, into OUT/cf-F/seed-S; then figures and a table.
 
     Writes mse_epochs.png (validation MSE per epoch, every factor), mse_factor.png (test MSE against factor,
@@ -153,15 +216,12 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
         raise UserError("the sweep needs at least one compression factor and one seed")
     if not isinstance(data, Dataset) and not Path(data).exists():
         raise UserError(f"dataset not found: {data}")
-    base = to_dict(load_autoencoder_config(config, epochs=epochs))
-    source = data if isinstance(data, Dataset) else str(data)
-    jobs = [Job(f"cf-{f}/seed-{s}", train_autoencoder,
-                {"config": base, "data": source, "out": str(out / f"cf-{f}" / f"seed-{s}"), "seed": s,
-                 "overrides": [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"],
-                 "replace": replace})
-            for f in factors for s in seeds]
-    log.info("compression sweep: %d run(s) under %s", len(jobs), out)
-    results = iter(run_jobs(jobs, n_jobs, executor=executor))
+    base = load_autoencoder_config(config, epochs=epochs)
+    cfgs = [load_autoencoder_config(base, [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"],
+                                    seed=s) for f in factors for s in seeds]
+    log.info("compression sweep: %d run(s) under %s", len(cfgs), out)
+    results = iter(run_autoencoders(cfgs, data, [out / c.name / f"seed-{c.seed}" for c in cfgs], n_jobs, executor,
+                                    replace, pack))
     rows, curves = [], {}
     for f in factors:
         runs = [next(results) for _ in seeds]

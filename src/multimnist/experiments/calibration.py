@@ -35,11 +35,12 @@ from multimnist.errors import UserError
 from multimnist.evaluation.fidelity import TARGETS, fidelity, summarize
 from multimnist.evaluation.noise import Welch, welch
 from multimnist.executor import Executor, Job, run_jobs
-from multimnist.experiments.classifier import compiled_classifier, load_classifier_config
+from multimnist.experiments.classifier import classifier_task, load_classifier_config, seeded_classifier
 from multimnist.files import finite, write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import DATA_META, read_json
-from multimnist.training.fit import accuracy, fit
+from multimnist.training.inference import accuracy
+from multimnist.training.pack import Member, train_pack
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,10 @@ def train_study_network(data: str | Path, run_dir: str | Path, seed: int, epochs
     last epoch in inference mode on the training split, its training accuracy. No test figure is computed."""
 
     cfg = load_classifier_config(STUDY_NETWORK, seed=seed, epochs=epochs)
-    model, inputs = compiled_classifier(read_dataset(data), cfg)
-    result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, run_dir)
+    model, inputs = seeded_classifier(read_dataset(data), cfg)
+    member = Member(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training,
+                    Path(run_dir), cfg.seed, f"calibration/seed-{seed}")
+    result = train_pack([member], classifier_task(cfg.training.label_smoothing))[0]
     return {"history": result.history,
             "train_accuracy_evaluated": accuracy(model, inputs.arrays.x_train, inputs.arrays.y_train),
             "seconds_per_epoch": result.seconds_per_epoch}

@@ -25,7 +25,9 @@ from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
 from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
-from multimnist.training.fit import FitResult, TrainConfig, accuracy, compile_model, fit, predict
+from multimnist.training.config import TrainConfig
+from multimnist.training.inference import accuracy, predict
+from multimnist.training.pack import Member, Task, TrainResult, default_pack_size, group_packs, train_pack
 from multimnist.training.run import dataset_fingerprint, finish_run, load_model, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
@@ -101,42 +103,98 @@ def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: 
     `seed` None keeps the config's own seed; `replace`: a run of another config in `out` is replaced (see open_run).
     """
     cfg = load_classifier_config(config, overrides, seed, epochs)
+    return train_classifiers([to_dict(cfg)], data, [out], replace)[0]
+
+
+def train_classifiers(configs: list, data: str | Path | Dataset, out: list, replace: bool = False) -> list[dict]:
+    """Train (or resume, or reuse) classifiers, config i in run folder out[i], all on `data`; their metrics.
+
+    The runs still to train go through the pack trainer together, as many packs as their architectures and
+    optimizers need (`pack_key`); each run's figures are the same as if it were trained alone, up to rounding.
+    """
+    cfgs = [load_classifier_config(c) for c in configs]
     ds, fingerprint = dataset_fingerprint(data)
-    finished = open_run(out, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"],
-                        replace)
-    if finished is not None and finished.get("schema") == METRICS_SCHEMA:
-        return finished
-    if finished is not None:  # trained by an older multimnist: measure again with the kept weights
-        return _reevaluate(Path(out), finished, ds, cfg)
-    model, inputs = compiled_classifier(ds, cfg)
-    out = start_run(out, cfg)
-    log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name, cfg.seed,
-             f"{model.count_params():,}", f"{len(inputs.x_fit):,}", f"{inputs.added:,}", out)
-    result = fit(model, inputs.x_fit, inputs.y_fit, inputs.arrays.x_val, inputs.arrays.y_val, cfg.training, out)
-    metrics, cm = evaluate_classifier(model, inputs.arrays, ds, result, cfg)
-    write_classifier_files(out, metrics, result.history, cm)
-    metrics.update(data=fingerprint, augmented_samples=inputs.added, n_params=int(model.count_params()),
-                   versions=versions())
-    return finish_run(out, metrics)
+    results: list[dict | None] = [None] * len(cfgs)
+    pending = []
+    for i, (cfg, folder) in enumerate(zip(cfgs, out, strict=True)):
+        finished = open_run(folder, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"],
+                            replace)
+        if finished is not None and finished.get("schema") == METRICS_SCHEMA:
+            results[i] = finished
+        elif finished is not None:  # trained by an older multimnist: measure again with the kept weights
+            results[i] = _reevaluate(Path(folder), finished, ds, cfg)
+        else:
+            pending.append(i)
+    for pack in group_packs(pending, lambda i: pack_key(cfgs[i]), len(pending)):
+        for i, metrics in zip(pack, _train_pack([cfgs[i] for i in pack], ds, [Path(out[i]) for i in pack]),
+                              strict=True):
+            metrics.update(data=fingerprint)
+            results[i] = finish_run(out[i], metrics)
+    return results
+
+
+def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> list[dict]:
+    """Build, train and evaluate networks that share one pack; their metrics, less the data's fingerprint."""
+    members, inputs = [], []
+    for cfg, folder in zip(cfgs, out, strict=True):
+        model, prepared = seeded_classifier(ds, cfg)
+        start_run(folder, cfg)
+        log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name,
+                 cfg.seed, f"{model.count_params():,}", f"{len(prepared.x_fit):,}", f"{prepared.added:,}", folder)
+        members.append(Member(model, prepared.x_fit, prepared.y_fit, prepared.arrays.x_val, prepared.arrays.y_val,
+                              cfg.training, folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
+        inputs.append(prepared)
+    trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing))
+    results = []
+    for cfg, member, prepared, result in zip(cfgs, members, inputs, trained, strict=True):
+        metrics, cm = evaluate_classifier(member.model, prepared.arrays, ds, result, cfg)
+        write_classifier_files(member.run_dir, metrics, result.history, cm)
+        metrics.update(augmented_samples=prepared.added, n_params=int(member.model.count_params()),
+                       pack_size=result.pack_size, versions=versions())
+        results.append(metrics)
+    return results
+
+
+def pack_key(cfg: ClassifierConfig) -> str:
+    """Classifiers with equal keys can train in one pack: all but the seed, learning rate, L1/L2 factors,
+    initializer, epochs, early stopping and augmentation (the pack trainer takes those network by network)."""
+    model = {k: v for k, v in to_dict(cfg.model).items() if k not in ("l1", "l2", "initializer")}
+    training = {k: v for k, v in to_dict(cfg.training).items()
+                if k not in ("epochs", "early_stopping", "shuffle")
+                and not (k == "learning_rate" and cfg.training.lr_schedule is None)}
+    return repr(sorted({"model": sorted(model.items()), "training": sorted(training.items())}.items()))
+
+
+def classifier_task(label_smoothing: float = 0.0) -> Task:
+    """Categorical cross-entropy on one-hot targets (Keras' loss, per sample) and categorical accuracy."""
+
+    def loss(y, y_pred):
+        return keras.losses.categorical_crossentropy(y, y_pred, label_smoothing=label_smoothing)
+
+    def metrics(y, y_pred):
+        hit = keras.ops.argmax(y, axis=-1) == keras.ops.argmax(y_pred, axis=-1)
+        return {"accuracy": keras.ops.cast(hit, "float32")}
+
+    return Task(f"classifier(label_smoothing={label_smoothing})", loss, metrics, ("accuracy",))
 
 
 def _reevaluate(out: Path, old: dict, ds: Dataset, cfg: ClassifierConfig) -> dict:
     """Metrics of the current schema for a run finished by an older version, from its saved model and history."""
     log.info("%s: metrics from an older multimnist; measuring again with the saved model", out)
     arrays = classifier_inputs(ds, cfg).arrays
-    result = FitResult(read_history(out / HISTORY), old["epochs_run"], old["best_epoch"], old["seconds_per_epoch"])
+    result = TrainResult(read_history(out / HISTORY), old["epochs_run"], old["best_epoch"], old["seconds_per_epoch"])
     metrics, cm = evaluate_classifier(load_model(out), arrays, ds, result, cfg)
     write_classifier_files(out, metrics, result.history, cm)
-    metrics.update({k: old[k] for k in ("data", "augmented_samples", "n_params", "versions") if k in old})
+    metrics.update({k: old[k] for k in ("data", "augmented_samples", "n_params", "pack_size", "versions")
+                    if k in old})
     return finish_run(out, metrics)
 
 
-def compiled_classifier(ds: Dataset, cfg: ClassifierConfig):
-    """Seeded, the network of `cfg` compiled for its inputs on `ds`: (model, ClassifierInputs)."""
+def seeded_classifier(ds: Dataset, cfg: ClassifierConfig):
+    """Seeded, the network of `cfg` for its inputs on `ds`: (model, ClassifierInputs)."""
     seed_everything(cfg.seed)
     inputs = classifier_inputs(ds, cfg)
     model = build_classifier(cfg.model, FLAT, len(ds.classes))  # may refuse: the parameter budget
-    compile_classifier(model, cfg.training, len(inputs.x_fit))
     return model, inputs
 
 
@@ -149,13 +207,7 @@ def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> ClassifierInputs:
     return ClassifierInputs(arrays, x_fit, y_fit)
 
 
-def compile_classifier(model, cfg: ClassifierTrainConfig, n_train: int):
-    """Categorical cross-entropy on one-hot targets, categorical accuracy, the configured optimizer."""
-    loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
-    return compile_model(model, cfg, n_train, loss=loss, metrics=["accuracy"])
-
-
-def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: FitResult,
+def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: TrainResult,
                         cfg: ClassifierConfig) -> tuple[dict, np.ndarray]:
     """Test metrics and the confusion matrix's readings: (metrics, confusion matrix)."""
     probs = np.asarray(predict(model, arrays.x_test))
@@ -240,34 +292,74 @@ def sweep_configs(kind: str, epochs: int | None = None, base=SWEEP_BASE) -> dict
 
 
 def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(),
-              n_jobs: int = 1, executor: Executor | None = None, replace: bool = False) -> list[dict]:
+              n_jobs: int = 1, executor: Executor | None = None, replace: bool = False,
+              pack: int | None = None) -> list[dict]:
     """Train `config` once per seed into OUT_ROOT/NAME/seed-S; returns each run's metrics, in seed order."""
     cfg = load_classifier_config(config, overrides, epochs=epochs)
-    jobs = [_seed_job(cfg, data, Path(out_root) / cfg.name / f"seed-{s}", s, replace) for s in seeds]
-    log.info("%s: %d run(s) under %s", cfg.name, len(jobs), Path(out_root) / cfg.name)
-    return run_jobs(jobs, n_jobs, executor=executor)
+    return run_configs([cfg], data, out_root, seeds, n_jobs=n_jobs, executor=executor, replace=replace,
+                       pack=pack)[cfg.name]
 
 
-def _seed_job(cfg: ClassifierConfig, data, out: Path, seed: int, replace: bool = False) -> Job:
-    return Job(f"{cfg.name}/seed-{seed}", train_classifier,
-               {"config": to_dict(cfg), "data": str(data), "out": str(out), "seed": int(seed), "replace": replace})
+def run_configs(configs, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
+                executor: Executor | None = None, replace: bool = False,
+                pack: int | None = None) -> dict[str, list[dict]]:
+    """Train each config once per seed into OUT_ROOT/NAME/seed-S, packing what can share a pack (across configs
+    too); returns {name: each seed's metrics, in seed order}."""
+    cfgs = [load_classifier_config(c, epochs=epochs) for c in configs]
+    runs = [replace_seed(cfg, s) for cfg in cfgs for s in seeds]
+    out = [Path(out_root) / r.name / f"seed-{r.seed}" for r in runs]
+    log.info("%s: %d run(s) under %s", ", ".join(c.name for c in cfgs), len(runs), out_root)
+    results = run_classifiers(runs, data, out, n_jobs, executor, replace, pack)
+    by_name: dict[str, list[dict]] = {c.name: [] for c in cfgs}
+    for r, m in zip(runs, results, strict=True):
+        by_name[r.name].append(m)
+    return by_name
+
+
+def replace_seed(cfg: ClassifierConfig, seed: int) -> ClassifierConfig:
+    return load_classifier_config(cfg, seed=int(seed))
+
+
+def run_classifiers(cfgs: list[ClassifierConfig], data, out: list[Path], n_jobs: int = 1,
+                    executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
+    """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks (default: by device), the packs
+    run as jobs; the metrics in the order of `cfgs`."""
+    packs = group_packs(range(len(cfgs)), lambda i: pack_key(cfgs[i]), pack or default_pack_size())
+    jobs = [Job(_pack_name([cfgs[i] for i in p]), train_classifiers,
+                {"configs": [to_dict(cfgs[i]) for i in p], "data": str(data), "out": [str(out[i]) for i in p],
+                 "replace": replace}) for p in packs]
+    results: list = [None] * len(cfgs)
+    for p, metrics in zip(packs, run_jobs(jobs, n_jobs, executor=executor), strict=True):
+        for i, m in zip(p, metrics, strict=True):
+            results[i] = m
+    return results
+
+
+def _pack_name(cfgs: list[ClassifierConfig]) -> str:
+    """A pack's name in progress lines: its runs, seeds of one config run together (a/seed-0..2, b/seed-1)."""
+    seeds: dict[str, list[int]] = {}
+    for c in cfgs:
+        seeds.setdefault(c.name, []).append(c.seed)
+    return ", ".join(f"{n}/seed-{s[0]}" if len(s) == 1 else f"{n}/seed-{','.join(map(str, s))}"
+                     for n, s in seeds.items())
 
 
 def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-              base=SWEEP_BASE, executor: Executor | None = None, replace: bool = False) -> dict:
+              base=SWEEP_BASE, executor: Executor | None = None, replace: bool = False,
+              pack: int | None = None) -> dict:
     """One of the study's side experiments (depth, optimizer, batch, activation) over `seeds`.
 
     Each setting trains from `base` into OUT_ROOT/SETTING/seed-S; the table goes to OUT_ROOT/compare.{csv,md}.
     Returns {"kind", "runs": [{name, seed, run_dir, test_accuracy, best_val_accuracy}], "table": rows}.
     """
     out_root = Path(out_root)
-    jobs, dirs = [], []
-    for name, cfg in sweep_configs(kind, epochs, base).items():
-        for s in seeds:
-            dirs.append(out_root / name / f"seed-{s}")
-            jobs.append(_seed_job(cfg, data, dirs[-1], s, replace))
-    log.info("sweep %s: %d run(s) under %s", kind, len(jobs), out_root)
-    results = run_jobs(jobs, n_jobs, executor=executor)
-    runs = [{"name": m["name"], "seed": m["seed"], "run_dir": str(d), "test_accuracy": m["test_accuracy"],
-             "best_val_accuracy": m["best_val_accuracy"]} for m, d in zip(results, dirs, strict=True)]
+    log.info("sweep %s under %s", kind, out_root)
+    results = run_configs(list(sweep_configs(kind, epochs, base).values()), data, out_root, seeds, n_jobs=n_jobs,
+                          executor=executor, replace=replace, pack=pack)
+    runs, dirs = [], []
+    for name, metrics in results.items():
+        for m in metrics:
+            dirs.append(out_root / name / f"seed-{m['seed']}")
+            runs.append({"name": m["name"], "seed": m["seed"], "run_dir": str(dirs[-1]),
+                         "test_accuracy": m["test_accuracy"], "best_val_accuracy": m["best_val_accuracy"]})
     return {"kind": kind, "runs": runs, "table": compare_runs(dirs, out_root)}

@@ -35,7 +35,7 @@ from multimnist.models.autoencoder import split
 from multimnist.models.reader import reading_model
 from multimnist.report.figures import number_counts_figure, sample_grid_figure
 from multimnist.report.scores import scores_markdown
-from multimnist.training.fit import predict
+from multimnist.training.inference import predict
 from multimnist.training.run import load_model, versions
 
 import numpy as np

@@ -21,10 +21,13 @@ from multimnist.evaluation.generation import read_numbers
 from multimnist.layout import is_complete
 from multimnist.models.reader import HEADS, ReaderModelConfig, build_reader
 from multimnist.report.figures import sample_grid_figure
-from multimnist.training.fit import TrainConfig, compile_model, fit, predict
+from multimnist.training.config import TrainConfig
+from multimnist.training.inference import predict
+from multimnist.training.pack import Member, Task, train_pack
 from multimnist.training.run import finish_run, load_model, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
+import keras
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -77,11 +80,10 @@ def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int 
     ds = _reader_data(out / "data", cfg.data)
     arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.data_seed)
     y_train, y_val = _targets(ds.y_train[arrays.train_idx]), _targets(ds.y_train[arrays.val_idx])
-    compile_model(model, cfg.training, len(arrays.x_train), loss={h: "categorical_crossentropy" for h in HEADS},
-                  metrics={h: ["accuracy"] for h in HEADS})
     log.info("reader (seed %d): %s parameters, %s training images of 00..99, writing to %s", cfg.seed,
              f"{model.count_params():,}", f"{len(arrays.x_train):,}", out)
-    result = fit(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out)
+    member = Member(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out, cfg.seed, "reader")
+    result = train_pack([member], reader_task())[0]
     probs = predict(model, arrays.x_test)
     metrics = reader_accuracy(probs["tens"], probs["units"], ds.y_test)
     metrics.update(name=cfg.name, seed=cfg.seed, epochs_run=result.epochs_run,
@@ -93,6 +95,26 @@ def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int 
     log.info("reader test accuracy: tens %.2f%%, units %.2f%%, number %.2f%%", 100 * metrics["tens_accuracy"],
              100 * metrics["units_accuracy"], 100 * metrics["number_accuracy"])
     return metrics
+
+
+def reader_task() -> Task:
+    """Each head's categorical cross-entropy, summed (Keras' loss for a dict of outputs), and each head's loss
+    and accuracy."""
+
+    def head_loss(y, y_pred, head):
+        return keras.losses.categorical_crossentropy(y[head], y_pred[head])
+
+    def loss(y, y_pred):
+        return sum(head_loss(y, y_pred, h) for h in HEADS)
+
+    def metrics(y, y_pred):
+        figures = {f"{h}_loss": head_loss(y, y_pred, h) for h in HEADS}
+        figures.update({f"{h}_accuracy": keras.ops.cast(keras.ops.argmax(y[h], axis=-1) ==
+                                                        keras.ops.argmax(y_pred[h], axis=-1), "float32")
+                        for h in HEADS})
+        return figures
+
+    return Task("reader", loss, metrics, tuple(sorted(f"{h}_{k}" for h in HEADS for k in ("loss", "accuracy"))))
 
 
 def reader_accuracy(tens: np.ndarray, units: np.ndarray, y: np.ndarray) -> dict:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from multimnist.config import to_dict
 from multimnist.data import ensure_dataset
 from multimnist.data.config import PRESETS as DATA_PRESETS
 from multimnist.data.config import preset_config
 from multimnist.evaluation.noise import ALPHA, gain_test, holm
-from multimnist.executor import Executor, Job, run_jobs
-from multimnist.experiments.classifier import load_classifier_config, train_classifier
+from multimnist.executor import Executor
+from multimnist.experiments.classifier import load_classifier_config, run_classifiers
 from multimnist.files import write_json, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, METRICS, read_history, read_metrics
@@ -42,23 +41,18 @@ DATA_SEED = 0
 
 def run_regimes(out, presets=PRESETS, configs=CONFIGS, seeds=SEEDS, epochs: int | None = None,
                 train_size: int | None = None, n_jobs: int = 1, executor: Executor | None = None,
-                replace: bool = False) -> list[dict]:
+                replace: bool = False, pack: int | None = None) -> list[dict]:
     """Make each preset's data, train every config over `seeds` on it, then write the table; returns its rows.
 
     `replace`: runs of an edited config are trained anew instead of refused (see open_run)."""
     out = Path(out)
     for preset in presets:  # a preset whose settings changed since its runs were made is one clear error
         ensure_dataset(out / preset / "data", preset_config(preset, train_size=train_size), DATA_SEED)
-    jobs = []
-    for preset in presets:
-        for name in configs:
-            cfg, data = to_dict(load_classifier_config(name, epochs=epochs)), str(out / preset / "data")
-            jobs += [Job(f"{preset}/{name}/seed-{s}", train_classifier,
-                         {"config": cfg, "data": data, "out": str(out / preset / name / f"seed-{s}"), "seed": int(s),
-                          "replace": replace})
-                     for s in seeds]
     log.info("regime study: %d presets x %d configs x %d seeds under %s", len(presets), len(configs), len(seeds), out)
-    run_jobs(jobs, n_jobs, log=log.info, executor=executor)
+    for preset in presets:
+        runs = [load_classifier_config(name, seed=s, epochs=epochs) for name in configs for s in seeds]
+        run_classifiers(runs, out / preset / "data", [out / preset / r.name / f"seed-{r.seed}" for r in runs], n_jobs,
+                        executor, replace, pack)
     rows = regime_rows(out, presets, configs)
     write_regime_files(out, rows, presets, configs, seeds)
     return rows

@@ -116,20 +116,21 @@ class Step:
     outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
 
 
-def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None) -> list[Step]:
-    """The study's steps in order, closed over their settings."""
+def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None,
+                pack: int | None = None) -> list[Step]:
+    """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device)."""
     full_size = sum(load_plan("study").values())
     scale = (profile.train_size or full_size) / full_size
     epochs = profile.classifier_epochs or 50
     clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
-    steps = _study_steps(out, profile, n_jobs, executor, scale, clf_cost) if profile.study else []
+    steps = _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost) if profile.study else []
     if profile.regimes:
         n_runs = len(profile.regimes) * len(regimes_step.CONFIGS) * len(profile.regime_seeds)
         steps.append(Step(
             "regimes",
             lambda: regimes_step.run_regimes(out / "regimes", profile.regimes, seeds=profile.regime_seeds,
                                              epochs=profile.classifier_epochs, train_size=profile.train_size,
-                                             n_jobs=n_jobs, executor=executor, replace=True),
+                                             n_jobs=n_jobs, executor=executor, replace=True, pack=pack),
             {"presets": {p: knobs(preset_config(p)) for p in profile.regimes}, "seeds": profile.regime_seeds,
              "train_size": profile.train_size,
              "configs": {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs))
@@ -138,8 +139,8 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
     return steps
 
 
-def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, scale: float,
-                 clf_cost: float) -> list[Step]:
+def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
+                 scale: float, clf_cost: float) -> list[Step]:
     """The study's own steps: data, classifiers, side experiments, autoencoder, generation."""
     data = out / "data"
     generator = preset_config(profile.preset, train_size=profile.train_size)
@@ -152,8 +153,8 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     ]
 
     def classifiers(names, root, seeds):
-        return lambda: {n: clf.run_seeds(n, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
-                                         n_jobs=n_jobs, executor=executor, replace=True) for n in names}
+        return lambda: clf.run_configs(names, data, out / root, seeds=seeds, epochs=profile.classifier_epochs,
+                                       n_jobs=n_jobs, executor=executor, replace=True, pack=pack)
 
     def configs(names):  # the resolved contents: an edited config file changes the step's hash
         return {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs)) for n in names}
@@ -172,7 +173,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                 f"sweep-{kind}",
                 lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
                                                 epochs=profile.classifier_epochs, n_jobs=n_jobs,
-                                                executor=executor, replace=True),
+                                                executor=executor, replace=True, pack=pack),
                 {"kind": kind, "seeds": profile.ablation_seeds,
                  "configs": {n: to_dict(c) for n, c in clf.sweep_configs(kind, profile.classifier_epochs).items()}},
                 ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
@@ -190,15 +191,17 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
                                           seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs,
-                                          executor=executor, replace=True),
+                                          executor=executor, replace=True, pack=pack),
              {"factors": profile.factors, "seeds": profile.sweep_seeds,
               "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs))},
              ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
         Step("autoencoder",
-             lambda: [ae.train_autoencoder("autoencoder", data, out / "autoencoder" / "final" / f"seed-{s}", seed=s,
-                                           epochs=profile.autoencoder_epochs, replace=True)
-                      for s in profile.autoencoder_seeds],
+             lambda: ae.run_autoencoders(
+                 [ae.load_autoencoder_config(seed=s, epochs=profile.autoencoder_epochs)
+                  for s in profile.autoencoder_seeds],
+                 data, [out / "autoencoder" / "final" / f"seed-{s}" for s in profile.autoencoder_seeds], n_jobs,
+                 executor, replace=True, pack=pack),
              {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs)),
               "seeds": profile.autoencoder_seeds}, ("data",),
              cost=len(profile.autoencoder_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
@@ -252,18 +255,21 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
 
 
 def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
-              n_jobs: int = 1, executor: Executor | None = None) -> Path:
-    """Run every step not already finished with the same inputs, then write the report; returns OUT."""
+              n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None) -> Path:
+    """Run every step not already finished with the same inputs, then write the report; returns OUT.
+
+    `pack`: networks trained together in one compiled program (None: 8 on CPUs, 32 on a GPU)."""
     profile = load_profile(profile).with_seeds(seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    steps = build_steps(out, profile, n_jobs, executor)
+    steps = build_steps(out, profile, n_jobs, executor, pack)
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
                       outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
-    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": n_jobs, "multimnist_version": __version__})
+    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": n_jobs, "pack": pack,
+                                      "multimnist_version": __version__})
 
     hashes: dict[str, str] = {}
     done_cost = spent = 0.0

@@ -101,9 +101,11 @@ def start_run(out: str | Path, cfg: Any) -> Path:
 
 
 def finish_run(out: str | Path, metrics: dict) -> dict:
-    """Write metrics.json last (NaN and infinities as null): its presence marks the run finished."""
+    """Write metrics.json last (NaN and infinities as null): its presence marks the run finished; the training
+    checkpoint (RUN/backup) goes once it is there."""
     metrics = finite(metrics)
     write_json(Path(out) / METRICS, metrics)
+    shutil.rmtree(Path(out) / BACKUP, ignore_errors=True)
     return metrics
 
 

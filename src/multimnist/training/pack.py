@@ -1,0 +1,521 @@
+"""The one training path: a pack of networks of one architecture trained together in one compiled JAX program.
+
+Each network (a `Member`) is a Keras model built by the usual builders, with its own data, seed, run folder and
+numeric settings. The pack stacks the members' weights, optimizer state and random state on a leading axis and
+runs one jitted epoch for all of them: `jax.vmap` over the networks, `lax.scan` over the epoch's batches, Keras'
+stateless API (`stateless_call`, `optimizer.stateless_apply`) inside. A pack of one is the ordinary case.
+
+What may differ inside a pack, network by network: the data (same shapes apart from the number of samples), the
+seed (initial weights, shuffling, dropout masks), the learning rate, the L1/L2 kernel penalties, the number of
+epochs and the early-stopping settings. Everything else (layers, activations, dropout rates, optimizer, batch
+size, loss) is compiled into the program and must match: `pack_signature` says what must.
+
+Per network, as `model.fit` gave it: a history row per epoch (training figures averaged over the epoch's
+batches, validation after the epoch), early stopping with the best weights restored (a stopped network freezes
+while the others go on), and a checkpoint after every epoch (RUN/backup/state.npz, with the history), so a killed
+pack resumes from its last finished epoch and ends with the same bytes as an uninterrupted one. Each network's
+batches come from its own seed and epoch, and a step on a padded (empty) batch changes nothing, so a network's
+figures do not depend on its pack mates, up to float rounding (tests/test_pack.py states the tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
+from multimnist.errors import UserError
+from multimnist.files import atomic_path, write_npz, write_text
+from multimnist.formatting import csv_text
+from multimnist.layout import BACKUP, HISTORY, MODEL
+from multimnist.training.config import TrainConfig, make_optimizer
+
+import jax
+import jax.numpy as jnp
+import keras
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+STATE = "state.npz"  # RUN/backup/STATE: a network's whole training state after its last finished epoch
+EVAL_BATCH = 1024  # validation batch: any size gives the same figures up to rounding
+
+
+@dataclass
+class Task:
+    """What the networks learn, as per-sample figures the trainer averages (it knows nothing else of them).
+
+    `loss(y, y_pred)` is the per-sample loss minimized; `metrics(y, y_pred)` more per-sample figures by name.
+    The history's columns are loss, each metric, and the same with a `val_` prefix.
+    """
+
+    name: str  # part of the compiled program's identity
+    loss: Callable
+    metrics: Callable
+    metric_names: tuple[str, ...]  # the keys `metrics` returns
+
+
+@dataclass
+class Member:
+    """One network of a pack: its built model (seeded), data, settings and run folder."""
+
+    model: keras.Model  # holds the initial weights; holds the kept weights when training ends
+    x: np.ndarray  # training inputs (N, ...)
+    y: object  # training targets: an array (N, ...), a dict of them, or None for "the inputs themselves"
+    x_val: np.ndarray
+    y_val: object
+    cfg: TrainConfig
+    run_dir: Path
+    seed: int  # shuffling; the model's own random state (dropout) was seeded when it was built
+    name: str = ""  # in progress lines
+
+
+@dataclass
+class TrainResult:
+    history: dict[str, list[float]]  # per epoch, as in history.csv
+    epochs_run: int
+    best_epoch: int  # 1-based epoch whose weights the model holds at the end
+    seconds_per_epoch: float  # the pack's wall time per epoch (validation, checkpoint included) / its size
+    pack_size: int = 1
+    epoch_seconds: list[float] = field(default_factory=list)  # each epoch's, as above (the first compiles)
+
+
+@dataclass
+class _Progress:
+    """A network's training state between epochs, on the host: what a checkpoint holds."""
+
+    params: list[np.ndarray]
+    state: list[np.ndarray]  # non-trainable variables: random state, normalization statistics
+    opt: list[np.ndarray]
+    epoch: int = 0  # epochs finished
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best: float = math.inf  # early stopping: best monitored value so far, its epoch (0-based), epochs waited
+    best_epoch: int = -1
+    wait: int = 0
+    stopped: bool = False
+    best_params: list[np.ndarray] | None = None
+    best_state: list[np.ndarray] | None = None
+
+
+def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[TrainResult]:
+    """Train `members` together; each run folder gets history.csv and model.keras (the kept weights).
+
+    A member whose RUN/backup/state.npz matches its model resumes from it; the pack runs until every member has
+    run its epochs or stopped early."""
+    members = list(members)
+    if not members:
+        return []
+    optimizers = [make_optimizer(m.cfg, len(m.x)) for m in members]
+    for m, opt in zip(members, optimizers, strict=True):
+        opt.build(m.model.trainable_variables)
+    signature = _check_packable(members, optimizers, task)
+    factors = jnp.asarray(np.stack([_penalty_factors(m.model) for m in members]))  # (M, variables, 2): l1, l2
+    progress = [_resume(m, opt) for m, opt in zip(members, optimizers, strict=True)]
+    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task)
+    x, y = _stack([m.x for m in members]), _stack_targets([m.y for m in members])
+    x_val, y_val, w_val = _eval_batches([m.x_val for m in members], [m.y_val for m in members])
+    n_train = np.array([len(m.x) for m in members])
+    steps = math.ceil(n_train.max() / members[0].cfg.batch_size)
+    chunk = steps_per_call(members[0].model, steps)
+    val_chunk = 1 if chunk < steps else x_val.shape[1]
+    params, state, opt = (_device_stack([getattr(p, k) for p in progress]) for k in ("params", "state", "opt"))
+    label = label or (members[0].name if len(members) == 1 else f"pack of {len(members)}")
+    seconds = [[] for _ in members]
+    names = ("n", "loss", *task.metric_names)
+    while True:
+        active = np.array([_wants_epoch(p, m.cfg) for p, m in zip(progress, members, strict=True)])
+        if not active.any():
+            break
+        start = time.perf_counter()
+        idx, weight = _batches(members, progress, active, steps)
+        train = {k: jnp.zeros(len(members), jnp.float32) for k in names}
+        for c in range(0, steps, chunk):
+            params, state, opt, train = train_fn(params, state, opt, train, x, y, idx[:, c:c + chunk],
+                                                 weight[:, c:c + chunk], active, factors)
+        val = {k: jnp.zeros(len(members), jnp.float32) for k in names}
+        for c in range(0, x_val.shape[1], val_chunk):
+            part = slice(c, c + val_chunk)
+            val = eval_fn(params, state, val, x_val[:, part],
+                          None if y_val is None else jax.tree.map(lambda a, part=part: a[:, part], y_val),
+                          w_val[:, part])
+        val["penalty"] = penalty_fn(params, factors)
+        host = jax.device_get((params, state, opt, train, val))
+        for i in np.flatnonzero(active):
+            _record(progress[i], members[i], [[a[i] for a in part] for part in host[:3]],
+                    {k: v[i] for k, v in host[3].items()}, {k: v[i] for k, v in host[4].items()})
+        elapsed = time.perf_counter() - start  # checkpoints included
+        for i in np.flatnonzero(active):
+            seconds[i].append(elapsed / len(members))
+        _log_epoch(label, progress, members, active, elapsed)
+    results = []
+    for p, m, s in zip(progress, members, seconds, strict=True):
+        results.append(_finish(p, m, s, len(members)))
+    return results
+
+
+# --- what may differ inside a pack, and what must not ---
+
+def pack_signature(model: keras.Model, optimizer, task: Task, batch_size: int) -> str:
+    """What the compiled program bakes in: the layers (without their L1/L2 factors), the optimizer (without its
+    learning rate, unless a schedule sets it), the task and the batch size. Networks pack only if theirs match."""
+    layers = json.dumps(_without(model.get_config(), ("kernel_regularizer", "bias_regularizer",
+                                                      "activity_regularizer", "kernel_initializer",
+                                                      "bias_initializer", "seed")), sort_keys=True, default=str)
+    # Layer names count by position only (Keras numbers unnamed layers per process: dense_3, dense_4, ...).
+    for i, name in enumerate([model.name, *(layer.name for layer in model._flatten_layers(include_self=False))]):
+        layers = layers.replace(json.dumps(name), f'"#{i}"')
+    opt = {k: v for k, v in optimizer.get_config().items()
+           if k != "name" and (k != "learning_rate" or isinstance(v, dict))}
+    shapes = [tuple(v.shape) for v in (*model.trainable_variables, *model.non_trainable_variables)]
+    return json.dumps({"model": layers, "optimizer": opt, "task": task.name, "batch": int(batch_size),
+                       "shapes": shapes}, sort_keys=True, default=str)
+
+
+def _without(obj, keys):
+    if isinstance(obj, dict):
+        return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
+    if isinstance(obj, (list, tuple)):
+        return [_without(v, keys) for v in obj]
+    return obj
+
+
+def _check_packable(members, optimizers, task) -> str:
+    signatures = [pack_signature(m.model, o, task, m.cfg.batch_size) for m, o in zip(members, optimizers, strict=True)]
+    if len(set(signatures)) > 1:
+        odd = next(m.name for m, s in zip(members, signatures, strict=True) if s != signatures[0])
+        raise ValueError(f"{odd} cannot share a pack with {members[0].name}: the architecture, optimizer, loss or "
+                         "batch size differ")
+    return signatures[0]
+
+
+def _penalty_factors(model: keras.Model) -> np.ndarray:
+    """(l1, l2) of each trainable variable, from its layer's kernel regularizer (Keras' L1, L2 or L1L2)."""
+    factors = {}
+    for layer in model._flatten_layers(include_self=False):
+        for kind in ("bias_regularizer", "activity_regularizer"):
+            if getattr(layer, kind, None) is not None:
+                raise ValueError(f"layer {layer.name}: the pack trainer supports kernel regularizers only")
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is None:
+            continue
+        if not isinstance(reg, (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2)):
+            raise ValueError(f"layer {layer.name}: the pack trainer supports L1/L2 kernel penalties only")
+        factors[id(layer.kernel)] = (float(getattr(reg, "l1", 0.0)), float(getattr(reg, "l2", 0.0)))
+    return np.array([factors.get(id(v), (0.0, 0.0)) for v in model.trainable_variables], dtype=np.float32)
+
+
+# --- the compiled program: one epoch of every network, and their validation ---
+
+_PROGRAMS: dict[str, tuple[Callable, Callable, Callable]] = {}
+
+
+def _programs(signature: str, model: keras.Model, optimizer, task: Task) -> tuple[Callable, Callable, Callable]:
+    """The jitted training, validation and penalty functions for this signature (compiled once per shapes)."""
+    if signature not in _PROGRAMS:
+        _PROGRAMS[signature] = _build_programs(model, optimizer, task)
+    return _PROGRAMS[signature]
+
+
+def _build_programs(model: keras.Model, optimizer, task: Task) -> tuple[Callable, Callable, Callable]:
+    """(train, evaluate, penalty), each over every network of a pack. `train` runs a chunk of an epoch's steps
+    (`steps_per_call`), `evaluate` a chunk of validation batches; both add to running sums they are handed."""
+
+    def penalty(params, factors):
+        total = jnp.zeros((), jnp.float32)
+        for i, p in enumerate(params):
+            total = total + factors[i, 0] * jnp.sum(jnp.abs(p)) + factors[i, 1] * jnp.sum(jnp.square(p))
+        return total
+
+    def train(params, state, opt, sums, x, y, idx, weight, active, factors):
+        def step(carry, batch):
+            params, state, opt, sums = carry
+            b_idx, b_weight = batch
+            xb = x[b_idx]
+            yb = xb if y is None else jax.tree.map(lambda a: a[b_idx], y)
+            count = jnp.sum(b_weight)
+
+            def objective(params):
+                y_pred, new_state = model.stateless_call(params, state, xb, training=True)
+                data = jnp.sum(task.loss(yb, y_pred) * b_weight) / jnp.maximum(count, 1.0)
+                return data + penalty(params, factors), (new_state, y_pred)
+
+            (loss, (new_state, y_pred)), grads = jax.value_and_grad(objective, has_aux=True)(params)
+            new_params, new_opt = optimizer.stateless_apply(opt, grads, params)
+            take = active & (count > 0)  # an empty batch, or a stopped network: nothing changes
+
+            def keep(new, old):
+                return jax.tree.map(lambda a, b: jnp.where(take, a, b), new, old)
+
+            figures = {"n": count, "loss": loss * count,
+                       **{k: jnp.sum(v * b_weight) for k, v in task.metrics(yb, y_pred).items()}}
+            sums = {k: sums[k] + v for k, v in figures.items()}
+            return (keep(new_params, params), keep(new_state, state), keep(new_opt, opt), sums), None
+
+        return _steps(step, (params, state, opt, sums), (idx, weight))
+
+    def evaluate(params, state, sums, x, y, weight):
+        def step(sums, batch):
+            xb, yb, wb = batch
+            yb = xb if yb is None else yb
+            y_pred, _ = model.stateless_call(params, state, xb, training=False)
+            figures = {"n": jnp.sum(wb), "loss": jnp.sum(task.loss(yb, y_pred) * wb),
+                       **{k: jnp.sum(v * wb) for k, v in task.metrics(yb, y_pred).items()}}
+            return {k: sums[k] + v for k, v in figures.items()}, None
+
+        return _steps(step, sums, (x, y, weight))
+
+    return _over_members(train), _over_members(evaluate), _over_members(penalty)
+
+
+def _steps(step: Callable, carry, batches):
+    """`step` over the leading axis of `batches`: a plain call for one, else `lax.scan`."""
+    if len(jax.tree.leaves(batches)[0]) == 1:
+        return step(carry, jax.tree.map(lambda a: a[0], batches))[0]
+    return jax.lax.scan(step, carry, batches)[0]
+
+
+def steps_per_call(model: keras.Model, steps: int) -> int:
+    """Training steps per compiled call: the whole epoch in one `lax.scan` for dense networks; one for networks
+    with convolutions, which XLA runs 10-17x slower inside a loop on CPUs (the reader: 14-24 s per epoch in a
+    scan, 1.4 s step by step, measured on 2 cores)."""
+    convolutional = any("Conv" in type(layer).__name__ for layer in model._flatten_layers(include_self=False))
+    return 1 if convolutional else steps
+
+
+def _over_members(fn: Callable) -> Callable:
+    """`fn` of one network mapped over the leading axis of every argument, jitted. A pack of one skips the map:
+    vmapped convolutions become grouped ones, which XLA runs several times slower on CPUs."""
+    packed = jax.jit(jax.vmap(fn))
+
+    @jax.jit
+    def alone(*args):
+        return jax.tree.map(lambda a: a[None], fn(*jax.tree.map(lambda a: a[0], args)))
+
+    def call(*args):
+        return (alone if len(args[-1]) == 1 else packed)(*args)
+
+    return call
+
+
+# --- data on the device: stacked over the networks, padded to the largest ---
+
+def _stack(arrays: list[np.ndarray]) -> jax.Array:
+    """(M, N_max, ...) with each array zero-padded to the longest (padding rows are never drawn)."""
+    n = max(len(a) for a in arrays)
+    out = np.zeros((len(arrays), n, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[i, :len(a)] = a
+    return jnp.asarray(out)
+
+
+def _stack_targets(targets: list):
+    """Targets stacked like `_stack`; None (the inputs are the targets) for all or none."""
+    if all(t is None for t in targets):
+        return None
+    if any(t is None for t in targets):
+        raise ValueError("the networks of a pack must all learn their inputs, or all learn targets")
+    if isinstance(targets[0], dict):
+        return {k: _stack([t[k] for t in targets]) for k in targets[0]}
+    return _stack(targets)
+
+
+def _eval_batches(xs: list[np.ndarray], ys: list):
+    """Validation data as (M, batches, EVAL_BATCH, ...) with a 0/1 weight per row."""
+    n = max(len(a) for a in xs)
+    batches = max(1, math.ceil(n / EVAL_BATCH))
+    size = batches * EVAL_BATCH
+
+    def shaped(arrays):
+        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+        for i, a in enumerate(arrays):
+            out[i, :len(a)] = a
+        return jnp.asarray(out.reshape(len(arrays), batches, EVAL_BATCH, *arrays[0].shape[1:]))
+
+    weight = np.zeros((len(xs), size), np.float32)
+    for i, a in enumerate(xs):
+        weight[i, :len(a)] = 1.0
+    if all(t is None for t in ys):
+        y = None
+    elif isinstance(ys[0], dict):
+        y = {k: shaped([t[k] for t in ys]) for k in ys[0]}
+    else:
+        y = shaped(ys)
+    return shaped(xs), y, jnp.asarray(weight.reshape(len(xs), batches, EVAL_BATCH))
+
+
+def _device_stack(parts: list[list[np.ndarray]]) -> list[jax.Array]:
+    return [jnp.asarray(np.stack(column)) for column in zip(*parts, strict=True)]
+
+
+def _batches(members, progress, active, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each network's batches for its next epoch: (M, steps, batch) sample indices and 0/1 weights.
+
+    A network's order comes from its seed and epoch only; its batches come first, padded ones (weight 0) after,
+    so where it sits and whom it is packed with change nothing."""
+    size = members[0].cfg.batch_size
+    idx = np.zeros((len(members), steps * size), np.int32)
+    weight = np.zeros((len(members), steps * size), np.float32)
+    for i in np.flatnonzero(active):
+        n = len(members[i].x)
+        order = (np.random.default_rng([members[i].seed, progress[i].epoch]).permutation(n)
+                 if members[i].cfg.shuffle else np.arange(n))
+        idx[i, :n], weight[i, :n] = order, 1.0
+    return idx.reshape(len(members), steps, size), weight.reshape(len(members), steps, size)
+
+
+# --- per network, on the host: history, early stopping, checkpoints ---
+
+def _wants_epoch(p: _Progress, cfg: TrainConfig) -> bool:
+    return p.epoch < cfg.epochs and not p.stopped
+
+
+def _record(p: _Progress, m: Member, arrays, train: dict, val: dict) -> None:
+    """Append the epoch to `p`'s history, apply early stopping (Keras' rules), checkpoint."""
+    p.params, p.state, p.opt = arrays
+    n, n_val = float(train["n"]), float(val["n"])
+    row = {"loss": float(train["loss"]) / n,
+           "val_loss": float(val["loss"]) / n_val + float(val["penalty"])}
+    row.update({k: float(v) / n for k, v in train.items() if k not in ("n", "loss")})
+    row.update({f"val_{k}": float(v) / n_val for k, v in val.items() if k not in ("n", "loss", "penalty")})
+    for k, v in row.items():
+        p.history.setdefault(k, []).append(v)
+    es = m.cfg.early_stopping
+    if es is not None:
+        _early_stopping(p, es, row)
+    p.epoch += 1
+    _checkpoint(p, m.run_dir)
+
+
+def _early_stopping(p: _Progress, es, row: dict) -> None:
+    """keras.callbacks.EarlyStopping.on_epoch_end, for one network (mode from the monitored name)."""
+    if es.monitor not in row:
+        raise UserError(f"early stopping monitors {es.monitor!r}, which is not among {', '.join(sorted(row))}")
+    maximize = "accuracy" in es.monitor
+    current = row[es.monitor] * (-1 if maximize else 1)  # minimized either way
+    if es.restore_best_weights and p.best_params is None:
+        p.best_params, p.best_state, p.best_epoch = p.params, p.state, p.epoch
+    p.wait += 1
+    if current + es.min_delta < p.best:  # Keras: monitor - min_delta improves on the best
+        p.best, p.best_epoch, p.wait = current, p.epoch, 0
+        if es.restore_best_weights:
+            p.best_params, p.best_state = p.params, p.state
+        return
+    if p.wait >= es.patience and p.epoch > 0:
+        p.stopped = True
+
+
+def _checkpoint(p: _Progress, run_dir: Path) -> None:
+    """RUN/backup/state.npz (the whole state, history included), then history.csv from it."""
+    arrays = {f"p{i}": a for i, a in enumerate(p.params)}
+    arrays.update({f"s{i}": a for i, a in enumerate(p.state)})
+    arrays.update({f"o{i}": a for i, a in enumerate(p.opt)})
+    if p.best_params is not None:
+        arrays.update({f"bp{i}": a for i, a in enumerate(p.best_params)})
+        arrays.update({f"bs{i}": a for i, a in enumerate(p.best_state)})
+    columns = sorted(p.history)
+    arrays.update(counts=np.array([len(p.params), len(p.state), len(p.opt), p.epoch, p.best_epoch, p.wait,
+                                   int(p.stopped), int(p.best_params is not None)], np.int64),
+                  best=np.array([p.best], np.float64), columns=np.array(columns, dtype=str),
+                  history=np.array([p.history[c] for c in columns], np.float64).T.reshape(p.epoch, len(columns)))
+    write_npz(run_dir / BACKUP / STATE, **arrays)
+    _write_history(run_dir / HISTORY, p.history)
+
+
+def _write_history(path: Path, history: dict[str, list[float]]) -> None:
+    """history.csv as Keras' CSVLogger wrote it: epoch (0-based), then the columns in sorted order."""
+    columns = sorted(history)
+    epochs = len(history[columns[0]]) if columns else 0
+    rows = [[e, *(repr(history[c][e]) for c in columns)] for e in range(epochs)]
+    write_text(path, csv_text([["epoch", *columns], *rows]))
+
+
+def _resume(m: Member, opt) -> _Progress:
+    """The network's state from RUN/backup/state.npz if it is there and fits its model; else its initial one."""
+    fresh = _Progress([np.asarray(v) for v in m.model.trainable_variables],
+                      [np.asarray(v) for v in m.model.non_trainable_variables], [np.asarray(v) for v in opt.variables])
+    path = Path(m.run_dir) / BACKUP / STATE
+    if not path.is_file():
+        return fresh
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            n_p, n_s, n_o, epoch, best_epoch, wait, stopped, has_best = (int(v) for v in saved["counts"])
+            p = _Progress([saved[f"p{i}"] for i in range(n_p)], [saved[f"s{i}"] for i in range(n_s)],
+                          [saved[f"o{i}"] for i in range(n_o)], epoch, best=float(saved["best"][0]),
+                          best_epoch=best_epoch, wait=wait, stopped=bool(stopped))
+            if has_best:
+                p.best_params = [saved[f"bp{i}"] for i in range(n_p)]
+                p.best_state = [saved[f"bs{i}"] for i in range(n_s)]
+            history = saved["history"].reshape(epoch, -1)
+            p.history = {str(c): history[:, j].tolist() for j, c in enumerate(saved["columns"])}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        log.warning("cannot resume %s (%s): training afresh", m.run_dir, str(e).splitlines()[0])
+        path.unlink(missing_ok=True)
+        return fresh
+    same = all(a.shape == b.shape and a.dtype == b.dtype for a, b in
+               zip([*p.params, *p.state, *p.opt], [*fresh.params, *fresh.state, *fresh.opt], strict=False))
+    if not same or (len(p.params), len(p.state), len(p.opt)) != (len(fresh.params), len(fresh.state), len(fresh.opt)):
+        log.warning("cannot resume %s (its checkpoint is of another network): training afresh", m.run_dir)
+        path.unlink(missing_ok=True)
+        return fresh
+    log.info("resuming %s after epoch %d", m.run_dir, p.epoch)
+    return p
+
+
+def _finish(p: _Progress, m: Member, seconds: list[float], pack_size: int) -> TrainResult:
+    """Put the kept weights (the best epoch's, when early stopping restores them) into the model; save it."""
+    restored = m.cfg.early_stopping is not None and m.cfg.early_stopping.restore_best_weights \
+        and p.best_params is not None
+    params, state = (p.best_params, p.best_state) if restored else (p.params, p.state)
+    for variable, value in zip(m.model.trainable_variables, params, strict=True):
+        variable.assign(value)
+    for variable, value in zip(m.model.non_trainable_variables, state, strict=True):
+        variable.assign(value)
+    with atomic_path(Path(m.run_dir) / MODEL) as tmp:  # tmp ends in .keras, as Keras requires
+        m.model.save(tmp)
+    best = p.best_epoch + 1 if restored else p.epoch
+    return TrainResult(p.history, p.epoch, best, float(np.mean(seconds)) if seconds else float("nan"), pack_size,
+                       seconds)
+
+
+def _log_epoch(label: str, progress, members, active, elapsed: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    first = int(np.flatnonzero(active)[0])
+    epoch, epochs = progress[first].epoch, members[first].cfg.epochs
+    if len(members) == 1:
+        row = {k: v[-1] for k, v in progress[0].history.items()}
+        figures = ", ".join(f"{k} {row[k]:.4f}" for k in sorted(row))
+        log.info("%s: epoch %d/%d (%.1f s): %s", label, epoch, epochs, elapsed, figures)
+        return
+    val = [p.history["val_loss"][-1] for p, a in zip(progress, active, strict=True) if a]
+    stopped = sum(p.stopped for p in progress)
+    log.info("%s: epoch %d/%d (%.1f s, %d network(s) trained, %d stopped early): val_loss %.4f-%.4f", label,
+             epoch, epochs, elapsed, int(active.sum()), stopped, min(val), max(val))
+
+
+# --- grouping work into packs ---
+
+def default_pack_size() -> int:
+    """Networks per pack when none is asked for: 32 on a GPU (one small network leaves it idle), 8 on CPUs."""
+    return 32 if any(d.platform == "gpu" for d in jax.devices()) else 8
+
+
+def group_packs(items: Sequence, key: Callable, size: int) -> list[list]:
+    """`items` grouped by `key` (in order of first appearance), each group cut into packs of at most `size`
+    of near-equal sizes (9 at 8 a pack: 5 and 4)."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    packs = []
+    for group in groups.values():
+        n = math.ceil(len(group) / max(1, size))
+        sizes = [len(group) // n + (i < len(group) % n) for i in range(n)]  # the larger packs first
+        bounds = np.cumsum([0, *sizes])
+        packs += [group[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return packs

@@ -1,0 +1,157 @@
+"""The pack trainer: a network's figures do not depend on its pack mates, early stopping inside a pack, resume
+after SIGKILL with the same bytes, and the grouping of runs into packs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from multimnist.experiments.classifier import classifier_task
+from multimnist.training.config import EarlyStoppingConfig, TrainConfig
+from multimnist.training.pack import STATE, Member, group_packs, train_pack
+
+import keras
+import numpy as np
+import pytest
+
+# Float tolerance of "the same network, alone or in a pack": XLA may order a batched matmul's sums differently.
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def _model(seed: int, l1: float = 0.0):
+    keras.utils.set_random_seed(seed)
+    reg = keras.regularizers.L1L2(l1=l1) if l1 else None
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="sigmoid", kernel_regularizer=reg),
+                             keras.layers.Dropout(0.2), keras.layers.Dense(3, activation="softmax",
+                                                                           kernel_regularizer=reg)])
+
+
+def _data(seed: int, n: int, shifted: bool = False):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[x[:, :3].argmax(1)]
+    return x, (np.roll(y, 1, axis=1) if shifted else y)  # shifted: the validation loss is best early, then grows
+
+
+# Networks that differ in everything a pack lets differ: seed, data size, learning rate, L1, epochs, early stopping.
+SPECS = [
+    {"seed": 0, "n": 64, "lr": 0.05, "l1": 0.0, "epochs": 6, "es": None},
+    {"seed": 1, "n": 50, "lr": 0.01, "l1": 1e-3, "epochs": 4, "es": None},
+    {"seed": 2, "n": 64, "lr": 0.1, "l1": 0.0, "epochs": 6, "es": EarlyStoppingConfig(min_delta=0.0, patience=1)},
+]
+
+
+def _member(spec: dict, run_dir: Path, shifted_val: bool = False) -> Member:
+    x, y = _data(spec["seed"], spec["n"])
+    x_val, y_val = _data(spec["seed"] + 10, 20, shifted=shifted_val)
+    cfg = TrainConfig(epochs=spec["epochs"], batch_size=16, learning_rate=spec["lr"], early_stopping=spec["es"])
+    return Member(_model(spec["seed"], spec["l1"]), x, y, x_val, y_val, cfg, run_dir, spec["seed"],
+                  f"net-{spec['seed']}")
+
+
+def test_a_network_trains_the_same_alone_or_in_a_pack(tmp_path):
+    alone = [train_pack([m], classifier_task())[0] for m in
+             [_member(s, tmp_path / f"alone-{i}") for i, s in enumerate(SPECS)]]
+    members = [_member(s, tmp_path / f"pack-{i}") for i, s in enumerate(SPECS)]
+    packed = train_pack(members, classifier_task())
+    for i, (a, p) in enumerate(zip(alone, packed, strict=True)):
+        assert p.pack_size == 3 and a.pack_size == 1
+        assert (a.epochs_run, a.best_epoch) == (p.epochs_run, p.best_epoch)
+        assert set(a.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        for k in a.history:
+            np.testing.assert_allclose(a.history[k], p.history[k], rtol=RTOL, atol=ATOL, err_msg=f"{i} {k}")
+        alone_weights = keras.saving.load_model(tmp_path / f"alone-{i}" / "model.keras").get_weights()
+        for w_a, w_p in zip(alone_weights, members[i].model.get_weights(), strict=True):
+            np.testing.assert_allclose(w_a, w_p, rtol=RTOL, atol=ATOL)
+    assert [len(r.history["loss"]) for r in packed][:2] == [6, 4]  # each ran its own number of epochs
+
+
+def test_early_stopping_stops_one_network_and_restores_its_best_epoch(tmp_path):
+    members = [_member(SPECS[0], tmp_path / "a"), _member(SPECS[2], tmp_path / "b", shifted_val=True)]
+    goes_on, stopped = train_pack(members, classifier_task())
+    assert goes_on.epochs_run == 6 and goes_on.best_epoch == 6
+    val = stopped.history["val_loss"]
+    assert stopped.epochs_run < 6 and stopped.best_epoch == int(np.argmin(val)) + 1
+    assert stopped.epochs_run == stopped.best_epoch + 1  # patience 1
+    # The kept weights are those after the best epoch: the same network trained alone for that many epochs.
+    spec = {**SPECS[2], "epochs": stopped.best_epoch, "es": None}
+    again = _member(spec, tmp_path / "c", shifted_val=True)
+    train_pack([again], classifier_task())
+    for w_stop, w_best in zip(members[1].model.get_weights(), again.model.get_weights(), strict=True):
+        np.testing.assert_allclose(w_stop, w_best, rtol=RTOL, atol=ATOL)
+
+
+def test_a_network_that_cannot_share_the_pack_is_refused(tmp_path):
+    odd = _member(SPECS[0], tmp_path / "odd")
+    odd.cfg = TrainConfig(epochs=2, batch_size=8)
+    with pytest.raises(ValueError, match="cannot share a pack"):
+        train_pack([_member(SPECS[0], tmp_path / "a"), odd], classifier_task())
+
+
+KILLED = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import test_pack
+from multimnist.training import pack
+slow = float(sys.argv[2])
+record = pack._record
+def record_slowly(*args):
+    record(*args)
+    time.sleep(slow)  # room for the test to kill the pack between two epochs
+pack._record = record_slowly
+root = Path(sys.argv[1])
+specs = [dict(s, epochs=8) for s in test_pack.SPECS]
+pack.train_pack([test_pack._member(s, root / f"net-{{i}}") for i, s in enumerate(specs)],
+                test_pack.classifier_task())
+"""
+
+
+def _train_in_subprocess(root: Path, slow: float) -> subprocess.Popen:
+    script = root.parent / "killed.py"
+    script.write_text(KILLED.format(tests=str(Path(__file__).parent)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
+                                                       os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, str(script), str(root), str(slow)], env=env)
+
+
+def test_a_pack_killed_mid_training_resumes_to_the_same_bytes(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert _train_in_subprocess(whole, 0.0).wait(timeout=300) == 0
+    proc = _train_in_subprocess(killed, 0.3)
+    state = killed / "net-0" / "backup" / STATE
+    deadline = time.time() + 300
+    while not state.is_file() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.4)  # a few epochs in
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "net-0" / "model.keras").exists()  # it was killed mid-pack
+    assert _train_in_subprocess(killed, 0.0).wait(timeout=300) == 0
+    for i in range(len(SPECS)):
+        assert (whole / f"net-{i}" / "history.csv").read_bytes() == (killed / f"net-{i}" / "history.csv").read_bytes()
+        a = keras.saving.load_model(whole / f"net-{i}" / "model.keras").get_weights()
+        b = keras.saving.load_model(killed / f"net-{i}" / "model.keras").get_weights()
+        for w_a, w_b in zip(a, b, strict=True):
+            np.testing.assert_array_equal(w_a, w_b)
+
+
+def test_a_broken_checkpoint_is_set_aside_and_the_network_trains_afresh(tmp_path, caplog):
+    (tmp_path / "a" / "backup").mkdir(parents=True)
+    (tmp_path / "a" / "backup" / STATE).write_bytes(b"PK\x03\x04 cut short by a full disk")
+    fresh = train_pack([_member(SPECS[0], tmp_path / "a")], classifier_task())[0]
+    clean = train_pack([_member(SPECS[0], tmp_path / "b")], classifier_task())[0]
+    assert "cannot resume" in caplog.text
+    assert fresh.history == clean.history
+
+
+def test_group_packs_keeps_order_and_balances_sizes():
+    items = list(range(11))
+    packs = group_packs(items, lambda i: i % 2, 4)
+    assert packs == [[0, 2, 4], [6, 8, 10], [1, 3, 5], [7, 9]]
+    assert group_packs(items, lambda i: 0, 8) == [items[:6], items[6:]]
+    assert group_packs([], lambda i: 0, 8) == []
