@@ -16,6 +16,7 @@ from multimnist.cli.options import (
     parse_range,
     run_options,
 )
+from multimnist.data.config import PRESETS
 from multimnist.errors import UserError
 from multimnist.layout import CONFIG, DATA_META, DATA_SPLITS, METRICS
 
@@ -28,6 +29,13 @@ def add_commands(subparsers) -> None:
     add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
     add_run_options(reproduce, seeds=None)
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
+    reproduce.add_argument("--preset", metavar="NAME",
+                           help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: the "
+                                "profile's, study)")
+    reproduce.add_argument("--data", type=Path, metavar="DIR|FILE",
+                           help="run the study on your dataset instead: a folder with train.npz and test.npz (x, y), "
+                                "or one .npz with x_train, y_train, x_test, y_test; labels the class numbers 1..50 "
+                                "(not with --preset)")
     reproduce.set_defaults(run=_reproduce)
 
     report = command(subparsers, "report", "write report.html and report.md for a reproduce folder (needs pip install "
@@ -43,7 +51,7 @@ def _reproduce(args) -> int:
     seeds = parse_range(args.seeds, "--seeds", minimum=0) if args.seeds is not None else None
     options = run_options(args)
     with session(options.get("executor")):  # with Ray: one instance for every step
-        reproduce(args.out, profile=args.profile, seeds=seeds, **options)
+        reproduce(args.out, profile=args.profile, seeds=seeds, preset=args.preset, data=args.data, **options)
     return 0
 
 
