@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, export_dataset, load_mnist, make_dataset, read_dataset, save_dataset
-from multimnist.data.export import Progress
-from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.config import LABELS
+from multimnist.data.export import Progress
 from multimnist.data.generate import Dataset
+from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
 from multimnist.data.store import recorded_mismatch
 from multimnist.errors import UserError

@@ -1,13 +1,13 @@
 """The whole study as one resumable pipeline: data, classifiers, autoencoder, generation, report.
 
-Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs
-once it has finished: its settings (the contents of the configs it trains, resolved, and the data: the preset's
-knobs, or the SHA-256 of each of a user's files), the hashes of the steps it reads, the profile's name and the package version. A rerun skips every
-finished step whose inputs are unchanged, so its files stay byte for byte as they were; a step whose inputs
-changed runs again, keeping each training run whose config is unchanged and replacing the others; an
+Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs once it has
+finished: its settings (the contents of the configs it trains, resolved, and the data: the preset's knobs, or the
+SHA-256 of each of a user's files), the hashes of the steps it reads, the profile's name and the package version. A
+rerun skips every finished step whose inputs are unchanged, so its files stay byte for byte as they were; a step
+whose inputs changed runs again, keeping each training run whose config is unchanged and replacing the others; an
 interrupted step starts again, and the training runs inside it resume from their last finished epoch. Every file is
-written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a
-later step would read.
+written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a later step
+would read.
 """
 
 from __future__ import annotations
