@@ -151,3 +151,45 @@ def _tiny(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
     return path
+
+
+def _report(out: Path) -> tuple[str, dict]:
+    return (out / "report.md").read_text(), json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.slow  # the whole study, tiny, on the faint preset (~1 min on 2 cores)
+def test_reproduce_on_a_preset_names_it(tmp_path, capsys):
+    code, err = _run(["reproduce", "--preset", "faint", "--profile", str(_tiny(tmp_path)), "--out",
+                      str(tmp_path / "Q")], capsys)
+    assert code == 0, err
+    report, results = _report(tmp_path / "Q")
+    assert results["data_source"]["kind"] == "preset" and results["data_source"]["preset"] == "faint"
+    assert "on generator preset 'faint' (blend max, intensity [0.05, 1.0]" in report
+    by = {c["key"] for c in results["claims"] if c["verdict"] == "by construction"}
+    assert by == {"class_imbalance", "unregularized_test", "unregularized_val"} - {
+        c["key"] for c in results["claims"] if c["verdict"] == "n/a"}
+
+
+@pytest.mark.slow  # the whole study, tiny, on a data make folder and on the same data as one .npz (~2 min)
+def test_reproduce_on_a_users_folder_and_npz_names_them(tmp_path, capsys):
+    code, err = _run(["data", "make", "--preset", "few-source-digits", "--train-size", str(TINY["train_size"]),
+                      "--out", str(tmp_path / "D")], capsys)
+    assert code == 0, err
+    code, err = _run(["reproduce", "--data", str(tmp_path / "D"), "--profile", str(_tiny(tmp_path)), "--out",
+                      str(tmp_path / "Q2")], capsys)
+    assert code == 0, err
+    report, results = _report(tmp_path / "Q2")
+    files = dataset_files(tmp_path / "D")
+    assert results["data_source"]["files"] == files and results["data_source"]["preset"] == "few-source-digits"
+    assert f"your dataset {(tmp_path / 'D').resolve()} (train.npz SHA-256 {files['train.npz']}" in report
+    assert {c["key"] for c in results["claims"] if c["verdict"] == "by construction"} <= {"class_imbalance"}
+
+    with np.load(tmp_path / "D" / "train.npz") as tr, np.load(tmp_path / "D" / "test.npz") as te:
+        np.savez(tmp_path / "mine.npz", x_train=tr["x"], y_train=tr["y"], x_test=te["x"], y_test=te["y"])
+    code, err = _run(["reproduce", "--data", str(tmp_path / "mine.npz"), "--profile", str(_tiny(tmp_path)), "--out",
+                      str(tmp_path / "Q3")], capsys)
+    assert code == 0, err
+    report, results = _report(tmp_path / "Q3")
+    digest = dataset_files(tmp_path / "mine.npz")["mine.npz"]
+    assert f"mine.npz SHA-256 {digest}), not made by this generator" in report
+    assert results["verdicts"]["by construction"] == results["verdicts"]["dependent"] == 0

@@ -110,6 +110,7 @@ class Claim:
     criterion: str
     n: dict[str, int]
     beyond: bool = False
+    estimates: tuple[dict, ...] = ()  # each test's estimate, interval and claimed effect in numbers (criteria.py)
 
     @property
     def counted(self) -> bool:
@@ -287,7 +288,7 @@ def judge(spec: ClaimSpec, samples: Samples, construction: Mapping[str, str]) ->
         elif spec.key in DEPENDS and DEPENDS[spec.key][0] in construction:
             verdict, why = "dependent", f"{DEPENDS[spec.key][1]}; {alone}"
     return Claim(spec.key, spec.statement, spec.where, spec.study, j.ours, verdict, why,
-                 spec.criterion.describe(), j.n, spec.beyond)
+                 spec.criterion.describe(), j.n, spec.beyond, j.estimates)
 
 
 def study_claims(loaded: dict) -> list[Claim]:
