@@ -181,7 +181,8 @@ def test_reproduce_on_a_users_folder_and_npz_names_them(tmp_path, capsys):
     report, results = _report(tmp_path / "Q2")
     files = dataset_files(tmp_path / "D")
     assert results["data_source"]["files"] == files and results["data_source"]["preset"] == "few-source-digits"
-    assert f"your dataset {(tmp_path / 'D').resolve()} (train.npz SHA-256 {files['train.npz']}" in report
+    assert f"your dataset {(tmp_path / 'D').resolve()} (" in report
+    assert f"train.npz SHA-256 {files['train.npz']}" in report
     assert {c["key"] for c in results["claims"] if c["verdict"] == "by construction"} <= {"class_imbalance"}
 
     with np.load(tmp_path / "D" / "train.npz") as tr, np.load(tmp_path / "D" / "test.npz") as te:
