@@ -92,6 +92,9 @@ def test_old_results_without_a_data_source_read_as_their_preset(tmp_path):
             run(tmp_path / "b", None, [claim("x", "yes")], preset="study")]
     names = [r["regime"] for r in load_runs(runs)]
     assert names == [f"study [{runs[0]}]", f"study [{runs[1]}]"]  # the same data twice: told apart by folder
+    assert main(["report", "--across", *map(str, runs), "--out", str(tmp_path / "m")]) == 0
+    assert f"study [{runs[0]}]: {runs[0]}, profile paper, multimnist 0.2.0, on generator preset 'study'." in \
+        (tmp_path / "m" / "across.md").read_text()
 
 
 @pytest.mark.parametrize(("argv", "message"), [

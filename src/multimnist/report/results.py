@@ -220,8 +220,10 @@ def data_text(source: dict | None) -> str:
     """A study's data in a sentence: the preset and its knobs, or each of the user's files with its SHA-256."""
     if not source:
         return "unknown data (no data/meta.json)"
-    knobs = ", ".join(f"{k} {v}" for k, v in (source.get("knobs") or {}).items())
-    made = f"generator preset '{source.get('preset') or 'none (own settings)'}' ({knobs}; data seed {source['seed']})"
+    details = [", ".join(f"{k} {v}" for k, v in (source.get("knobs") or {}).items()),
+               "" if source.get("seed") is None else f"data seed {source['seed']}"]
+    details = "; ".join(d for d in details if d)
+    made = f"generator preset '{source.get('preset') or 'none (own settings)'}'" + (f" ({details})" if details else "")
     if source["kind"] == "preset":
         return made
     files = "; ".join(f"{name} SHA-256 {digest}" for name, digest in source["files"].items())
