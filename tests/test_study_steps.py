@@ -12,6 +12,7 @@ import multimnist
 from multimnist import config as config_module
 from multimnist.experiments import study
 
+import numpy as np
 import pytest
 
 PROFILE = study.Profile("steps-test", train_size=500, seeds=(0, 1, 2), classifier_epochs=2, ablation_seeds=(0,),
@@ -88,3 +89,21 @@ def test_a_new_version_or_another_preset_reruns_what_depends_on_it(recorded, mon
     # Another data preset: everything that reads the data, but not the reader (trained on its own 00..99 data).
     rerun = recorded(study.Profile(**{**PROFILE.__dict__, "preset": "faint"}))
     assert rerun == [s for s in first if s != "reader"]
+
+
+def test_other_data_in_the_same_file_is_redone(recorded, tmp_path):
+    """--data: the data step hashes the files' content, so other data under the same name reruns everything that
+    reads it (the reader trains on its own data), and the same data reruns nothing."""
+    def write(seed):
+        rng = np.random.default_rng(seed)
+        y = 1 + np.arange(100) % 50
+        np.savez(tmp_path / "mine.npz", x_train=rng.integers(0, 256, (100, 28, 39), dtype=np.uint8), y_train=y,
+                 x_test=rng.integers(0, 256, (50, 28, 39), dtype=np.uint8), y_test=y[:50])
+
+    write(0)
+    mine = study.Profile(**{**PROFILE.__dict__, "data": str(tmp_path / "mine.npz")})
+    first = recorded(mine)
+    assert first[0] == "data" and recorded(mine) == []
+    write(1)
+    assert recorded(mine) == [s for s in first if s != "reader"]
+    assert recorded(PROFILE) == [s for s in first if s != "reader"]  # back to the preset's data: redone too

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             writes = getattr(args, "writes", None)
             if writes is None:
                 return args.run(args)
-            with lock_folder(getattr(args, writes), shlex.join(["multimnist", *argv])):
+            target = writes(args) if callable(writes) else getattr(args, writes)  # a command may choose
+            with lock_folder(target, shlex.join(["multimnist", *argv])):
                 return args.run(args)
     except UserError as e:
         return _fail(str(e), e.exit_code)

@@ -16,6 +16,7 @@ from multimnist.cli.options import (
     parse_range,
     run_options,
 )
+from multimnist.data.config import PRESETS
 from multimnist.errors import UserError
 from multimnist.layout import CONFIG, DATA_META, DATA_SPLITS, METRICS
 
@@ -28,12 +29,24 @@ def add_commands(subparsers) -> None:
     add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
     add_run_options(reproduce, seeds=None)
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
+    reproduce.add_argument("--preset", metavar="NAME",
+                           help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: the "
+                                "profile's, study)")
+    reproduce.add_argument("--data", type=Path, metavar="DIR|FILE",
+                           help="run the study on your dataset instead: a folder with train.npz and test.npz (x, y), "
+                                "or one .npz with x_train, y_train, x_test, y_test; labels the class numbers 1..50 "
+                                "(not with --preset)")
     reproduce.set_defaults(run=_reproduce)
 
-    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder (needs pip install "
+    report = command(subparsers, "report", "write report.html and report.md for a reproduce folder, or with --across "
+                                          "a table of every claim's verdict in each of several (needs pip install "
                                           "'multimnist[report]')")
-    report.add_argument("run_dir", type=existing_folder, help="the folder `reproduce --out` wrote")
-    report.set_defaults(run=_report, writes="run_dir", extra="report")
+    report.add_argument("run_dir", type=existing_folder, nargs="?", help="the folder `reproduce --out` wrote")
+    report.add_argument("--across", type=existing_folder, nargs="+", metavar="RUN",
+                        help="finished reproduce folders, one per regime (a preset's data, or yours): write the claims "
+                             "by regime to --out (across.html, across.md, across.json, effects.png)")
+    report.add_argument("--out", type=Path, help="with --across: the folder to write to")
+    report.set_defaults(run=_report, writes=_report_target, extra="report")
 
 
 def _reproduce(args) -> int:
@@ -43,11 +56,33 @@ def _reproduce(args) -> int:
     seeds = parse_range(args.seeds, "--seeds", minimum=0) if args.seeds is not None else None
     options = run_options(args)
     with session(options.get("executor")):  # with Ray: one instance for every step
-        reproduce(args.out, profile=args.profile, seeds=seeds, **options)
+        reproduce(args.out, profile=args.profile, seeds=seeds, preset=args.preset, data=args.data, **options)
     return 0
 
 
+def _report_target(args) -> Path:
+    """The folder `report` writes to (and locks): RUN_DIR, or --out with --across."""
+    if args.across:
+        if args.run_dir is not None or args.out is None:
+            raise UserError("report --across RUN_A RUN_B ... writes to --out DIR and takes no other folder")
+        for run in args.across:  # before the report's imports, as for one folder
+            _require_a_study(run)
+        return args.out
+    if args.run_dir is None:
+        raise UserError("report needs the folder `multimnist reproduce --out` wrote, or --across RUN_A RUN_B ... "
+                        "--out DIR")
+    if args.out is not None:
+        raise UserError("report RUN writes into RUN: --out goes with --across")
+    return args.run_dir
+
+
 def _report(args) -> int:
+    if args.across:
+        from multimnist.report.across import write_across  # matplotlib: slow to import
+
+        path = write_across(args.across, args.out)
+        print(f"wrote {path}, {path.with_suffix('.md')}, {path.parent / 'across.json'}")
+        return 0
     _require_a_study(args.run_dir)  # before the report's imports: a wrong folder is named even without [report]
     from multimnist.report.study import write_report  # matplotlib: slow to import
 

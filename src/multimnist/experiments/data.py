@@ -1,4 +1,5 @@
-"""Study sections 1-2 as steps: make the dataset files, then inspect them (figures 1-3 and class statistics).
+"""Study sections 1-2 as steps: make the dataset files (or take a user's), then inspect them (figures 1-3 and
+class statistics).
 
 Making data needs only the core install (numpy, PyYAML, Pillow); the figures of `inspect_data` import
 matplotlib when they are drawn, so `data make` works without the `[report]` extra.
@@ -9,10 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from multimnist.data import GeneratorConfig, export_dataset, load_mnist, make_dataset, read_dataset, save_dataset
+from multimnist.data.config import LABELS
 from multimnist.data.export import Progress
+from multimnist.data.generate import Dataset
 from multimnist.data.inspect import class_stats, first_unique, hardness
 from multimnist.data.mnist import Digits
-from multimnist.files import write_json
+from multimnist.data.store import recorded_mismatch
+from multimnist.errors import UserError
+from multimnist.files import sha256_arrays, sha256_file, write_json
+from multimnist.layout import DATA_META, DATA_SPLITS
 
 import numpy as np
 
@@ -23,6 +29,54 @@ def make_data(out: Path, config: GeneratorConfig, seed: int = 0, mnist: str | Pa
     when it is not already there, use `data.ensure_dataset`."""
     digits = load_mnist(mnist)
     ds = make_dataset(digits, config, seed=seed)
+    return save_dataset(ds, out)
+
+
+STUDY_CLASSES = (1, 50)  # the study's class numbers, lowest and highest: its claims name classes such as 50 and 30
+
+
+def dataset_files(source: str | Path) -> dict[str, str]:
+    """Each file of a user's dataset with its SHA-256: a folder's train.npz, test.npz (and meta.json if there),
+    or the one .npz. What names the data in the report, and what the study's data step hashes."""
+    source = Path(source)
+    if not source.exists():
+        raise UserError(f"dataset not found: {source}")
+    names = [*DATA_SPLITS.values(), DATA_META] if source.is_dir() else [source.name]
+    folder = source if source.is_dir() else source.parent
+    files = {n: sha256_file(folder / n) for n in names if (folder / n).is_file()}
+    missing = [n for n in DATA_SPLITS.values() if source.is_dir() and n not in files]
+    if missing:
+        raise UserError(f"missing dataset file {source / missing[0]}: a dataset folder holds train.npz and test.npz "
+                        "(or give one .npz with x_train, y_train, x_test, y_test)")
+    return files
+
+
+def read_study_data(source: str | Path) -> Dataset:
+    """A user's dataset, checked as every reader checks it (shapes, dtypes, ranges, label convention) and holding
+    only the study's classes: the numbers 1..50."""
+    ds = read_dataset(source)
+    lo, hi = STUDY_CLASSES
+    labels = np.unique(np.concatenate([ds.y_train, ds.y_test]))
+    outside = labels[(labels < lo) | (labels > hi)]
+    if len(outside):
+        raise UserError(f"{source}: labels {', '.join(map(str, outside[:5].tolist()))}"
+                        f"{', ...' if len(outside) > 5 else ''} are not among the study's classes {lo}..{hi} (the "
+                        "class numbers, a leading-zero '07' as 7)")
+    return ds
+
+
+def copy_data(source: str | Path, out: Path) -> Path:
+    """The study's data step on a user's dataset: check it (`read_study_data`), then write it to `out` as a dataset
+    folder whose meta.json names the user's files with their SHA-256 (`source`). The recipe of a dataset
+    `data make` wrote (generator settings, preset, seed) is kept only while its arrays still match it; anything
+    else is a user's own data, made to match nothing (`generator` empty, `preset` None)."""
+    ds = read_study_data(source)
+    digest = sha256_arrays(ds.x_train, ds.y_train, ds.x_test, ds.y_test)
+    files = dataset_files(source)
+    recipe = ds.meta.get("generator") and ds.meta.get("sha256") == digest and recorded_mismatch(ds) is None
+    own = {"generator": {}, "preset": None, "seed": None, "labels": LABELS, "classes": list(ds.classes)}
+    ds.meta = {**(ds.meta if recipe else own), "sha256": digest,
+               "source": {"path": str(Path(source).resolve()), "files": files}}
     return save_dataset(ds, out)
 
 

@@ -1,13 +1,13 @@
 """The whole study as one resumable pipeline: data, classifiers, autoencoder, generation, report.
 
-Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs
-once it has finished: its settings (the contents of the configs it trains, resolved, and the data preset's
-knobs), the hashes of the steps it reads, the profile's name and the package version. A rerun skips every
-finished step whose inputs are unchanged, so its files stay byte for byte as they were; a step whose inputs
-changed runs again, keeping each training run whose config is unchanged and replacing the others; an
+Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs once it has
+finished: its settings (the contents of the configs it trains, resolved, and the data: the preset's knobs, or the
+SHA-256 of each of a user's files), the hashes of the steps it reads, the profile's name and the package version. A
+rerun skips every finished step whose inputs are unchanged, so its files stay byte for byte as they were; a step
+whose inputs changed runs again, keeping each training run whose config is unchanged and replacing the others; an
 interrupted step starts again, and the training runs inside it resume from their last finished epoch. Every file is
-written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a
-later step would read.
+written under a temporary name and renamed, so a kill at any moment leaves nothing half-written that a later step
+would read.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from multimnist._version import __version__
 from multimnist.config import from_dict, to_dict
-from multimnist.data.config import knobs, preset_config
+from multimnist.data.config import DEFAULT_PRESET, knobs, preset_config
 from multimnist.data.plans import load_plan
 from multimnist.errors import UserError
 from multimnist.executor import Executor
@@ -30,7 +30,7 @@ from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
 from multimnist.experiments import regimes as regimes_step
 from multimnist.experiments.compare import compare_runs, confused_pair_change
-from multimnist.experiments.data import inspect_data, make_data
+from multimnist.experiments.data import copy_data, dataset_files, inspect_data, make_data, read_study_data
 from multimnist.experiments.generation import score_samplers
 from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
@@ -69,7 +69,8 @@ class Profile:
     reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
     reader_epochs: int | None = None
     n_generate: int = 1000  # generated images per sampler
-    preset: str = "study"  # the generator preset of the study's data (data/config.py)
+    preset: str | None = DEFAULT_PRESET  # the generator preset of the study's data (data/config.py); None with `data`
+    data: str | None = None  # a user's dataset (folder or .npz) to run the study on instead of a preset's
     study: bool = True  # run the study's own steps (a profile may run only the regime study)
     regimes: tuple[str, ...] = ()  # presets of the regime study (experiments/regimes.py); () skips it
     regime_seeds: tuple[int, ...] = regimes_step.SEEDS
@@ -80,7 +81,13 @@ class Profile:
         object.__setattr__(self, "regimes", tuple(self.regimes))
         if not self.seeds or not self.factors or not self.autoencoder_seeds:
             raise UserError("a profile needs at least one seed, one compression factor and one autoencoder seed")
-        for preset in (self.preset, *self.regimes):
+        if self.data is not None:
+            if self.preset not in (None, DEFAULT_PRESET):
+                raise UserError(f"profile {self.name!r} gives both a preset ({self.preset}) and data ({self.data}): "
+                                "the study runs on one of them")
+            object.__setattr__(self, "data", str(self.data))
+            object.__setattr__(self, "preset", None)  # the user's data is no preset's
+        for preset in (*([self.preset] if self.data is None else []), *self.regimes):
             preset_config(preset)  # an unknown preset is one clear error before anything runs
 
     def with_seeds(self, seeds: tuple[int, ...] | None) -> Profile:
@@ -88,6 +95,28 @@ class Profile:
             return self
         return replace(self, seeds=tuple(seeds), ablation_seeds=tuple(seeds), sweep_seeds=tuple(seeds),
                        autoencoder_seeds=tuple(seeds))
+
+    def with_data(self, preset: str | None = None, data: str | Path | None = None) -> Profile:
+        """The profile on another preset's data, or on a user's dataset (`--preset`, `--data`: one or neither)."""
+        if preset is None and data is None:
+            return self
+        if preset is not None and data is not None:
+            raise UserError("--preset and --data exclude each other: the study runs on a preset's data or on yours")
+        if not self.study:
+            raise UserError(f"profile {self.name!r} runs only the regime study, on its own presets: --preset and "
+                            "--data choose the data of a profile that runs the study (quick, paper)")
+        if preset is not None:
+            return replace(self, preset=preset, data=None)
+        return replace(self, preset=None, data=str(data))
+
+    def data_source(self) -> dict:
+        """What the study's data is: a preset with its knobs, or a user's files with their SHA-256 (read now, so
+        that other data in the same files is other data)."""
+        if self.data is not None:
+            return {"kind": "files", "path": str(Path(self.data).resolve()), "files": dataset_files(self.data)}
+        generator = preset_config(self.preset, train_size=self.train_size)
+        return {"kind": "preset", "preset": self.preset, "knobs": knobs(generator), "train_size": self.train_size,
+                "seed": 0}
 
 
 PROFILES = {
@@ -143,11 +172,16 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                  scale: float, clf_cost: float) -> list[Step]:
     """The study's own steps: data, classifiers, side experiments, autoencoder, generation."""
     data = out / "data"
-    generator = preset_config(profile.preset, train_size=profile.train_size)
+    if profile.data is not None:  # the user's files, by content: other data in the same files is redone
+        step = Step("data", lambda: str(copy_data(profile.data, data)), {"files": dataset_files(profile.data)},
+                    cost=15, outputs=("data",))
+    else:
+        generator = preset_config(profile.preset, train_size=profile.train_size)
+        step = Step("data", lambda: str(make_data(data, generator, seed=0)),
+                    {"preset": profile.preset, "knobs": knobs(generator), "train_size": profile.train_size, "seed": 0},
+                    cost=15, outputs=("data",))
     steps = [
-        Step("data", lambda: str(make_data(data, generator, seed=0)),
-             {"preset": profile.preset, "knobs": knobs(generator), "train_size": profile.train_size, "seed": 0},
-             cost=15, outputs=("data",)),
+        step,
         Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), cost=10,
              outputs=("inspect",)),
     ]
@@ -247,6 +281,13 @@ def load_profile(spec: str | Profile) -> Profile:
     return from_dict(Profile, {"name": path.stem, **data}, f"profile {path}")
 
 
+def source_text(source: dict) -> str:
+    """A data source (Profile.data_source) in a line: 'preset faint (...)' or 'files PATH (train.npz sha256 ...)'."""
+    if source["kind"] == "preset":
+        return f"preset {source['preset']} ({', '.join(f'{k} {v}' for k, v in source['knobs'].items())})"
+    return f"files {source['path']} (" + ", ".join(f"{n} sha256 {h[:12]}" for n, h in source["files"].items()) + ")"
+
+
 def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
     """What a step's result depends on: its settings, the hashes of the steps it reads, the profile, the version."""
     key = json.dumps({"settings": step.settings, "needs": [upstream[n] for n in step.needs if n in upstream],
@@ -255,11 +296,15 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
 
 
 def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
-              n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None) -> Path:
+              n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
+              preset: str | None = None, data: str | Path | None = None) -> Path:
     """Run every step not already finished with the same inputs, then write the report; returns OUT.
 
-    `pack`: networks trained together in one compiled program (None: 8 on CPUs, 32 on a GPU)."""
-    profile = load_profile(profile).with_seeds(seeds)
+    `pack`: networks trained together in one compiled program (None: 8 on CPUs, 32 on a GPU); `preset` or `data`
+    (a user's dataset folder or .npz) replace the profile's data."""
+    profile = load_profile(profile).with_seeds(seeds).with_data(preset, data)
+    if profile.data is not None:
+        read_study_data(profile.data)  # a problem with the user's data is one clear error before anything runs
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
@@ -268,7 +313,9 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
                       outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
-    write_json(out / "profile.json", {"profile": asdict(profile), "jobs": n_jobs, "pack": pack,
+    source = profile.data_source() if profile.study else None
+    log.info("data: %s", "none (the regime study makes its own)" if source is None else source_text(source))
+    write_json(out / "profile.json", {"profile": asdict(profile), "data": source, "jobs": n_jobs, "pack": pack,
                                       "multimnist_version": __version__})
 
     hashes: dict[str, str] = {}

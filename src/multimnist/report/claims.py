@@ -8,8 +8,8 @@ built by `study_samples` from what `multimnist.report.results.load_study` read.
 
 Verdicts (VERDICTS) are the criteria's (yes, partly, no, within noise, untestable, n/a), and two that depend on
 how the data was made, shown apart and not counted: "by construction" for the figures the data was made to
-match (BY_CONSTRUCTION, and each data preset's `calibrated_on` in data/config.py), and "dependent" for a figure
-that follows from one of those (DEPENDS).
+match (BY_CONSTRUCTION, and each data preset's `calibrated_on` in data/config.py; none on a user's own data), and
+"dependent" for a figure that follows from one of those (DEPENDS).
 The project's own claims (`beyond`) are judged by the same rules in a table of their own, outside the tally.
 """
 
@@ -76,6 +76,16 @@ def by_construction(preset: str | None) -> dict[str, str]:
     return {**BY_CONSTRUCTION, **calibrated_on(preset)}
 
 
+def data_construction(meta: Mapping | None) -> dict[str, str]:
+    """`by_construction` for the data a study ran on, from its data/meta.json: a generated dataset's preset (and
+    the class plan); nothing for a user's own files, which carry no recipe of this generator (`reproduce --data`
+    keeps one only while the arrays match it): they were made to match none of the study's figures."""
+    meta = meta or {}
+    if meta.get("source") is not None and not meta.get("generator"):
+        return {}
+    return by_construction(meta.get("preset"))
+
+
 # --- the claims ---
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ class Claim:
     criterion: str
     n: dict[str, int]
     beyond: bool = False
+    estimates: tuple[dict, ...] = ()  # each test's estimate, interval and claimed effect in numbers (criteria.py)
 
     @property
     def counted(self) -> bool:
@@ -277,13 +288,13 @@ def judge(spec: ClaimSpec, samples: Samples, construction: Mapping[str, str]) ->
         elif spec.key in DEPENDS and DEPENDS[spec.key][0] in construction:
             verdict, why = "dependent", f"{DEPENDS[spec.key][1]}; {alone}"
     return Claim(spec.key, spec.statement, spec.where, spec.study, j.ours, verdict, why,
-                 spec.criterion.describe(), j.n, spec.beyond)
+                 spec.criterion.describe(), j.n, spec.beyond, j.estimates)
 
 
 def study_claims(loaded: dict) -> list[Claim]:
     """Every claim judged on what `load_study` read from a reproduce folder."""
     factors = study_factors(loaded)
-    construction = by_construction((loaded.get("meta") or {}).get("preset"))
+    construction = data_construction(loaded.get("meta"))
     samples = study_samples(loaded)
     return [judge(spec, samples, construction) for spec in claim_specs(factors)]
 

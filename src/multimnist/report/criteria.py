@@ -155,12 +155,24 @@ class Outcome:
     p_no: float | None = None  # rejecting it refutes the claim
     untestable: str | None = None  # why the design cannot detect the claimed effect; None when it can
     missing: str | None = None  # what did not run (the test is n/a)
+    estimate: dict | None = None  # the estimate in numbers (`estimate()`), for tables and figures across runs
 
 
 class Part(Protocol):
     def describe(self) -> str: ...
 
     def test(self, samples: Samples) -> Outcome: ...
+
+
+def estimate(what: str, q: Quantity, value: float | None, ci, claimed: float | None = None,
+             diff: bool = True) -> dict | None:
+    """A test's estimate as numbers in the unit it prints in (points, %, epochs): what it estimates, the value, its
+    95% interval (None with too few seeds) and the claimed effect (None for a level or a margin)."""
+    if value is None:
+        return None
+    return {"what": what, "quantity": q.name, "unit": (q.diff_unit if diff else q.unit).strip(),
+            "value": q.scale * value, "interval": [q.scale * ci[0], q.scale * ci[1]] if ci else None,
+            "claimed": None if claimed is None else q.scale * claimed}
 
 
 def _not_run(labels, samples: Samples, q: Quantity | None = None) -> Outcome | None:
@@ -236,8 +248,10 @@ class Effect:
         claimed = self._claimed(vb)
         if self.relative and np.mean(vb):
             ours += f" ({100 * est.value / np.mean(vb):+.0f}%)"
+        numbers = estimate(f"{self.a} - {self.b}", self.q, est.value, est.interval() if est.enough else None,
+                           claimed)
         if not est.enough:
-            return Outcome(ours, n, untestable=_few(n))
+            return Outcome(ours, n, untestable=_few(n), estimate=numbers)
         ours += f" {self.q.interval(est.interval(), diff=True)}, claimed {self.q.diff(claimed)}"
         if not claimed:
             return Outcome(ours, n, missing=f"{self.b}'s {self.q.name} is 0: no claimed change to test")
@@ -245,7 +259,7 @@ class Effect:
         p_yes = est.p_at(0.0) if np.sign(est.value) == side else 1.0
         short = side * est.value < abs(claimed)
         p_no = est.p_at(claimed) if self.kind == "size" or short else 1.0
-        return Outcome(ours, n, p_yes, p_no, _undetectable(est, claimed, self.q, va, vb))
+        return Outcome(ours, n, p_yes, p_no, _undetectable(est, claimed, self.q, va, vb), estimate=numbers)
 
 
 @dataclass(frozen=True)
@@ -269,15 +283,16 @@ class Margin:
             return pair
         va, vb, est, n, ours = pair
         m = self.margin
+        numbers = estimate(f"{self.a} - {self.b}", self.q, est.value, est.interval() if est.enough else None)
         if not est.enough:
-            return Outcome(ours, n, untestable=_few(n))
+            return Outcome(ours, n, untestable=_few(n), estimate=numbers)
         ours += f" {self.q.interval(est.interval(), diff=True)}"
         if self.kind == "similar":
             p_yes = min(1.0, 2 * max(est.p_above(-m), est.p_below(m)))
             p_no = min(1.0, 2 * min(est.p_below(-m), est.p_above(m)))
         else:
             p_yes, p_no = min(1.0, 2 * est.p_above(-m)), min(1.0, 2 * est.p_below(-m))
-        return Outcome(ours, n, p_yes, p_no, _undetectable(est, m, self.q, va, vb))
+        return Outcome(ours, n, p_yes, p_no, _undetectable(est, m, self.q, va, vb), estimate=numbers)
 
 
 @dataclass(frozen=True)
@@ -303,8 +318,9 @@ class Level:
             return _not_run([self.label], samples, self.q)
         est, n = one_mean(v), {self.label: len(v)}
         ours = f"{self.label} {self.q.text(v)}"
+        numbers = estimate(self.label, self.q, est.value, est.interval() if est.enough else None, diff=False)
         if not est.enough:
-            return Outcome(ours, n, untestable=_few(n))
+            return Outcome(ours, n, untestable=_few(n), estimate=numbers)
         ours += f", interval {self.q.interval(est.interval())}"
         inside = [p for p in (est.p_above(self.lo) if self.lo is not None else None,
                               est.p_below(self.hi) if self.hi is not None else None) if p is not None]
@@ -314,7 +330,7 @@ class Level:
         if self.lo is not None and self.hi is not None and ci[1] - ci[0] > self.hi - self.lo:
             untestable = (f"the 95% interval at n = {len(v)} ({self.q.size(ci[1] - ci[0])} wide) cannot fit inside "
                           f"the claimed range ({self.q.size(self.hi - self.lo)} wide)")
-        return Outcome(ours, n, min(1.0, 2 * max(inside)), min(1.0, 2 * min(outside)), untestable)
+        return Outcome(ours, n, min(1.0, 2 * max(inside)), min(1.0, 2 * min(outside)), untestable, estimate=numbers)
 
 
 @dataclass(frozen=True)
@@ -385,6 +401,7 @@ class Judgement:
     ours: str  # every number compared
     why: str  # what decided each test: adjusted p-values, too few seeds, what did not run
     n: dict[str, int] = field(default_factory=dict)
+    estimates: tuple[dict, ...] = ()  # each test's estimate in numbers (`estimate()`), "part" its number in `ours`
 
 
 def leaf_verdict(t: Outcome, p_yes: float | None, p_no: float | None) -> str:
@@ -442,10 +459,11 @@ class All:
         n: dict[str, int] = {}
         for t in tests:
             n.update(t.n)
+        estimates = tuple({"part": i, **t.estimate} for i, t in enumerate(tests, 1) if t.estimate)
         if len(tests) == 1:
-            return Judgement(verdict, tests[0].ours, whys[0], n)
+            return Judgement(verdict, tests[0].ours, whys[0], n, estimates)
         return Judgement(verdict, "; ".join(f"({i}) {t.ours}" for i, t in enumerate(tests, 1)),
-                         "; ".join(f"({i}) {w}" for i, w in enumerate(whys, 1)), n)
+                         "; ".join(f"({i}) {w}" for i, w in enumerate(whys, 1)), n, estimates)
 
     def _combine(self, by_leaf: dict) -> str:
         return combine([p._combine(by_leaf) if isinstance(p, All) else by_leaf[id(p)] for p in self.parts],

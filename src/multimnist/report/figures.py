@@ -123,3 +123,27 @@ def regime_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], path:
         plots.train_val_curves(ax, train, val, name)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def effects_figure(matrix: dict, path: Path, cols: int = 4) -> Path | None:
+    """One panel per test of every claim with estimates (report/across.py's matrix): each regime's estimate with
+    its 95% interval; None (and no file) when no cell has an estimate."""
+    regimes = [r["name"] for r in matrix["regimes"]]
+    panels: dict[tuple[str, int], dict] = {}
+    for cell in matrix["cells"]:
+        for e in cell["estimates"]:
+            panel = panels.setdefault((cell["key"], e["part"]), {"what": e["what"], "quantity": e["quantity"],
+                                                                 "unit": e["unit"], "by": {}})
+            panel["by"][cell["regime"]] = e
+    if not panels:
+        return None
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 3.6, rows * (0.5 + 0.28 * len(regimes))), squeeze=False)
+    for ax, ((key, part), p) in zip(axes.flat, panels.items(), strict=False):
+        plots.estimates_by_regime(ax, regimes, [p["by"].get(r) for r in regimes], difference=" - " in p["what"])
+        ax.set_title(f"{key} ({part}): {p['what']}", fontsize=7)
+        ax.set_xlabel(f"{p['quantity']}" + (f" ({p['unit']})" if p["unit"] else ""), fontsize=6)
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -189,3 +189,23 @@ def train_val_curves(ax, train: np.ndarray, val: np.ndarray, title: str):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return lines
+
+
+def estimates_by_regime(ax, names: list[str], estimates: list[dict | None], difference: bool = True):
+    """One row per regime: an estimate (report/criteria.py `estimate`) with its 95% interval (a bare point without
+    one), the claimed effect as a dashed tick, zero dotted for a difference; a regime without it stays empty."""
+    artists = []
+    for i, e in enumerate(estimates):
+        if e is None or e.get("value") is None:
+            continue
+        lo, hi = e.get("interval") or (e["value"], e["value"])
+        artists.append(ax.errorbar([e["value"]], [i], xerr=[[max(0.0, e["value"] - lo)], [max(0.0, hi - e["value"])]],
+                                   fmt="o", color=f"C{i}", ms=4, capsize=2, lw=1.2))
+        if e.get("claimed") is not None:
+            artists += ax.plot([e["claimed"]] * 2, [i - 0.35, i + 0.35], "--", color="black", lw=1)
+    if difference:
+        artists.append(ax.axvline(0, ls=":", color="grey", lw=0.8))
+    ax.set_yticks(range(len(names)), names, fontsize=6)
+    ax.set_ylim(len(names) - 0.4, -0.6)  # the first regime on top
+    ax.tick_params(axis="x", labelsize=6)
+    return artists

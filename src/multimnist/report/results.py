@@ -7,7 +7,7 @@ writer always writes, is a UserError naming it. `results_json(loaded, claims)` i
 the README render from it.
 
     RUN/profile.json, steps.json                          the profile and each step's time
-    RUN/data/meta.json, inspect/stats.json               the data's preset and class statistics
+    RUN/data/meta.json, inspect/stats.json               the data (a preset, or a user's files) and its class statistics
     RUN/{classifiers,ablations}/NAME/seed-S/              classifier runs (metrics.json, confusion.csv)
     RUN/sweeps/KIND/SETTING/seed-S/                       the side sweeps' runs (every run's history.csv too)
     RUN/autoencoder/sweep/cf-F/seed-S/                    the compression sweep
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multimnist.data.config import KNOBS
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize, wilson_interval
@@ -177,6 +178,7 @@ def results_json(loaded: dict, claims) -> dict:
         "version": profile.get("multimnist_version"),
         "profile": profile.get("profile"),
         "preset": (loaded.get("meta") or {}).get("preset"),
+        "data_source": data_source(loaded.get("meta")),
         "steps": {k: v.get("seconds") for k, v in (loaded.get("steps") or {}).items() if isinstance(v, dict)},
         "data": data_summary(loaded.get("stats")),
         "classifiers": {g: config_summary(runs) for g, runs in loaded["runs"].items()},
@@ -188,6 +190,46 @@ def results_json(loaded: dict, claims) -> dict:
         "claims": [c.as_dict() for c in claims],
         "verdicts": verdict_counts(claims),
     }
+
+
+def data_source(meta: dict | None) -> dict | None:
+    """What a study ran on, from its data/meta.json: a preset with its knobs and data seed ("kind": "preset"), or a
+    user's files with their SHA-256 ("kind": "files"; with the preset and seed of the recipe they carry, if any)."""
+    if not meta:
+        return None
+    generator = meta.get("generator") or {}
+    recipe = {"preset": meta.get("preset"), "knobs": {k: v for k, v in generator.items() if k in KNOBS} or None,
+              "seed": meta.get("seed")}
+    source = meta.get("source")
+    if isinstance(source, dict):
+        return {"kind": "files", "path": source.get("path"), "files": source.get("files") or {}, **recipe}
+    return {"kind": "preset", **recipe, "train_size": generator.get("train_size")}
+
+
+def data_label(source: dict | None) -> str:
+    """A study's data in a few words, to name it among others: the preset, or the user's files and a hash."""
+    if not source:
+        return "unknown data"
+    if source["kind"] == "preset":
+        return source.get("preset") or "own settings"
+    first = next(iter(source["files"].values()), "")
+    return f"{Path(source.get('path') or '?').name} ({first[:8]})"
+
+
+def data_text(source: dict | None) -> str:
+    """A study's data in a sentence: the preset and its knobs, or each of the user's files with its SHA-256."""
+    if not source:
+        return "unknown data (no data/meta.json)"
+    details = [", ".join(f"{k} {v}" for k, v in (source.get("knobs") or {}).items()),
+               "" if source.get("seed") is None else f"data seed {source['seed']}"]
+    details = "; ".join(d for d in details if d)
+    made = f"generator preset '{source.get('preset') or 'none (own settings)'}'" + (f" ({details})" if details else "")
+    if source["kind"] == "preset":
+        return made
+    files = "; ".join(f"{name} SHA-256 {digest}" for name, digest in source["files"].items())
+    origin = (f"made by multimnist with {made}" if source.get("knobs") else
+              "not made by this generator (or changed since): calibrated on nothing, so no claim is by construction")
+    return f"your dataset {source.get('path')} ({files}), {origin}"
 
 
 def write_results(run: str | Path, results: dict) -> Path:

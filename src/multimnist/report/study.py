@@ -19,7 +19,7 @@ from multimnist.formatting import MISSING, change, mean_std, pct, pm
 from multimnist.report.claims import Claim, counts_text, study_claims, verdict_counts
 from multimnist.report.criteria import RULES, stat_text
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
-from multimnist.report.results import load_study, results_json, write_results
+from multimnist.report.results import data_text, load_study, results_json, write_results
 
 HEADLINE = paper.HEADLINE
 
@@ -43,7 +43,8 @@ def write_report(run_dir: str | Path) -> Path:
 def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]) -> tuple[str, str, list[Section]]:
     name = (results.get("profile") or {}).get("name", "?")
     subtitle = (f"Reproduction of D. Bertoldi, 'Regularization techniques and Autoencoder on Multi-MNIST', made by "
-                f"multimnist {results.get('version') or '?'} with the '{name}' profile. Our numbers are mean ± std "
+                f"multimnist {results.get('version') or '?'} with the '{name}' profile on "
+                f"{data_text(results.get('data_source'))}. Our numbers are mean ± std "
                 "(ddof 1, n seeds); the study's are single runs. Each claim is judged by the 95% interval of its "
                 "estimate against the effect the study states.")
     v = _View(run, loaded, results, claims)
@@ -137,12 +138,10 @@ def _data_section(v: _View) -> Section:
     if not stats or not meta:
         return _not_run(s, "data")
     t = stats["train"]
-    knobs = ", ".join(f"{k} {val}" for k, val in meta["generator"].items()
-                      if k not in ("plan", "classes", "train_size", "test_fraction", "preset"))
     s.paragraphs.append(
         f"{t['n_classes']} classes, {t['total']:,} training and {stats['test']['total']:,} test images (28x39, two "
-        f"real MNIST digits each), generator preset '{meta.get('preset') or 'none (own settings)'}' ({knobs}; "
-        f"data seed {meta['seed']}). Hardest samples by {stats.get('hardness_measure', '?')}.")
+        f"digits each): {data_text(v.results.get('data_source'))}. Hardest samples by "
+        f"{stats.get('hardness_measure', '?')}.")
     counts = {int(k): val for k, val in t["counts"].items()}
     study = paper.CLASS_COUNTS
     rows = [["mean per class", f"{t['mean']:.0f}", str(study["mean"])], ["std per class", f"{t['std']:.0f}",
@@ -391,7 +390,7 @@ def _provenance_section(v: _View) -> Section:
     versions = runs[0].get("versions") or {}
     s = Section("Provenance")
     s.paragraphs.append("Profile: " + json.dumps(v.results.get("profile") or {}, sort_keys=True))
-    s.paragraphs.append(f"Data preset: {v.results.get('preset') or 'none (own settings)'}.")
+    s.paragraphs.append(f"Data: {data_text(v.results.get('data_source'))}.")
     if versions:
         s.paragraphs.append("Versions: " + ", ".join(f"{k} {val}" for k, val in versions.items()))
     s.tables.append(Table(["step", "time", "inputs hash"], rows, "Steps"))

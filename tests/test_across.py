@@ -1,0 +1,120 @@
+"""`multimnist report --across`: every claim's verdict per regime, from small hand-written results.json files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from multimnist.cli import main
+from multimnist.files import write_json
+from multimnist.report.across import across, load_runs, status, where
+
+import pytest
+
+FAINT = {"kind": "preset", "preset": "faint", "knobs": {"intensity": [0.05, 1.0]}, "seed": 0, "train_size": None}
+STUDY = {"kind": "preset", "preset": "study", "knobs": {"intensity": [0.8, 1.0], "jitter": 2}, "seed": 0,
+         "train_size": None}
+MINE = {"kind": "files", "path": "/data/mine.npz", "files": {"mine.npz": "ab12cd34" + "0" * 56}, "preset": None,
+        "knobs": None, "seed": None}
+
+
+def claim(key: str, verdict: str, value: float = 1.0, beyond: bool = False) -> dict:
+    """A claims-table row as results.json holds it, with one estimate."""
+    return {"key": key, "statement": f"Claim {key}", "where": "3", "study": "s", "verdict": verdict, "why": "w",
+            "ours": f"a {value:.1f} ± 0.1 (n=3) vs b: {value:+.1f} points [{value - 0.5:+.1f}, {value + 0.5:+.1f}]",
+            "criterion": "c", "n": {"a": 3, "b": 3}, "beyond": beyond,
+            "estimates": [{"part": 1, "what": "a - b", "quantity": "test accuracy", "unit": "points", "value": value,
+                           "interval": [value - 0.5, value + 0.5], "claimed": 3.0}]}
+
+
+def run(root: Path, source: dict | None, claims: list[dict], preset: str | None = None) -> Path:
+    results = {"version": "0.2.0", "profile": {"name": "paper"}, "preset": preset, "claims": claims,
+               "verdicts": {"yes": 1}}
+    if source is not None:
+        results["data_source"] = source
+    write_json(root / "profile.json", {"profile": {"name": "paper"}})
+    write_json(root / "results.json", results)
+    return root
+
+
+@pytest.fixture
+def runs(tmp_path) -> list[Path]:
+    return [run(tmp_path / "a", STUDY, [claim("same", "no", -1.0), claim("flip", "yes", 2.0),
+                                         claim("half", "n/a"), claim("mine", "yes", beyond=True)]),
+            run(tmp_path / "b", FAINT, [claim("same", "no", -1.5), claim("flip", "no", -2.0),
+                                         claim("half", "within noise"), claim("mine", "yes", beyond=True)]),
+            run(tmp_path / "c", MINE, [claim("same", "no", -0.5), claim("flip", "partly", 1.0),
+                                        claim("half", "within noise"), claim("mine", "yes", beyond=True)])]
+
+
+def test_status_and_where():
+    assert status(["no", "no", "no"]) == "robust"
+    assert status(["yes", "no", "partly"]) == "flips"
+    assert status(["n/a", "yes", None]) == "incomplete"
+    assert status(["n/a", None]) == "not judged"
+    assert where({"study": "yes", "faint": "no", "mine": "partly"}) == \
+        "holds under study (yes); mine (partly); no under faint"
+    assert where({"study": "no", "faint": "no"}) == "holds under none; no under study, faint"
+
+
+def test_the_matrix_marks_robust_and_flipping_claims(runs):
+    matrix = across(load_runs(runs))
+    assert [r["name"] for r in matrix["regimes"]] == ["study", "faint", "mine.npz (ab12cd34)"]
+    rows = {c["key"]: c for c in matrix["claims"]}
+    assert rows["same"]["status"] == "robust" and rows["same"]["where"] == "no everywhere"
+    assert rows["flip"]["status"] == "flips" and rows["flip"]["holds_under"] == ["study", "mine.npz (ab12cd34)"]
+    assert rows["flip"]["where"] == "holds under study (yes); mine.npz (ab12cd34) (partly); no under faint"
+    assert rows["half"]["status"] == "incomplete"
+    assert matrix["counts"] == {"robust": 1, "flips": 1, "incomplete": 1, "not judged": 0}  # 'mine' apart
+    cell = next(c for c in matrix["cells"] if c["key"] == "flip" and c["regime"] == "faint")
+    assert cell["verdict"] == "no" and cell["ours"].endswith("-2.0 points [-2.5, -1.5]") and cell["n"] == {"a": 3,
+                                                                                                           "b": 3}
+
+
+def test_the_command_writes_the_table_the_details_and_the_figure(runs, tmp_path, capsys):
+    assert main(["report", "--across", *map(str, runs), "--out", str(tmp_path / "m")]) == 0, capsys.readouterr().err
+    md = (tmp_path / "m" / "across.md").read_text()
+    assert "| claim | study | faint | mine.npz (ab12cd34) | across regimes | where |" in md
+    assert "| Claim same | no | no | no | robust | no everywhere |" in md
+    assert "| Claim flip | yes | no | partly | flips | holds under study (yes); mine.npz (ab12cd34) (partly); " \
+           "no under faint |" in md
+    assert "| Claim flip | faint | no | a -2.0 ± 0.1 (n=3) vs b: -2.0 points [-2.5, -1.5] | a 3, b 3 |" in md
+    assert "3 of the study's claims across 3 regimes: robust 1, flips 1, incomplete 1, not judged 0" in md
+    assert "Beyond the study: the project's own claims" in md
+    assert "your dataset /data/mine.npz (mine.npz SHA-256 ab12cd34" in md
+    assert (tmp_path / "m" / "effects.png").stat().st_size > 0 and "effects.png" in md
+    assert (tmp_path / "m" / "across.html").is_file()
+    assert json.loads((tmp_path / "m" / "across.json").read_text())["counts"]["flips"] == 1
+
+
+def test_old_results_without_a_data_source_read_as_their_preset(tmp_path):
+    runs = [run(tmp_path / "a", None, [claim("x", "yes")], preset="study"),
+            run(tmp_path / "b", None, [claim("x", "yes")], preset="study")]
+    names = [r["regime"] for r in load_runs(runs)]
+    assert names == [f"study [{runs[0]}]", f"study [{runs[1]}]"]  # the same data twice: told apart by folder
+    assert main(["report", "--across", *map(str, runs), "--out", str(tmp_path / "m")]) == 0
+    assert f"study [{runs[0]}]: {runs[0]}, profile paper, multimnist 0.2.0, on generator preset 'study'." in \
+        (tmp_path / "m" / "across.md").read_text()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--across", "{a}", "--out", "{o}"], "--across needs at least two reproduce folders"),
+    (["--across", "{a}", "{b}"], "report --across RUN_A RUN_B ... writes to --out DIR"),
+    (["{a}", "--across", "{a}", "{b}", "--out", "{o}"], "takes no other folder"),
+    (["{a}", "--out", "{o}"], "--out goes with --across"),
+    ([], "report needs the folder"),
+    (["--across", "{a}", "{empty}", "--out", "{o}"], "holds nothing, not a study"),
+])
+def test_bad_across_commands_are_one_line(runs, tmp_path, capsys, argv, message):
+    (tmp_path / "empty").mkdir()
+    paths = {"a": runs[0], "b": runs[1], "o": tmp_path / "o", "empty": tmp_path / "empty"}
+    code = main(["report", *(a.format(**paths) for a in argv)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_a_broken_results_json_is_named(runs, tmp_path, capsys):
+    (runs[1] / "results.json").write_text(json.dumps({"claims": [{"key": "x"}], "verdicts": {}}))
+    assert main(["report", "--across", *map(str, runs), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot read {runs[1] / 'results.json'}: no statement, verdict, ours, n" in err
