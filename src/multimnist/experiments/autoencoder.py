@@ -116,7 +116,8 @@ def _train_pack(cfgs: list[AutoencoderConfig], ds: Dataset, out: list[Path]) -> 
                  f"{len(arrays[-1].x_train):,}", folder)
         members.append(Member(parts[-1].autoencoder, arrays[-1].x_train, None, arrays[-1].x_val, None, cfg.training,
                               folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
-    trained = train_pack(members, autoencoder_task(cfgs[0].model.loss))
+    label = ", ".join(m.name for m in members) if len(members) > 1 else ""
+    trained = train_pack(members, autoencoder_task(cfgs[0].model.loss), label)
     results = []
     for cfg, member, part, split, result in zip(cfgs, members, parts, arrays, trained, strict=True):
         codes = encode_splits(part, split)

@@ -144,7 +144,7 @@ def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> l
         members.append(Member(model, prepared.x_fit, prepared.y_fit, prepared.arrays.x_val, prepared.arrays.y_val,
                               cfg.training, folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
         inputs.append(prepared)
-    trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing))
+    trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing), _pack_name(cfgs))
     results = []
     for cfg, member, prepared, result in zip(cfgs, members, inputs, trained, strict=True):
         metrics, cm = evaluate_classifier(member.model, prepared.arrays, ds, result, cfg)
