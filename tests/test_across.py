@@ -118,3 +118,25 @@ def test_a_broken_results_json_is_named(runs, tmp_path, capsys):
     assert main(["report", "--across", *map(str, runs), "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert f"cannot read {runs[1] / 'results.json'}: no statement, verdict, ours, n" in err
+
+
+def test_every_claim_is_in_one_family():
+    from multimnist.report.claims import FAMILIES, claim_specs
+
+    keys = [k for keys in FAMILIES.values() for k in keys]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {spec.key for spec in claim_specs()}
+
+
+def test_the_readme_renders_the_matrix_family_by_family(tmp_path):
+    from multimnist.report.readme import across_tables
+
+    claims = lambda v1, v2: [claim("l2", v1, 1.0), claim("depth", v2, -1.0), claim("sgd_he", "no")]  # noqa: E731
+    runs = [run(tmp_path / "a", STUDY, claims("yes", "no")), run(tmp_path / "b", FAINT, claims("no", "no"))]
+    text = across_tables(across(load_runs(runs)))
+    assert "2 paper-profile runs, one per data preset (`study`, `faint`)" in text
+    regularization, side = text.split("**Regularization.**")[1].split("**Side experiments.**")
+    assert "| Claim l2 | yes | no | flips: holds under study (yes); no under faint |" in regularization
+    assert "Depends on the data: Claim l2 (holds under study)." in regularization
+    assert "| Claim depth | no | no | robust |" in side and "The same everywhere: Claim depth (no); Claim sgd_he (no)" \
+        in side

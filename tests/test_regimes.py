@@ -1,15 +1,15 @@
-"""The regime study: the noise test behind each verdict, the table from run folders, and a tiny end-to-end run
-whose report carries the regime section."""
+"""The regularizers across regimes: the noise test behind each verdict, the table from run folders, and the
+files and section `multimnist report --across` writes from paper runs on several presets."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from multimnist.experiments.regimes import BASELINE, gain_test, holm_verdicts, regime_rows, run_regimes
-from multimnist.experiments.study import PROFILES, build_steps
+from multimnist.cli import main
+from multimnist.evaluation.noise import gain_test
 from multimnist.files import write_json
-from multimnist.report.study import regime_summary, write_report
+from multimnist.report.regimes import BASELINE, CONFIGS, config_folders, holm_verdicts, regime_rows, regime_summary
 
 import numpy as np
 import pytest
@@ -57,7 +57,8 @@ def test_rows_from_run_folders(tmp_path):
     for seed, (base, drop) in enumerate([(0.90, 0.93), (0.905, 0.935), (0.91, 0.94)]):
         _fake_run(tmp_path / "faint" / BASELINE / f"seed-{seed}", base)
         _fake_run(tmp_path / "faint" / "dropout_0.1" / f"seed-{seed}", drop, epochs=30)
-    rows = regime_rows(tmp_path, ["faint"], [BASELINE, "dropout_0.1", "l2_1e-5"])
+    folders = {"faint": {name: tmp_path / "faint" / name for name in (BASELINE, "dropout_0.1", "l2_1e-5")}}
+    rows = regime_rows(folders)
     by = {r["config"]: r for r in rows}
     assert by[BASELINE]["verdict"] == "baseline" and by[BASELINE]["n"] == 3
     assert by["dropout_0.1"]["verdict"] == "helps" and by["dropout_0.1"]["gain_mean"] == pytest.approx(0.03)
@@ -66,26 +67,37 @@ def test_rows_from_run_folders(tmp_path):
     assert regime_summary(rows, "faint") == "faint: helps: dropout_0.1; n/a: l2_1e-5."
 
 
-def test_the_regimes_profile_runs_only_the_regime_study():
-    steps = build_steps(Path("/x"), PROFILES["regimes"])
-    assert [s.name for s in steps] == ["regimes"]
-    assert set(steps[0].settings["presets"]) == {"study", "faint", "few-source-digits"}
+def _paper_run(root: Path, preset: str, gain: float) -> Path:
+    """A reproduce folder as `report --across` reads it: results.json, and the regularizers' seeds where the paper
+    profile puts them (the headline networks under classifiers/, the ablations under ablations/)."""
+    for name in CONFIGS:
+        where = "classifiers" if name in (BASELINE, "regularized") else "ablations"
+        for seed, base in enumerate((0.90, 0.905, 0.91)):
+            test = base + (gain if name == "dropout_0.1" else 0.0005 * seed)
+            folder = root / where / name / f"seed-{seed}"
+            _fake_run(folder, test)
+            (folder / "history.csv").write_text("epoch,accuracy,val_accuracy\n0,0.5,0.45\n1,0.9,0.8\n")
+    write_json(root / "profile.json", {"profile": {"name": "paper"}})
+    write_json(root / "results.json", {"version": "0.3.0", "profile": {"name": "paper"}, "preset": preset,
+                                       "data_source": {"kind": "preset", "preset": preset, "knobs": {}, "seed": 0,
+                                                       "train_size": None},
+                                       "claims": [], "verdicts": {}})
+    return root
 
 
-@pytest.mark.slow  # the regime study: 6 trainings (2 configs x 3 seeds), its figures and the report
-def test_tiny_regime_study_end_to_end_and_its_report(tmp_path):
-    out = tmp_path / "run"
-    rows = run_regimes(out / "regimes", presets=("study",), configs=(BASELINE, "dropout_0.1"), seeds=(0, 1, 2),
-                       epochs=1, train_size=300)
-    assert [(r["preset"], r["config"], r["n"]) for r in rows] == [("study", BASELINE, 3), ("study", "dropout_0.1", 3)]
-    assert {r["verdict"] for r in rows} <= {"baseline", "helps", "hurts", "within noise"}
-    saved = json.loads((out / "regimes" / "regimes.json").read_text())
-    assert saved["rows"] == json.loads(json.dumps(rows)) and saved["presets"] == ["study"]
-    study_meta = json.loads((out / "regimes" / "study" / "data" / "meta.json").read_text())
-    assert study_meta["preset"] == "study" and study_meta["generator"]["train_pool"] == 25_000
+def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
+    runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
+    assert config_folders(runs[0])["dropout_0.1"] == runs[0] / "ablations" / "dropout_0.1"
+    assert config_folders(tmp_path) is None  # not a reproduce folder
+    out = tmp_path / "m"
+    assert main(["report", "--across", *map(str, runs), "--out", str(out)]) == 0, capsys.readouterr().err
+    table = json.loads((out / "regimes.json").read_text())
+    assert table["presets"] == ["study", "faint"] and table["seeds"] == [0, 1, 2]
+    by = {(r["preset"], r["config"]): r for r in table["rows"]}
+    assert by["study", "dropout_0.1"]["verdict"] == "helps" and by["faint", "dropout_0.1"]["verdict"] == "hurts"
+    assert json.loads((out / "across.json").read_text())["regularizers"] == table
     for figure in ("regime_gain.png", "regime_curves.png"):
-        assert (out / "regimes" / figure).stat().st_size > 10_000
-    report = write_report(out).with_suffix(".md").read_text()
-    assert "where each regularizer helps" in report and "study: " in report
-    assert "| study | unregularized | 3 |" in report and "| study | dropout_0.1 | 3 |" in report
-    assert "regimes/regime_gain.png" in report
+        assert (out / figure).stat().st_size > 10_000
+    report = (out / "across.md").read_text()
+    assert "The regularizers across regimes" in report and "study: helps: dropout_0.1" in report
+    assert "faint: hurts: dropout_0.1" in report and "| faint | dropout_0.1 | 3 |" in report

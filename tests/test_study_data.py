@@ -48,7 +48,7 @@ def test_preset_and_data_exclude_each_other(tmp_path, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--preset", "nope"], "unknown preset 'nope'; known: study, faint, few-source-digits"),
     (["--data", "missing.npz"], "dataset not found: missing.npz"),
-    (["--profile", "regimes", "--preset", "faint"], "profile 'regimes' runs only the regime study"),
+    (["--profile", "regimes", "--preset", "faint"], "unknown profile 'regimes'"),
 ])
 def test_bad_data_options_are_one_line(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

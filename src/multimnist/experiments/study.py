@@ -28,7 +28,6 @@ from multimnist.errors import UserError
 from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
-from multimnist.experiments import regimes as regimes_step
 from multimnist.experiments.compare import compare_runs, confused_pair_change
 from multimnist.experiments.data import copy_data, dataset_files, inspect_data, make_data, read_study_data
 from multimnist.experiments.generation import score_samplers
@@ -71,14 +70,10 @@ class Profile:
     n_generate: int = 1000  # generated images per sampler
     preset: str | None = DEFAULT_PRESET  # the generator preset of the study's data (data/config.py); None with `data`
     data: str | None = None  # a user's dataset (folder or .npz) to run the study on instead of a preset's
-    study: bool = True  # run the study's own steps (a profile may run only the regime study)
-    regimes: tuple[str, ...] = ()  # presets of the regime study (experiments/regimes.py); () skips it
-    regime_seeds: tuple[int, ...] = regimes_step.SEEDS
 
     def __post_init__(self):
-        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "regime_seeds", "autoencoder_seeds"):
+        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "autoencoder_seeds"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
-        object.__setattr__(self, "regimes", tuple(self.regimes))
         if not self.seeds or not self.factors or not self.autoencoder_seeds:
             raise UserError("a profile needs at least one seed, one compression factor and one autoencoder seed")
         if self.data is not None:
@@ -87,8 +82,8 @@ class Profile:
                                 "the study runs on one of them")
             object.__setattr__(self, "data", str(self.data))
             object.__setattr__(self, "preset", None)  # the user's data is no preset's
-        for preset in (*([self.preset] if self.data is None else []), *self.regimes):
-            preset_config(preset)  # an unknown preset is one clear error before anything runs
+        if self.data is None:
+            preset_config(self.preset)  # an unknown preset is one clear error before anything runs
 
     def with_seeds(self, seeds: tuple[int, ...] | None) -> Profile:
         if not seeds:
@@ -102,9 +97,6 @@ class Profile:
             return self
         if preset is not None and data is not None:
             raise UserError("--preset and --data exclude each other: the study runs on a preset's data or on yours")
-        if not self.study:
-            raise UserError(f"profile {self.name!r} runs only the regime study, on its own presets: --preset and "
-                            "--data choose the data of a profile that runs the study (quick, paper)")
         if preset is not None:
             return replace(self, preset=preset, data=None)
         return replace(self, preset=None, data=str(data))
@@ -129,9 +121,6 @@ PROFILES = {
         factors=(20, 25, 30), sweep_epochs=3, autoencoder_epochs=4, reader_train_size=12000, reader_epochs=4,
         n_generate=400,
     ),
-    # Only the regime study (about 70 minutes on 2 cores): each regularizer on three presets, seeds 0-2.
-    "regimes": Profile("regimes", train_size=None, seeds=(0,), classifier_epochs=None, study=False,
-                       regimes=regimes_step.PRESETS),
 }
 
 
@@ -152,20 +141,7 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
     scale = (profile.train_size or full_size) / full_size
     epochs = profile.classifier_epochs or 50
     clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
-    steps = _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost) if profile.study else []
-    if profile.regimes:
-        n_runs = len(profile.regimes) * len(regimes_step.CONFIGS) * len(profile.regime_seeds)
-        steps.append(Step(
-            "regimes",
-            lambda: regimes_step.run_regimes(out / "regimes", profile.regimes, seeds=profile.regime_seeds,
-                                             epochs=profile.classifier_epochs, train_size=profile.train_size,
-                                             n_jobs=n_jobs, executor=executor, replace=True, pack=pack),
-            {"presets": {p: knobs(preset_config(p)) for p in profile.regimes}, "seeds": profile.regime_seeds,
-             "train_size": profile.train_size,
-             "configs": {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs))
-                         for n in regimes_step.CONFIGS}},
-            cost=n_runs * clf_cost, outputs=("regimes",)))
-    return steps
+    return _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost)
 
 
 def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
@@ -313,8 +289,8 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
                       outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
-    source = profile.data_source() if profile.study else None
-    log.info("data: %s", "none (the regime study makes its own)" if source is None else source_text(source))
+    source = profile.data_source()
+    log.info("data: %s", source_text(source))
     write_json(out / "profile.json", {"profile": asdict(profile), "data": source, "jobs": n_jobs, "pack": pack,
                                       "multimnist_version": __version__})
 

@@ -22,6 +22,7 @@ from multimnist.files import write_json, write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
 from multimnist.report.html import Figure, Section, Table, render_html, render_markdown
+from multimnist.report.regimes import config_folders, regime_table_data, regimes_section, write_regime_files
 from multimnist.report.results import OBJECT, TEXT, data_label, data_text, require
 
 RESULTS = "results.json"
@@ -147,13 +148,20 @@ def write_across(runs: Sequence[str | Path], out: str | Path) -> Path:
     from multimnist.report.figures import effects_figure  # matplotlib: only when drawing
 
     out = Path(out)
-    matrix = across(load_runs(runs))
+    loaded = load_runs(runs)
+    matrix = across(loaded)
     drawn = effects_figure(matrix, out / FIGURE) is not None
+    folders = {r["regime"]: config_folders(r["run"]) for r in loaded}
+    if all(folders.values()):  # every run holds the regularizers' folders: their view of the matrix
+        matrix["regularizers"] = regime_table_data(folders)
+        write_regime_files(out, matrix["regularizers"], folders)
     title = "Multi-MNIST study: every claim in every regime"
     subtitle = (f"{len(matrix['regimes'])} reproductions of D. Bertoldi, 'Regularization techniques and Autoencoder "
                 f"on Multi-MNIST', side by side: {', '.join(r['name'] for r in matrix['regimes'])}.")
     write_json(out / "across.json", matrix)
     parts = sections(matrix, drawn)
+    if "regularizers" in matrix:
+        parts.append(regimes_section(matrix["regularizers"]))
     write_text(out / "across.md", render_markdown(title, subtitle, parts))
     write_text(out / "across.html", render_html(title, subtitle, parts))
     return out / "across.html"

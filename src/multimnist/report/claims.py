@@ -62,6 +62,21 @@ NOT_COUNTED = ("by construction", "dependent")
 BY_CONSTRUCTION = {
     "class_imbalance": "the study's class plan (data/plans/study.yaml) was solved to match these counts",
 }
+# The claims by family, as the README's conclusion reads them across regimes: family -> claim keys. Every claim
+# is in exactly one (tests/test_claims.py checks it).
+FAMILIES = {
+    "the data and the unregularized network": ("class_imbalance", "unregularized_val", "unregularized_train",
+                                               "unregularized_test", "val_test_gap", "unregularized_plateau",
+                                               "rare_classes", "confused_pairs"),
+    "regularization": ("regularized_gain", "regularized_val", "regularized_cure", "pair_50_30", "pair_19_17",
+                       "kept_epoch", "l1_underfits", "l2", "dropout_cure", "dropout_rates", "augmentation",
+                       "early_stopping"),
+    "side experiments": ("depth", "sgd_he", "sgd_glorot", "adam", "batch", "leaky_relu"),
+    "autoencoder": ("cf20_best", "not_linear", "latent_not_uniform"),
+    "generation": ("gaussian_better", "many_threes", "outside_1_50"),
+    "beyond the study": ("better_sampler", "challenger"),
+}
+
 # A figure that follows from a calibrated one: claim key -> (the calibrated claim, why it follows).
 DEPENDS = {
     "unregularized_test": ("unregularized_val", "the data was chosen on best validation accuracy, and in this "

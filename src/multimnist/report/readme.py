@@ -1,12 +1,14 @@
 """The README's results tables, rendered from a results.json (what `multimnist report` writes), so the numbers
 the README quotes are the report's, never typed by hand.
 
-The tables live between BEGIN and END in README.md, and the regime study's between REGIMES_BEGIN and REGIMES_END.
-To refresh them from a finished paper run and regime study:
+The tables live between BEGIN and END in README.md, the claims by regime between ACROSS_BEGIN and ACROSS_END, and
+the regularizers across regimes between REGIMES_BEGIN and REGIMES_END. To refresh them from finished paper runs on
+three presets and their matrix:
 
+    multimnist report --across runs/paper runs/paper-faint runs/paper-few-source-digits --out runs/across
     cp runs/paper/results.json docs/results/paper.json
-    cp runs/regimes/regimes/regimes.json docs/results/regimes.json
-    python -m multimnist.report.readme docs/results/paper.json README.md --regimes docs/results/regimes.json
+    cp runs/across/across.json docs/results/across.json
+    python -m multimnist.report.readme docs/results/paper.json README.md --across docs/results/across.json
 
 `--check` exits 1 instead of writing when the README's tables differ (the test suite checks the same).
 """
@@ -22,12 +24,13 @@ from multimnist.errors import UserError
 from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
-from multimnist.report.claims import NOT_COUNTED, counts_text
+from multimnist.report.claims import FAMILIES, NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
 from multimnist.report.study import display_order, study_figures
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 REGIMES_BEGIN, REGIMES_END = "<!-- regimes:begin -->", "<!-- regimes:end -->"
+ACROSS_BEGIN, ACROSS_END = "<!-- across:begin -->", "<!-- across:end -->"
 MARKS = {"helps": "✓", "hurts": "✗", "within noise": "~"}
 
 
@@ -145,19 +148,64 @@ def replace_block(text: str, tables: str, begin: str = BEGIN, end: str = END) ->
     return text[:start + len(begin)] + "\n" + tables + "\n" + text[stop:]
 
 
+def across_tables(matrix: dict) -> str:
+    """The claims-by-regime matrix, family by family: each claim's verdict per regime, whether it is robust or
+    flips, and a line per family naming what holds everywhere and what depends on the data."""
+    regimes = [r["name"] for r in matrix["regimes"]]
+    by_key = {c["key"]: c for c in matrix["claims"]}
+    counts = matrix["counts"]
+    lines = [f"{len(regimes)} paper-profile runs, one per data preset ({', '.join(f'`{r}`' for r in regimes)}), "
+             "each claim judged by its own run's claims table (one rule set); rendered from across.json by "
+             "`python -m multimnist.report.readme`; do not edit by hand. Of the study's claims: "
+             + ", ".join(f"{s} {counts[s]}" for s in counts if counts[s]) + ".", ""]
+    for family, keys in FAMILIES.items():
+        claims = [by_key[k] for k in keys if k in by_key]
+        if not claims:
+            continue
+        lines += [f"**{family.capitalize()}.**", ""]
+        lines += _table(["claim", *regimes, "across regimes"],
+                        [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes),
+                          c["status"] if c["status"] != "flips" else f"flips: {c['where']}"] for c in claims])
+        robust = [c for c in claims if c["status"] == "robust"]
+        flips = [c for c in claims if c["status"] == "flips"]
+        summary = []
+        if robust:
+            summary.append("the same everywhere: " + "; ".join(f"{_short(c)} ({c['where'].split(' ')[0]})"
+                                                               for c in robust))
+        if flips:
+            summary.append("depends on the data: " + "; ".join(f"{_short(c)} (holds under "
+                                                                f"{', '.join(c['holds_under']) or 'none'})"
+                                                                for c in flips))
+        if summary:
+            lines += [summary[0][0].upper() + ". ".join(summary)[1:] + ".", ""]
+    return "\n".join(lines).rstrip("\n")
+
+
+def _short(claim: dict) -> str:
+    """A claim's statement up to its first colon or parenthesis: enough to name it in a sentence."""
+    text = claim["statement"]
+    for stop in (":", " (", ";"):
+        text = text.split(stop)[0]
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimnist.report.readme", description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path, help="a results.json written by `multimnist report`")
     parser.add_argument("readme", type=Path, help="the README holding the markers")
-    parser.add_argument("--regimes", type=Path, help="a regimes.json for the regime study's table")
+    parser.add_argument("--across", type=Path, help="an across.json (`multimnist report --across`): the claims by "
+                                                   "regime, and the regularizers' table")
     parser.add_argument("--check", action="store_true", help="exit 1 if the README's tables differ; write nothing")
     args = parser.parse_args(argv)
     try:
         tables = readme_tables(read_json(args.results))
         text = args.readme.read_text()
         updated = replace_block(text, tables)
-        if args.regimes:
-            updated = replace_block(updated, regime_table(read_json(args.regimes)), REGIMES_BEGIN, REGIMES_END)
+        if args.across:
+            matrix = read_json(args.across)
+            updated = replace_block(updated, across_tables(matrix), ACROSS_BEGIN, ACROSS_END)
+            if "regularizers" in matrix:
+                updated = replace_block(updated, regime_table(matrix["regularizers"]), REGIMES_BEGIN, REGIMES_END)
     except (UserError, OSError) as e:
         sys.stderr.write(f"error: {e}\n")
         return 2

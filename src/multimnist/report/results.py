@@ -13,7 +13,6 @@ the README render from it.
     RUN/autoencoder/sweep/cf-F/seed-S/                    the compression sweep
     RUN/autoencoder/final/seed-S/                         the final autoencoder, one per seed
     RUN/reader/, generation/seed-S/scores.json            the reader; the samplers scored on autoencoder seed S
-    RUN/regimes/regimes.json
 """
 
 from __future__ import annotations
@@ -54,10 +53,6 @@ SCORE_ROW = {"sampler": TEXT, "kind": TEXT, "readable_share_ci": NUMBERS, "disti
              "outside_1_50_ci": NUMBERS, **dict.fromkeys(("n", "readable", "readable_share", "distinct_numbers",
                                                           "outside_1_50", "outside_1_50_share", "frechet_distance"),
                                                          NUMBER)}
-REGIMES = {"rows": (list,), "presets": (list,), "seeds": (list,), "alpha": NUMBER}
-REGIME_ROW = {"preset": TEXT, "config": TEXT, "n": NUMBER, "test_accuracy": NUMBERS, "verdict": TEXT,
-              **dict.fromkeys(("gain_mean", "gain_se", "p_value", "train_mean", "best_val_mean", "best_epoch_mean"),
-                              NUMBER)}
 
 
 # --- reading ---
@@ -85,7 +80,6 @@ def load_study(run: str | Path) -> dict:
         "reader": _optional(run / "reader" / METRICS, READER),
         "generation": [_optional(d / "scores.json", SCORES, SCORE_ROW)
                        for d in _seed_dirs(run / "generation", "scores.json")],
-        "regimes": _optional(run / "regimes" / "regimes.json", REGIMES, REGIME_ROW),
     }
 
 

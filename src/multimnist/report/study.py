@@ -15,7 +15,7 @@ from pathlib import Path
 
 from multimnist import paper
 from multimnist.files import write_text
-from multimnist.formatting import MISSING, change, mean_std, pct, pm
+from multimnist.formatting import MISSING, change, pct
 from multimnist.report.claims import Claim, counts_text, study_claims, verdict_counts
 from multimnist.report.criteria import RULES, stat_text
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
@@ -87,44 +87,11 @@ def _acc(s: dict, n: bool = False) -> str:
 # --- sections ---
 
 def _regimes_section(v: _View) -> Section:
-    s = Section("Beyond the study: where each regularizer helps")
-    result = v.loaded.get("regimes")
-    if result is None:
-        s.paragraphs.append("The regime study runs in its own profile: `multimnist reproduce --profile regimes`.")
-        return s
-    rows = result["rows"]
-    s.paragraphs.append(
-        f"Each regularizer of the study against the unregularized network on {len(result['presets'])} data presets "
-        f"(seeds {', '.join(map(str, result['seeds']))}, data seed 0). A gain counts only where Welch's t-test "
-        f"rejects equal means at {100 * (1 - result['alpha']):.0f}% after Holm's correction over the cells of the "
-        "preset's row (one family per preset); otherwise it is within noise.")
-    s.paragraphs += [regime_summary(rows, preset) for preset in result["presets"]]
-    s.tables.append(Table(
-        ["preset", "config", "n", "test acc %", "gain (points) ± se", "p (Welch)", "p (Holm)", "verdict",
-         "train acc %", "best val acc %", "best epoch"],
-        [[row["preset"], row["config"], str(row["n"]), mean_std(row["test_accuracy"]),
-          pm(row["gain_mean"], row["gain_se"]), MISSING if row["p_value"] is None else f"{row['p_value']:.3f}",
-          MISSING if row.get("p_holm") is None else f"{row['p_holm']:.3f}", row["verdict"],
-          pct(row["train_mean"]).rstrip("%"), pct(row["best_val_mean"]).rstrip("%"),
-          MISSING if row["best_epoch_mean"] is None else f"{row['best_epoch_mean']:.0f}"] for row in rows],
-        "Test accuracy and gain over the unregularized network, per preset (train accuracy: the kept weights in "
-        "inference mode)"))
-    s.figures += [v.fig("regimes/regime_gain.png", "Each regularizer's test accuracy gain per preset (± standard "
-                                                    "error of the difference)"),
-                  v.fig("regimes/regime_curves.png", "The unregularized network's mean training and validation "
-                                                      "accuracy per preset: a regularizer can only help where they "
-                                                      "part")]
+    s = Section("Beyond the study: where each claim holds")
+    s.paragraphs.append("Every claim in every regime, and where each regularizer helps: run this profile on other "
+                        "presets (`multimnist reproduce --preset faint ...`) or on your own data (`--data`), then "
+                        "`multimnist report --across RUN_A RUN_B ... --out DIR` sets them side by side.")
     return s
-
-
-def regime_summary(rows: list[dict], preset: str) -> str:
-    """One sentence per preset: which regularizers help, hurt, or stay within noise."""
-    by_verdict: dict[str, list[str]] = {}
-    for row in rows:
-        if row["preset"] == preset and row["verdict"] != "baseline":
-            by_verdict.setdefault(row["verdict"], []).append(row["config"])
-    parts = [f"{verdict}: {', '.join(names)}" for verdict, names in sorted(by_verdict.items())]
-    return f"{preset}: " + ("; ".join(parts) if parts else "no regularizer ran") + "."
 
 
 def _not_run(s: Section, step: str) -> Section:
