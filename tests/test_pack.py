@@ -155,3 +155,16 @@ def test_group_packs_keeps_order_and_balances_sizes():
     assert packs == [[0, 2, 4], [6, 8, 10], [1, 3, 5], [7, 9]]
     assert group_packs(items, lambda i: 0, 8) == [items[:6], items[6:]]
     assert group_packs([], lambda i: 0, 8) == []
+
+
+def test_networks_reading_one_pool_train_as_on_their_own_arrays(tmp_path):
+    x, y = _data(7, 90)
+    rows = np.arange(10, 74)  # this network's training rows; it validates on some of the others
+    own = _member(SPECS[0], tmp_path / "own")
+    own.x, own.y, own.x_val, own.y_val = x[rows], y[rows], x[:10], y[:10]
+    pooled = _member(SPECS[0], tmp_path / "pooled")
+    pooled.x, pooled.y, pooled.x_val, pooled.y_val = x, y, x, y
+    pooled.index, pooled.val_index = rows, np.arange(10)
+    a = train_pack([own], classifier_task())[0]
+    b = train_pack([pooled], classifier_task())[0]
+    assert a.history == b.history

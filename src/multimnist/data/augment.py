@@ -57,13 +57,21 @@ def rebalance(x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, rng: np.random.G
     """
     if not cfg.methods:
         return x, y
+    new_x, new_y = new_samples(x, y, cfg, rng)
+    order = rng.permutation(len(x) + len(new_x))
+    return np.concatenate([x, new_x])[order], np.concatenate([y, new_y])[order]
+
+
+def new_samples(x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator):
+    """Algorithm 1's new samples alone: (new_x, new_y) in the layouts of x and y (empty without methods)."""
+    if not cfg.methods:
+        return x[:0], y[:0]
     labels = y.argmax(axis=1) if y.ndim == 2 else y
     picks = [rng.choice(np.flatnonzero(labels == k), size=g) for k, g in new_sample_counts(labels, cfg.p).items()]
     src = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
     images = x[src].reshape(len(src), HEIGHT, WIDTH)  # (n, 1092) -> (n, 28, 39)
     new = augment_images(images, cfg, rng).reshape((len(src), *x.shape[1:]))
-    order = rng.permutation(len(x) + len(src))
-    return np.concatenate([x, new.astype(x.dtype)])[order], np.concatenate([y, y[src]])[order]
+    return new.astype(x.dtype), y[src]
 
 
 def augment_images(images: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:

@@ -30,16 +30,22 @@ class Prepared:
 def prepare(ds: Dataset, val_fraction: float = 0.2, seed: int = 0) -> Prepared:
     if not 0.0 <= val_fraction < 1.0:
         raise UserError(f"validation fraction must be in [0, 1), got {val_fraction}")
-    n = len(ds.x_train)
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * val_fraction))
-    val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    train_idx, val_idx = split_indices(len(ds.x_train), val_fraction, seed)
     x_train, x_test = to_inputs(ds.x_train), to_inputs(ds.x_test)
     k = len(ds.classes)
     y_train = one_hot(encode_labels(ds.y_train, ds.classes), k)
     y_test = one_hot(encode_labels(ds.y_test, ds.classes), k)
     return Prepared(x_train[train_idx], y_train[train_idx], x_train[val_idx], y_train[val_idx],
                     x_test, y_test, tuple(ds.classes), train_idx, val_idx)
+
+
+def split_indices(n: int, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, val_idx): a seeded random `val_fraction` of n positions held out, both sorted."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise UserError(f"validation fraction must be in [0, 1), got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction))
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def to_inputs(x: np.ndarray) -> np.ndarray:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, prepare
-from multimnist.data.augment import AugmentConfig, rebalance
+from multimnist.data.augment import AugmentConfig, new_samples
 from multimnist.data.config import FLAT
+from multimnist.data.prepare import encode_labels, one_hot, split_indices, to_inputs
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import classification_summary
 from multimnist.executor import Executor, Job, run_jobs
@@ -78,12 +79,21 @@ class ClassifierInputs:
     """The prepared splits, and the training inputs the network fits on (augmented when configured)."""
 
     arrays: Prepared  # as split: arrays.x_train matches arrays.train_idx
-    x_fit: np.ndarray  # arrays.x_train plus Algorithm 1's new samples, shuffled
-    y_fit: np.ndarray
+    new_x: np.ndarray  # Algorithm 1's new samples (none without augmentation)
+    new_y: np.ndarray
+
+    @property
+    def x_fit(self) -> np.ndarray:
+        """arrays.x_train, then the new samples (the trainer draws each epoch's order itself)."""
+        return np.concatenate([self.arrays.x_train, self.new_x]) if len(self.new_x) else self.arrays.x_train
+
+    @property
+    def y_fit(self) -> np.ndarray:
+        return np.concatenate([self.arrays.y_train, self.new_y]) if len(self.new_y) else self.arrays.y_train
 
     @property
     def added(self) -> int:
-        return len(self.x_fit) - len(self.arrays.x_train)
+        return len(self.new_x)
 
 
 def load_classifier_config(config, overrides=(), seed: int | None = None,
@@ -134,22 +144,43 @@ def train_classifiers(configs: list, data: str | Path | Dataset, out: list, repl
 
 
 def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> list[dict]:
-    """Build, train and evaluate networks that share one pack; their metrics, less the data's fingerprint."""
-    members, inputs = [], []
-    for cfg, folder in zip(cfgs, out, strict=True):
-        model, prepared = seeded_classifier(ds, cfg)
+    """Build, train and evaluate networks that share one pack; their metrics, less the data's fingerprint.
+
+    The networks read one pool: the dataset's training images once, then each network's augmented samples; each
+    trains on its split's rows and its own new samples, and validates on its split's other rows."""
+    pool_x = to_inputs(ds.x_train)
+    pool_y = one_hot(encode_labels(ds.y_train, ds.classes), len(ds.classes))
+    splits, extras = [], []
+    for cfg in cfgs:
+        split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
+        splits.append(split_indices(len(pool_x), cfg.data.val_fraction, split_seed))
+        train_idx = splits[-1][0]
+        rng = np.random.default_rng([cfg.seed, 1])  # as classifier_inputs draws them
+        extras.append(new_samples(pool_x[train_idx], pool_y[train_idx], cfg.augmentation, rng))
+    offsets = np.cumsum([len(pool_x), *(len(x) for x, _ in extras)])
+    if any(len(x) for x, _ in extras):
+        pool_x = np.concatenate([pool_x, *(x for x, _ in extras)])
+        pool_y = np.concatenate([pool_y, *(y for _, y in extras)])
+    members = []
+    for cfg, folder, (train_idx, val_idx), (new_x, _), start in zip(cfgs, out, splits, extras, offsets, strict=False):
+        seed_everything(cfg.seed)
+        model = build_classifier(cfg.model, FLAT, len(ds.classes))  # may refuse: the parameter budget
         start_run(folder, cfg)
         log.info("%s (seed %d): %s parameters, %s training images (%s augmented), writing to %s", cfg.name,
-                 cfg.seed, f"{model.count_params():,}", f"{len(prepared.x_fit):,}", f"{prepared.added:,}", folder)
-        members.append(Member(model, prepared.x_fit, prepared.y_fit, prepared.arrays.x_val, prepared.arrays.y_val,
-                              cfg.training, folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
-        inputs.append(prepared)
+                 cfg.seed, f"{model.count_params():,}", f"{len(train_idx) + len(new_x):,}", f"{len(new_x):,}", folder)
+        rows = np.concatenate([train_idx, start + np.arange(len(new_x))])
+        members.append(Member(model, pool_x, pool_y, pool_x, pool_y, cfg.training, folder, cfg.seed,
+                              f"{cfg.name}/seed-{cfg.seed}", index=rows, val_index=val_idx))
     trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing), _pack_name(cfgs))
+    models = [m.model for m in members]
+    del pool_x, pool_y, members  # the evaluation below prepares each split again, one at a time
     results = []
-    for cfg, member, prepared, result in zip(cfgs, members, inputs, trained, strict=True):
-        metrics, cm = evaluate_classifier(member.model, prepared.arrays, ds, result, cfg)
-        write_classifier_files(member.run_dir, metrics, result.history, cm)
-        metrics.update(augmented_samples=prepared.added, n_params=int(member.model.count_params()),
+    for cfg, (new_x, _), result, folder, model in zip(cfgs, extras, trained, out, models, strict=True):
+        split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
+        arrays = prepare(ds, cfg.data.val_fraction, seed=split_seed)
+        metrics, cm = evaluate_classifier(model, arrays, ds, result, cfg)
+        write_classifier_files(folder, metrics, result.history, cm)
+        metrics.update(augmented_samples=len(new_x), n_params=int(model.count_params()),
                        pack_size=result.pack_size, versions=versions())
         results.append(metrics)
     return results
@@ -203,8 +234,7 @@ def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> ClassifierInputs:
     split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
     arrays = prepare(ds, cfg.data.val_fraction, seed=split_seed)
     rng = np.random.default_rng([cfg.seed, 1])  # its own stream: the split is unaffected
-    x_fit, y_fit = rebalance(arrays.x_train, arrays.y_train, cfg.augmentation, rng)
-    return ClassifierInputs(arrays, x_fit, y_fit)
+    return ClassifierInputs(arrays, *new_samples(arrays.x_train, arrays.y_train, cfg.augmentation, rng))
 
 
 def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: TrainResult,

@@ -74,6 +74,14 @@ class Member:
     run_dir: Path
     seed: int  # shuffling; the model's own random state (dropout) was seeded when it was built
     name: str = ""  # in progress lines
+    # Rows of x/y (x_val/y_val) this network trains (validates) on; None: all of them. Networks handed the very
+    # same arrays share one copy on the device, each drawing its own rows from it.
+    index: np.ndarray | None = None
+    val_index: np.ndarray | None = None
+
+    @property
+    def n_train(self) -> int:
+        return len(self.x) if self.index is None else len(self.index)
 
 
 @dataclass
@@ -111,19 +119,21 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     members = list(members)
     if not members:
         return []
-    optimizers = [make_optimizer(m.cfg, len(m.x)) for m in members]
+    optimizers = [make_optimizer(m.cfg, m.n_train) for m in members]
     for m, opt in zip(members, optimizers, strict=True):
         opt.build(m.model.trainable_variables)
     signature = _check_packable(members, optimizers, task)
     factors = jnp.asarray(np.stack([_penalty_factors(m.model) for m in members]))  # (M, variables, 2): l1, l2
     progress = [_resume(m, opt) for m, opt in zip(members, optimizers, strict=True)]
     train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task)
-    x, y = _stack([m.x for m in members]), _stack_targets([m.y for m in members])
-    x_val, y_val, w_val = _eval_batches([m.x_val for m in members], [m.y_val for m in members])
-    n_train = np.array([len(m.x) for m in members])
-    steps = math.ceil(n_train.max() / members[0].cfg.batch_size)
+    pool = _Pool()
+    rows = [pool.place(m.x, m.y, m.index) for m in members]  # each network's training rows in the pool
+    val_rows = [pool.place(m.x_val, m.y_val, m.val_index) for m in members]
+    x, y = pool.arrays()
+    val_idx, val_weight = _eval_batches(val_rows)
+    steps = math.ceil(max(len(r) for r in rows) / members[0].cfg.batch_size)
     chunk = steps_per_call(members[0].model, steps)
-    val_chunk = 1 if chunk < steps else x_val.shape[1]
+    val_chunk = 1 if chunk < steps else val_idx.shape[1]
     params, state, opt = (_device_stack([getattr(p, k) for p in progress]) for k in ("params", "state", "opt"))
     label = label or (members[0].name if len(members) == 1 else f"pack of {len(members)}")
     seconds = [[] for _ in members]
@@ -133,17 +143,14 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
         if not active.any():
             break
         start = time.perf_counter()
-        idx, weight = _batches(members, progress, active, steps)
+        idx, weight = _batches(members, rows, progress, active, steps)
         train = {k: jnp.zeros(len(members), jnp.float32) for k in names}
         for c in range(0, steps, chunk):
             params, state, opt, train = train_fn(params, state, opt, train, x, y, idx[:, c:c + chunk],
                                                  weight[:, c:c + chunk], active, factors)
         val = {k: jnp.zeros(len(members), jnp.float32) for k in names}
-        for c in range(0, x_val.shape[1], val_chunk):
-            part = slice(c, c + val_chunk)
-            val = eval_fn(params, state, val, x_val[:, part],
-                          None if y_val is None else jax.tree.map(lambda a, part=part: a[:, part], y_val),
-                          w_val[:, part])
+        for c in range(0, val_idx.shape[1], val_chunk):
+            val = eval_fn(params, state, val, x, y, val_idx[:, c:c + val_chunk], val_weight[:, c:c + val_chunk])
         val["penalty"] = penalty_fn(params, factors)
         host = jax.device_get((params, state, opt, train, val))
         for i in np.flatnonzero(active):
@@ -259,18 +266,21 @@ def _build_programs(model: keras.Model, optimizer, task: Task) -> tuple[Callable
 
         return _steps(step, (params, state, opt, sums), (idx, weight))
 
-    def evaluate(params, state, sums, x, y, weight):
+    def evaluate(params, state, sums, x, y, idx, weight):
         def step(sums, batch):
-            xb, yb, wb = batch
-            yb = xb if yb is None else yb
+            b_idx, wb = batch
+            xb = x[b_idx]
+            yb = xb if y is None else jax.tree.map(lambda a: a[b_idx], y)
             y_pred, _ = model.stateless_call(params, state, xb, training=False)
             figures = {"n": jnp.sum(wb), "loss": jnp.sum(task.loss(yb, y_pred) * wb),
                        **{k: jnp.sum(v * wb) for k, v in task.metrics(yb, y_pred).items()}}
             return {k: sums[k] + v for k, v in figures.items()}, None
 
-        return _steps(step, sums, (x, y, weight))
+        return _steps(step, sums, (idx, weight))
 
-    return _over_members(train), _over_members(evaluate), _over_members(penalty)
+    # x and y (the pool) are shared by every network; everything else has a leading network axis.
+    return (_over_members(train, shared=(4, 5)), _over_members(evaluate, shared=(3, 4)),
+            _over_members(penalty))
 
 
 def _steps(step: Callable, carry, batches):
@@ -288,73 +298,85 @@ def steps_per_call(model: keras.Model, steps: int) -> int:
     return 1 if convolutional else steps
 
 
-def _over_members(fn: Callable) -> Callable:
-    """`fn` of one network mapped over the leading axis of every argument, jitted. A pack of one skips the map:
-    vmapped convolutions become grouped ones, which XLA runs several times slower on CPUs."""
-    packed = jax.jit(jax.vmap(fn))
+def _over_members(fn: Callable, shared: tuple[int, ...] = ()) -> Callable:
+    """`fn` of one network mapped over the leading axis of every argument but the `shared` ones, jitted. A pack
+    of one skips the map: vmapped convolutions become grouped ones, which XLA runs several times slower on CPUs."""
+
+    def axes(n: int) -> tuple:
+        return tuple(None if i in shared else 0 for i in range(n))
+
+    packed = {}
 
     @jax.jit
     def alone(*args):
-        return jax.tree.map(lambda a: a[None], fn(*jax.tree.map(lambda a: a[0], args)))
+        one = [a if i in shared else jax.tree.map(lambda v: v[0], a) for i, a in enumerate(args)]
+        return jax.tree.map(lambda a: a[None], fn(*one))
 
     def call(*args):
-        return (alone if len(args[-1]) == 1 else packed)(*args)
+        if len(args[-1]) == 1:  # the last argument has a network axis in every program here
+            return alone(*args)
+        if len(args) not in packed:
+            packed[len(args)] = jax.jit(jax.vmap(fn, in_axes=axes(len(args))))
+        return packed[len(args)](*args)
 
     return call
 
 
-# --- data on the device: stacked over the networks, padded to the largest ---
+# --- data on the device: one pool of rows, each network drawing its own ---
 
-def _stack(arrays: list[np.ndarray]) -> jax.Array:
-    """(M, N_max, ...) with each array zero-padded to the longest (padding rows are never drawn)."""
-    n = max(len(a) for a in arrays)
-    out = np.zeros((len(arrays), n, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
-    for i, a in enumerate(arrays):
-        out[i, :len(a)] = a
-    return jnp.asarray(out)
+class _Pool:
+    """The arrays the networks of a pack read, each copied to the device once however many networks read it."""
+
+    def __init__(self):
+        self.parts: list[tuple[np.ndarray, object]] = []
+        self.offsets: list[int] = []
+
+    def place(self, x: np.ndarray, y, index: np.ndarray | None) -> np.ndarray:
+        """The pool rows of `x[index]` (all of x if index is None), x (with its targets y) added if new."""
+        offset = next((o for (px, py), o in zip(self.parts, self.offsets, strict=True) if px is x and py is y),
+                      None)
+        if offset is None:
+            offset = sum(len(px) for px, _ in self.parts)
+            self.parts.append((x, y))
+            self.offsets.append(offset)
+        local = np.arange(len(x)) if index is None else np.asarray(index)
+        return (offset + local).astype(np.int32)
+
+    def arrays(self):
+        """(x, y) on the device: every part's rows one after another; y None when the inputs are the targets."""
+        xs, ys = [px for px, _ in self.parts], [py for _, py in self.parts]
+        if all(t is None for t in ys):
+            y = None
+        elif any(t is None for t in ys):
+            raise ValueError("the networks of a pack must all learn their inputs, or all learn targets")
+        elif isinstance(ys[0], dict):
+            y = {k: _joined([t[k] for t in ys]) for k in ys[0]}
+        else:
+            y = _joined(ys)
+        return _joined(xs), y
 
 
-def _stack_targets(targets: list):
-    """Targets stacked like `_stack`; None (the inputs are the targets) for all or none."""
-    if all(t is None for t in targets):
-        return None
-    if any(t is None for t in targets):
-        raise ValueError("the networks of a pack must all learn their inputs, or all learn targets")
-    if isinstance(targets[0], dict):
-        return {k: _stack([t[k] for t in targets]) for k in targets[0]}
-    return _stack(targets)
+def _joined(arrays: list[np.ndarray]) -> jax.Array:
+    return jnp.asarray(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
 
 
-def _eval_batches(xs: list[np.ndarray], ys: list):
-    """Validation data as (M, batches, EVAL_BATCH, ...) with a 0/1 weight per row."""
-    n = max(len(a) for a in xs)
-    batches = max(1, math.ceil(n / EVAL_BATCH))
-    size = batches * EVAL_BATCH
-
-    def shaped(arrays):
-        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
-        for i, a in enumerate(arrays):
-            out[i, :len(a)] = a
-        return jnp.asarray(out.reshape(len(arrays), batches, EVAL_BATCH, *arrays[0].shape[1:]))
-
-    weight = np.zeros((len(xs), size), np.float32)
-    for i, a in enumerate(xs):
-        weight[i, :len(a)] = 1.0
-    if all(t is None for t in ys):
-        y = None
-    elif isinstance(ys[0], dict):
-        y = {k: shaped([t[k] for t in ys]) for k in ys[0]}
-    else:
-        y = shaped(ys)
-    return shaped(xs), y, jnp.asarray(weight.reshape(len(xs), batches, EVAL_BATCH))
+def _eval_batches(rows: list[np.ndarray]) -> tuple[jax.Array, jax.Array]:
+    """Each network's validation rows as (M, batches, EVAL_BATCH) pool indices with 0/1 weights."""
+    batches = max(1, math.ceil(max(len(r) for r in rows) / EVAL_BATCH))
+    idx = np.zeros((len(rows), batches * EVAL_BATCH), np.int32)
+    weight = np.zeros((len(rows), batches * EVAL_BATCH), np.float32)
+    for i, r in enumerate(rows):
+        idx[i, :len(r)], weight[i, :len(r)] = r, 1.0
+    shape = (len(rows), batches, EVAL_BATCH)
+    return jnp.asarray(idx.reshape(shape)), jnp.asarray(weight.reshape(shape))
 
 
 def _device_stack(parts: list[list[np.ndarray]]) -> list[jax.Array]:
     return [jnp.asarray(np.stack(column)) for column in zip(*parts, strict=True)]
 
 
-def _batches(members, progress, active, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each network's batches for its next epoch: (M, steps, batch) sample indices and 0/1 weights.
+def _batches(members, rows, progress, active, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each network's batches for its next epoch: (M, steps, batch) pool indices and 0/1 weights.
 
     A network's order comes from its seed and epoch only; its batches come first, padded ones (weight 0) after,
     so where it sits and whom it is packed with change nothing."""
@@ -362,10 +384,10 @@ def _batches(members, progress, active, steps: int) -> tuple[np.ndarray, np.ndar
     idx = np.zeros((len(members), steps * size), np.int32)
     weight = np.zeros((len(members), steps * size), np.float32)
     for i in np.flatnonzero(active):
-        n = len(members[i].x)
+        n = len(rows[i])
         order = (np.random.default_rng([members[i].seed, progress[i].epoch]).permutation(n)
                  if members[i].cfg.shuffle else np.arange(n))
-        idx[i, :n], weight[i, :n] = order, 1.0
+        idx[i, :n], weight[i, :n] = rows[i][order], 1.0
     return idx.reshape(len(members), steps, size), weight.reshape(len(members), steps, size)
 
 
