@@ -484,7 +484,6 @@ def test_nothing_run_is_all_na(tmp_path):
     ("ablations/l2_1e-5/seed-2/metrics.json", json.dumps({k: "0.9" for k in ("test_accuracy", "best_val_accuracy",
                                                          "train_accuracy", "val_accuracy", "train_val_gap",
                                                          "epochs_run")})),
-    ("regimes/regimes.json", json.dumps({"rows": [{"preset": "study"}], "presets": [], "seeds": [], "alpha": 0.05})),
 ])
 def test_a_broken_file_is_one_error_naming_it(study, capsys, path, content):
     write_text(study / path, content)
