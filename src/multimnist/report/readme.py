@@ -195,12 +195,16 @@ def main(argv=None) -> int:
     parser.add_argument("readme", type=Path, help="the README holding the markers")
     parser.add_argument("--across", type=Path, help="an across.json (`multimnist report --across`): the claims by "
                                                    "regime, and the regularizers' table")
+    parser.add_argument("--regimes", type=Path, help="a regimes.json alone (the regularizers' table; --across "
+                                                    "brings its own)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the README's tables differ; write nothing")
     args = parser.parse_args(argv)
     try:
         tables = readme_tables(read_json(args.results))
         text = args.readme.read_text()
         updated = replace_block(text, tables)
+        if args.regimes:
+            updated = replace_block(updated, regime_table(read_json(args.regimes)), REGIMES_BEGIN, REGIMES_END)
         if args.across:
             matrix = read_json(args.across)
             updated = replace_block(updated, across_tables(matrix), ACROSS_BEGIN, ACROSS_END)

@@ -92,6 +92,7 @@ class TrainResult:
     seconds_per_epoch: float  # the pack's wall time per epoch (validation, checkpoint included) / its size
     pack_size: int = 1
     epoch_seconds: list[float] = field(default_factory=list)  # each epoch's, as above (the first compiles)
+    checkpoint_seconds: list[float] = field(default_factory=list)  # of which writing the checkpoints, per network
 
 
 @dataclass
@@ -136,7 +137,7 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     val_chunk = 1 if chunk < steps else val_idx.shape[1]
     params, state, opt = (_device_stack([getattr(p, k) for p in progress]) for k in ("params", "state", "opt"))
     label = label or (members[0].name if len(members) == 1 else f"pack of {len(members)}")
-    seconds = [[] for _ in members]
+    seconds, saving = [[] for _ in members], [[] for _ in members]
     names = ("n", "loss", *task.metric_names)
     while True:
         active = np.array([_wants_epoch(p, m.cfg) for p, m in zip(progress, members, strict=True)])
@@ -153,16 +154,18 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
             val = eval_fn(params, state, val, x, y, val_idx[:, c:c + val_chunk], val_weight[:, c:c + val_chunk])
         val["penalty"] = penalty_fn(params, factors)
         host = jax.device_get((params, state, opt, train, val))
+        computed = time.perf_counter()
         for i in np.flatnonzero(active):
             _record(progress[i], members[i], [[a[i] for a in part] for part in host[:3]],
                     {k: v[i] for k, v in host[3].items()}, {k: v[i] for k, v in host[4].items()})
         elapsed = time.perf_counter() - start  # checkpoints included
         for i in np.flatnonzero(active):
             seconds[i].append(elapsed / len(members))
+            saving[i].append((start + elapsed - computed) / len(members))
         _log_epoch(label, progress, members, active, elapsed)
     results = []
-    for p, m, s in zip(progress, members, seconds, strict=True):
-        results.append(_finish(p, m, s, len(members)))
+    for p, m, s, c in zip(progress, members, seconds, saving, strict=True):
+        results.append(_finish(p, m, s, c, len(members)))
     return results
 
 
@@ -445,7 +448,7 @@ def _checkpoint(p: _Progress, run_dir: Path) -> None:
                                    int(p.stopped), int(p.best_params is not None)], np.int64),
                   best=np.array([p.best], np.float64), columns=np.array(columns, dtype=str),
                   history=np.array([p.history[c] for c in columns], np.float64).T.reshape(p.epoch, len(columns)))
-    write_npz(run_dir / BACKUP / STATE, **arrays)
+    write_npz(run_dir / BACKUP / STATE, compress=False, **arrays)  # rewritten every epoch: speed over size
     _write_history(run_dir / HISTORY, p.history)
 
 
@@ -489,7 +492,7 @@ def _resume(m: Member, opt) -> _Progress:
     return p
 
 
-def _finish(p: _Progress, m: Member, seconds: list[float], pack_size: int) -> TrainResult:
+def _finish(p: _Progress, m: Member, seconds: list[float], saving: list[float], pack_size: int) -> TrainResult:
     """Put the kept weights (the best epoch's, when early stopping restores them) into the model; save it."""
     restored = m.cfg.early_stopping is not None and m.cfg.early_stopping.restore_best_weights \
         and p.best_params is not None
@@ -502,7 +505,7 @@ def _finish(p: _Progress, m: Member, seconds: list[float], pack_size: int) -> Tr
         m.model.save(tmp)
     best = p.best_epoch + 1 if restored else p.epoch
     return TrainResult(p.history, p.epoch, best, float(np.mean(seconds)) if seconds else float("nan"), pack_size,
-                       seconds)
+                       seconds, saving)
 
 
 def _log_epoch(label: str, progress, members, active, elapsed: float) -> None:
