@@ -168,3 +168,45 @@ def test_networks_reading_one_pool_train_as_on_their_own_arrays(tmp_path):
     a = train_pack([own], classifier_task())[0]
     b = train_pack([pooled], classifier_task())[0]
     assert a.history == b.history
+
+
+def test_each_step_is_keras_own_train_step_even_with_batch_statistics(tmp_path):
+    """One epoch of 2.5 batches (the last one short, as `fit` makes it) through a network with batch
+    normalization, dropout and label smoothing: the weights and moving statistics are Keras' own
+    `train_on_batch`'s, batch after batch."""
+    from multimnist.models.classifier import ModelConfig, build_classifier
+    from multimnist.training.config import make_optimizer
+    from multimnist.training.seeding import seed_everything
+
+    model_cfg = ModelConfig(hidden=(16, 8), activation="relu", norm="batch", dropout=0.1, max_params=None)
+    train_cfg = TrainConfig(epochs=1, batch_size=32, shuffle=False, lr_schedule="cosine", learning_rate=0.01)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(80, 1092)).astype(np.float32)
+    y = np.eye(50, dtype=np.float32)[rng.integers(0, 50, 80)]
+    seed_everything(3)
+    keras_model = build_classifier(model_cfg)
+    keras_model.compile(optimizer=make_optimizer(train_cfg, 80),
+                        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+    for start in range(0, 80, 32):
+        keras_model.train_on_batch(x[start:start + 32], y[start:start + 32])
+    seed_everything(3)
+    ours = Member(build_classifier(model_cfg), x, y, x[:16], y[:16], train_cfg, tmp_path / "a", 3, "bn")
+    train_pack([ours], classifier_task(0.1))
+    seed_everything(3)
+    moved = np.abs(np.asarray(keras_model.variables[0]) - np.asarray(build_classifier(model_cfg).variables[0]))
+    assert moved.max() > 1e-3  # the steps did change the weights
+    for a, b in zip(keras_model.variables, ours.model.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=RTOL, atol=ATOL, err_msg=a.path)
+
+
+def test_networks_with_batch_statistics_pack_only_with_equal_data(tmp_path):
+    from multimnist.models.classifier import ModelConfig, build_classifier
+
+    cfg = ModelConfig(hidden=(16, 8), norm="batch", max_params=None)
+    members = []
+    for i, n in enumerate((40, 50)):
+        x, y = np.zeros((n, 1092), np.float32), np.eye(50, dtype=np.float32)[np.zeros(n, int)]
+        members.append(Member(build_classifier(cfg), x, y, x[:8], y[:8], TrainConfig(epochs=1, batch_size=16),
+                              tmp_path / f"n{i}", i, f"n{i}"))
+    with pytest.raises(ValueError, match="batch normalization"):
+        train_pack(members, classifier_task())

@@ -193,7 +193,10 @@ def pack_key(cfg: ClassifierConfig) -> str:
     training = {k: v for k, v in to_dict(cfg.training).items()
                 if k not in ("epochs", "early_stopping", "shuffle")
                 and not (k == "learning_rate" and cfg.training.lr_schedule is None)}
-    return repr(sorted({"model": sorted(model.items()), "training": sorted(training.items())}.items()))
+    key = {"model": sorted(model.items()), "training": sorted(training.items())}
+    if cfg.model.norm == "batch":  # batch statistics mix a batch's samples: only equal data sizes share a pack
+        key["augmentation"] = sorted(to_dict(cfg.augmentation).items())
+    return repr(sorted(key.items()))
 
 
 def classifier_task(label_smoothing: float = 0.0) -> Task:

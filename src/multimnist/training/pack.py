@@ -132,7 +132,8 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     val_rows = [pool.place(m.x_val, m.y_val, m.val_index) for m in members]
     x, y = pool.arrays()
     val_idx, val_weight = _eval_batches(val_rows)
-    steps = math.ceil(max(len(r) for r in rows) / members[0].cfg.batch_size)
+    plan = _epoch_plan([len(r) for r in rows], members[0].cfg.batch_size, members[0].model)
+    steps = plan[0][0]
     chunk = steps_per_call(members[0].model, steps)
     val_chunk = 1 if chunk < steps else val_idx.shape[1]
     params, state, opt = (_device_stack([getattr(p, k) for p in progress]) for k in ("params", "state", "opt"))
@@ -144,11 +145,11 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
         if not active.any():
             break
         start = time.perf_counter()
-        idx, weight = _batches(members, rows, progress, active, steps)
         train = {k: jnp.zeros(len(members), jnp.float32) for k in names}
-        for c in range(0, steps, chunk):
-            params, state, opt, train = train_fn(params, state, opt, train, x, y, idx[:, c:c + chunk],
-                                                 weight[:, c:c + chunk], active, factors)
+        for idx, weight in _batches(members, rows, progress, active, plan):
+            for c in range(0, idx.shape[1], chunk):
+                params, state, opt, train = train_fn(params, state, opt, train, x, y, idx[:, c:c + chunk],
+                                                     weight[:, c:c + chunk], active, factors)
         val = {k: jnp.zeros(len(members), jnp.float32) for k in names}
         for c in range(0, val_idx.shape[1], val_chunk):
             val = eval_fn(params, state, val, x, y, val_idx[:, c:c + val_chunk], val_weight[:, c:c + val_chunk])
@@ -378,20 +379,39 @@ def _device_stack(parts: list[list[np.ndarray]]) -> list[jax.Array]:
     return [jnp.asarray(np.stack(column)) for column in zip(*parts, strict=True)]
 
 
-def _batches(members, rows, progress, active, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each network's batches for its next epoch: (M, steps, batch) pool indices and 0/1 weights.
+def _epoch_plan(sizes: list[int], batch: int, model: keras.Model) -> list[tuple[int, int]]:
+    """An epoch's batches as [(count, size)]: networks with equal data take `n // batch` full batches and one
+    of the rest, as `model.fit` does; networks of unequal data pad the shorter ones' last batches (weight 0),
+    which only a layer that mixes the samples of a batch (batch normalization) could tell, so it is refused."""
+    if len(set(sizes)) == 1:
+        full, rest = divmod(sizes[0], batch)
+        return [(full, batch), (1, rest)] if full and rest else [(full, batch)] if full else [(1, rest)]
+    if any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers()):
+        raise ValueError("networks with batch normalization share a pack only with as many training samples each")
+    return [(math.ceil(max(sizes) / batch), batch)]
+
+
+def _batches(members, rows, progress, active, plan) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each network's batches for its next epoch, per (count, size) of `plan`: (M, count, size) pool indices
+    and 0/1 weights.
 
     A network's order comes from its seed and epoch only; its batches come first, padded ones (weight 0) after,
     so where it sits and whom it is packed with change nothing."""
-    size = members[0].cfg.batch_size
-    idx = np.zeros((len(members), steps * size), np.int32)
-    weight = np.zeros((len(members), steps * size), np.float32)
+    total = sum(count * size for count, size in plan)
+    idx = np.zeros((len(members), total), np.int32)
+    weight = np.zeros((len(members), total), np.float32)
     for i in np.flatnonzero(active):
         n = len(rows[i])
         order = (np.random.default_rng([members[i].seed, progress[i].epoch]).permutation(n)
                  if members[i].cfg.shuffle else np.arange(n))
         idx[i, :n], weight[i, :n] = rows[i][order], 1.0
-    return idx.reshape(len(members), steps, size), weight.reshape(len(members), steps, size)
+    parts, start = [], 0
+    for count, size in plan:
+        stop = start + count * size
+        parts.append((idx[:, start:stop].reshape(len(members), count, size),
+                      weight[:, start:stop].reshape(len(members), count, size)))
+        start = stop
+    return parts
 
 
 # --- per network, on the host: history, early stopping, checkpoints ---
