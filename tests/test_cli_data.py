@@ -210,6 +210,7 @@ def _console_script() -> str:
     return str(script) if script.exists() else shutil.which("multimnist")
 
 
+@pytest.mark.slow  # its subject is the installed console script: two processes started through it
 def test_installed_console_script(tmp_path):
     script = _console_script()
     assert script, "the multimnist console script is not installed"

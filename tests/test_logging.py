@@ -72,6 +72,9 @@ def test_quiet_still_shows_errors(tmp_path, capsys):
     assert capsys.readouterr().err == f"multimnist: error: dataset not found: {tmp_path / 'none'}\n"
 
 
+# slow: its subject is a real process whose output goes to a file, not a terminal: two `python -m multimnist`
+# starts (Keras/JAX imports, ~5 s each) that each train a network
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["-q"]], ids=["default", "quiet"])
 def test_a_redirected_training_log_has_no_terminal_control_characters(small_dataset_dir, tmp_path, flags):
     log = tmp_path / "log"

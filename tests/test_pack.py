@@ -119,6 +119,7 @@ def _train_in_subprocess(root: Path, slow: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(script), str(root), str(slow)], env=env)
 
 
+@pytest.mark.slow  # SIGKILL and resume: three training processes, each importing Keras/JAX and compiling anew
 def test_a_pack_killed_mid_training_resumes_to_the_same_bytes(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert _train_in_subprocess(whole, 0.0).wait(timeout=300) == 0

@@ -43,6 +43,8 @@ def test_the_readme_has_examples_and_marks_the_ones_that_need_more():
         assert sum(marker in block for block in BLOCKS) == 1, marker
 
 
+# slow: each block runs as written in a fresh interpreter, and the first generates the full study data (83550 images)
+@pytest.mark.slow
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_each_readme_example_runs_alone(block, tmp_path):
     missing = [n for n in _needs(block) if importlib.util.find_spec(IMPORT_NAMES.get(n, n)) is None]

@@ -52,6 +52,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # its subject is three processes racing for one cache folder: three interpreter starts
 def test_concurrent_first_calls_generate_once(tmp_path):
     marks, cache = tmp_path / "marks", tmp_path / "cache"
     marks.mkdir()
