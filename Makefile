@@ -27,7 +27,7 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest
 
-# the inner loop: everything but the tests marked slow (Ray, the whole pipeline, the regime study, a fresh venv,
+# the inner loop: everything but the tests marked slow (Ray, the whole pipeline, a fresh venv,
 # tests whose subject is a fresh Python process)
 test-fast: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
