@@ -8,7 +8,7 @@ OUT ?= runs/study
 # trainings at a time: two keep both cores of a laptop busy
 JOBS ?= 2
 
-.PHONY: reproduce test test-fast lint bench clean
+.PHONY: reproduce matrix test test-fast lint bench clean
 
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,14 @@ $(VENV)/.dev: $(BIN)/multimnist
 
 reproduce: $(BIN)/multimnist
 	$(BIN)/multimnist reproduce --profile $(PROFILE) --out $(OUT) --jobs $(JOBS)
+
+# every claim in every regime: the paper profile on the three presets, then the matrix (issue 18; hours on 2 cores)
+matrix: $(BIN)/multimnist
+	$(BIN)/multimnist reproduce --profile paper --out runs/paper --jobs $(JOBS)
+	$(BIN)/multimnist reproduce --profile paper --preset faint --out runs/paper-faint --jobs $(JOBS)
+	$(BIN)/multimnist reproduce --profile paper --preset few-source-digits --out runs/paper-few-source-digits \
+		--jobs $(JOBS)
+	$(BIN)/multimnist report --across runs/paper runs/paper-faint runs/paper-few-source-digits --out runs/across
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
