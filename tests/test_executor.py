@@ -14,7 +14,7 @@ from pathlib import Path
 from multimnist.data import read_dataset
 from multimnist.errors import UserError
 from multimnist.executor import RUNNERS, Executor, Job, run_jobs, runner, session
-from multimnist.executor.ray import thread_env
+from multimnist.executor.jobs import thread_env
 from multimnist.executor.staging import describe_input, map_files, map_paths, materialize, read_folder, write_folder
 from multimnist.files import sha256_arrays
 
@@ -29,6 +29,10 @@ def square_slowly(x: int, delay: float = 0.0) -> tuple[int, int]:
 
 def fail(message: str):
     raise ValueError(message)
+
+
+def thread_settings() -> tuple[str | None, str | None]:
+    return os.environ.get("XLA_FLAGS"), os.environ.get("OMP_NUM_THREADS")
 
 
 def test_sequential_in_order():
@@ -49,6 +53,16 @@ def test_parallel_in_job_order_even_when_finishing_out_of_order():
     assert [r[0] for r in results] == [9, 25, 49]
     assert os.getpid() not in {r[1] for r in results}  # ran in worker processes
     assert sorted(line.split()[1] for line in lines) == ["fast", "fast2", "slow"]  # "[k/3] NAME done (t s)"
+
+
+def test_local_workers_share_the_cores_between_them(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    share = max(1, (os.cpu_count() or 1) // 2)
+    results = run_jobs([Job(f"j{i}", thread_settings) for i in range(2)], n_jobs=2, log=lambda _: None)
+    assert results == [(thread_env(share)["XLA_FLAGS"], str(share))] * 2
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/nowhere")  # the user's own flags are kept
+    assert run_jobs([Job(f"j{i}", thread_settings) for i in range(2)], n_jobs=2)[0][0] == "--xla_dump_to=/nowhere"
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

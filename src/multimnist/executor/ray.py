@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import socket
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from multimnist.errors import UserError
-from multimnist.executor.jobs import Executor, Job
+from multimnist.executor.jobs import Executor, Job, thread_env
 from multimnist.executor.staging import (
     describe_input,
     enter_driver_cwd,
@@ -54,19 +53,6 @@ def import_ray():
     except ImportError:
         raise UserError(RAY_MISSING) from None
     return ray
-
-
-def thread_env(num_cpus: float) -> dict[str, str]:
-    """Environment for a worker running one job on `num_cpus` cores: every thread pool sized to them.
-
-    One-CPU jobs run XLA's Eigen kernels single-threaded; larger ones size the OpenMP/BLAS pools (XLA's own
-    pool follows the machine, so give multi-CPU jobs whole nodes or accept some sharing).
-    """
-    n = max(1, math.ceil(num_cpus))
-    xla = f"--xla_cpu_multi_thread_eigen={'false' if n == 1 else 'true'} intra_op_parallelism_threads={n}"
-    env = {name: str(n) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
-    return env | {"XLA_FLAGS": xla, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def run(jobs: Sequence[Job], settings: Executor, n_jobs: int, log_line: Callable[[str], None]) -> list:
