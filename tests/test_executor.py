@@ -228,3 +228,40 @@ def test_ctrl_c_stops_parallel_jobs_at_once(tmp_path):
     assert proc.returncode != 0 and time.time() - start < 20
     assert "KeyboardInterrupt" in proc.stderr.read().decode()
     assert len(list(tmp_path.glob("started-*"))) == 2  # the queued jobs never started
+
+
+@pytest.mark.slow  # its subject is a killed parent process and its spawned workers
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """A parent killed outright (SIGKILL, or a plain SIGTERM) cannot stop its workers: they notice and exit,
+    instead of training on into run folders that a rerun of the same command writes too."""
+    script = tmp_path / "jobs.py"
+    script.write_text("import os, sys, time\n"
+                      "from pathlib import Path\n"
+                      "from multimnist.executor import Job, run_jobs\n\n"
+                      "def nap(seconds, marker):\n"
+                      "    Path(marker).write_text(str(os.getpid()))\n"
+                      "    time.sleep(seconds)\n\n"
+                      "if __name__ == '__main__':\n"
+                      "    run_jobs([Job(f'j{i}', nap, {'seconds': 120, 'marker': f'{sys.argv[1]}/started-{i}'})\n"
+                      "              for i in range(2)], n_jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    deadline = time.time() + 60
+    while len(list(tmp_path.glob("started-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    workers = [int(p.read_text()) for p in tmp_path.glob("started-*")]
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie (exited, not yet reaped) counts as gone
+        return f.read().split(")")[-1].split()[0] != "Z"

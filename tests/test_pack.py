@@ -96,6 +96,8 @@ KILLED = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
+import logging
+logging.basicConfig(level=logging.INFO, format="%(message)s")  # "resuming ..." on stderr
 import test_pack
 from multimnist.training import pack
 slow = float(sys.argv[2])
@@ -116,13 +118,16 @@ def _train_in_subprocess(root: Path, slow: float) -> subprocess.Popen:
     script.write_text(KILLED.format(tests=str(Path(__file__).parent)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
                                                        os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, str(script), str(root), str(slow)], env=env)
+    return subprocess.Popen([sys.executable, str(script), str(root), str(slow)], env=env, stderr=subprocess.PIPE,
+                            text=True)
 
 
 @pytest.mark.slow  # SIGKILL and resume: three training processes, each importing Keras/JAX and compiling anew
 def test_a_pack_killed_mid_training_resumes_to_the_same_bytes(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    assert _train_in_subprocess(whole, 0.0).wait(timeout=300) == 0
+    first = _train_in_subprocess(whole, 0.0)
+    first.communicate(timeout=300)
+    assert first.returncode == 0
     proc = _train_in_subprocess(killed, 0.3)
     state = killed / "net-0" / "backup" / STATE
     deadline = time.time() + 300
@@ -132,7 +137,10 @@ def test_a_pack_killed_mid_training_resumes_to_the_same_bytes(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (killed / "net-0" / "model.keras").exists()  # it was killed mid-pack
-    assert _train_in_subprocess(killed, 0.0).wait(timeout=300) == 0
+    rerun = _train_in_subprocess(killed, 0.0)
+    _, log = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, log
+    assert f"resuming {killed / 'net-0'} after epoch" in log and "cannot resume" not in log  # resumed, not redone
     for i in range(len(SPECS)):
         assert (whole / f"net-{i}" / "history.csv").read_bytes() == (killed / f"net-{i}" / "history.csv").read_bytes()
         a = keras.saving.load_model(whole / f"net-{i}" / "model.keras").get_weights()

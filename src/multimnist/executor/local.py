@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -70,3 +71,12 @@ def _worker_setup(level: int, cores: int) -> None:
     logger = logging.getLogger("multimnist")
     logger.addHandler(handler)
     logger.setLevel(level)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when its parent is gone (killed without a chance to stop it): else it would train on
+    into run folders a rerun of the same command also writes."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)

@@ -502,12 +502,20 @@ def _resume(m: Member, opt) -> _Progress:
         log.warning("cannot resume %s (%s): training afresh", m.run_dir, str(e).splitlines()[0])
         path.unlink(missing_ok=True)
         return fresh
-    same = all(a.shape == b.shape and a.dtype == b.dtype for a, b in
-               zip([*p.params, *p.state, *p.opt], [*fresh.params, *fresh.state, *fresh.opt], strict=False))
-    if not same or (len(p.params), len(p.state), len(p.opt)) != (len(fresh.params), len(fresh.state), len(fresh.opt)):
+    same = (len(p.params), len(p.state), len(p.opt)) == (len(fresh.params), len(fresh.state), len(fresh.opt)) and all(
+        a.size == b.size and a.dtype == b.dtype for a, b in
+        zip([*p.params, *p.state, *p.opt], [*fresh.params, *fresh.state, *fresh.opt], strict=True))
+    if not same:
         log.warning("cannot resume %s (its checkpoint is of another network): training afresh", m.run_dir)
         path.unlink(missing_ok=True)
         return fresh
+    # The checkpoint holds scalars (the optimizer's step, its learning rate) as 1-element arrays.
+    p.params, p.state, p.opt = ([a.reshape(b.shape) for a, b in zip(saved, ref, strict=True)]
+                                for saved, ref in ((p.params, fresh.params), (p.state, fresh.state),
+                                                   (p.opt, fresh.opt)))
+    if p.best_params is not None:
+        p.best_params = [a.reshape(b.shape) for a, b in zip(p.best_params, fresh.params, strict=True)]
+        p.best_state = [a.reshape(b.shape) for a, b in zip(p.best_state, fresh.state, strict=True)]
     log.info("resuming %s after epoch %d", m.run_dir, p.epoch)
     return p
 
