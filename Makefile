@@ -36,10 +36,10 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
 # the inner loop: everything but the tests marked slow (Ray, the whole pipeline, a fresh venv,
-# tests whose subject is a fresh Python process)
+# tests whose subject is a fresh Python process), in two pytest-xdist workers
 test-fast: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/python -m pytest -m 'not slow'
+	$(BIN)/python -m pytest -m 'not slow' -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
