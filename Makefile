@@ -36,10 +36,12 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
 # the inner loop: everything but the tests marked slow (Ray, the whole pipeline, a fresh venv,
-# tests whose subject is a fresh Python process), in two pytest-xdist workers
+# tests whose subject is a fresh Python process), in two pytest-xdist workers, with XLA's compiled programs kept
+# on disk between runs (most of a run is compiling the tests' tiny networks)
 test-fast: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/python -m pytest -m 'not slow' -n 2
+	JAX_COMPILATION_CACHE_DIR=$(VENV)/xla-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+		JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 $(BIN)/python -m pytest -m 'not slow' -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
