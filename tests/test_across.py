@@ -52,6 +52,8 @@ def test_status_and_where():
     assert status(["yes", "no", "partly"]) == "flips"
     assert status(["n/a", "yes", None]) == "incomplete"
     assert status(["n/a", None]) == "not judged"
+    assert status(["by construction", "untestable"]) == "incomplete"  # made to match on one preset: not a flip
+    assert status(["by construction", "dependent"]) == "not judged"
     assert where({"study": "yes", "faint": "no", "mine": "partly"}) == \
         "holds under study (yes); mine (partly); no under faint"
     assert where({"study": "no", "faint": "no"}) == "holds under none; no under study, faint"

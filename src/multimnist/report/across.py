@@ -21,6 +21,7 @@ from multimnist.errors import UserError
 from multimnist.files import write_json, write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
+from multimnist.report.claims import NOT_COUNTED
 from multimnist.report.html import Figure, Section, Table, render_html, render_markdown
 from multimnist.report.regimes import config_folders, regime_table_data, regimes_section, write_regime_files
 from multimnist.report.results import OBJECT, TEXT, data_label, data_text, require
@@ -29,7 +30,9 @@ RESULTS = "results.json"
 RUN = {"claims": (list,), "verdicts": OBJECT}
 CLAIM = {"key": TEXT, "statement": TEXT, "verdict": TEXT, "ours": TEXT, "n": OBJECT}
 HOLDS = ("yes", "partly")  # a claim holds (in part) where its verdict is one of these
-NOT_JUDGED = ("n/a", None)  # None: the claim is not in that run's table (another multimnist version)
+# Not a verdict on the data: n/a, the claim absent from a run's table (None: another multimnist version), and the
+# figures a preset was made to match or that follow from them (claims.NOT_COUNTED), which no regime can flip.
+NOT_JUDGED = ("n/a", None, *NOT_COUNTED)
 STATUSES = ("robust", "flips", "incomplete", "not judged")
 FIGURE = "effects.png"
 
@@ -60,7 +63,8 @@ def load_runs(runs: Sequence[str | Path]) -> list[dict]:
 
 
 def status(verdicts: Sequence[str | None]) -> str:
-    """One claim's row, from its verdict in each regime (None: not in that run's table)."""
+    """One claim's row, from its verdict in each regime (None: not in that run's table); a regime where the claim
+    was by construction or dependent does not count, as it would not in the claims table's tally."""
     judged = [v for v in verdicts if v not in NOT_JUDGED]
     if not judged:
         return "not judged"
