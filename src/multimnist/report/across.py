@@ -127,7 +127,8 @@ def sections(matrix: dict, figure: bool) -> list[Section]:
     s2 = Section("Claims by regime", [
         "Each claim's verdict as the claims table of each run judged it (report/claims.py: one rule set). Robust: "
         "the same verdict in every regime; flips: different verdicts, with where the claim holds (yes or partly); "
-        "incomplete: the same verdict wherever judged; n/a, by construction or dependent elsewhere.", counts_line(matrix) + "."])
+        "incomplete: the same verdict wherever judged; n/a, by construction or dependent elsewhere.",
+        counts_line(matrix) + "."])
     for beyond, title in ((False, "The study's claims"), (True, "Beyond the study: the project's own claims")):
         rows = [[c["statement"], *(c["verdicts"][r] or MISSING for r in regimes), c["status"], c["where"]]
                 for c in matrix["claims"] if c["beyond"] == beyond]
