@@ -17,7 +17,8 @@ from multimnist.config import load_experiment, to_dict
 from multimnist.data import Dataset, Prepared, prepare
 from multimnist.data.config import HEIGHT, WIDTH
 from multimnist.errors import UserError
-from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor import Executor, Job
+from multimnist.experiments.packs import run_in_packs
 from multimnist.files import write_json, write_npz, write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
@@ -31,7 +32,7 @@ from multimnist.report.figures import (
 )
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import predict
-from multimnist.training.pack import Member, Task, TrainResult, default_pack_size, group_packs, train_pack
+from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack
 from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
@@ -153,16 +154,14 @@ def run_autoencoders(cfgs: list[AutoencoderConfig], data, out: list[Path], n_job
                      executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
     """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks, the packs run as jobs; the
     metrics in the order of `cfgs`."""
-    packs = group_packs(range(len(cfgs)), lambda i: pack_key(cfgs[i]), pack or default_pack_size())
     source = data if isinstance(data, Dataset) else str(data)
-    jobs = [Job(", ".join(f"{cfgs[i].name}/seed-{cfgs[i].seed}" for i in p), train_autoencoders,
-                {"configs": [to_dict(cfgs[i]) for i in p], "data": source, "out": [str(out[i]) for i in p],
-                 "replace": replace}) for p in packs]
-    results: list = [None] * len(cfgs)
-    for p, metrics in zip(packs, run_jobs(jobs, n_jobs, executor=executor), strict=True):
-        for i, m in zip(p, metrics, strict=True):
-            results[i] = m
-    return results
+
+    def job(indices: list[int]) -> Job:
+        return Job(", ".join(f"{cfgs[i].name}/seed-{cfgs[i].seed}" for i in indices), train_autoencoders,
+                   {"configs": [to_dict(cfgs[i]) for i in indices], "data": source,
+                    "out": [str(out[i]) for i in indices], "replace": replace})
+
+    return run_in_packs(cfgs, pack_key, job, n_jobs, executor, pack)
 
 
 def encode_splits(parts: Autoencoder, arrays: Prepared) -> dict[str, np.ndarray]:

@@ -19,8 +19,9 @@ from multimnist.data.config import FLAT
 from multimnist.data.prepare import encode_labels, one_hot, split_indices, to_inputs
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import classification_summary
-from multimnist.executor import Executor, Job, run_jobs
+from multimnist.executor import Executor, Job
 from multimnist.experiments.compare import compare_runs
+from multimnist.experiments.packs import run_in_packs
 from multimnist.files import write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
@@ -28,7 +29,7 @@ from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import accuracy, predict
-from multimnist.training.pack import Member, Task, TrainResult, default_pack_size, group_packs, train_pack
+from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack
 from multimnist.training.run import dataset_fingerprint, finish_run, load_model, open_run, start_run, versions
 from multimnist.training.seeding import seed_everything
 
@@ -357,15 +358,12 @@ def run_classifiers(cfgs: list[ClassifierConfig], data, out: list[Path], n_jobs:
                     executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
     """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks (default: by device), the packs
     run as jobs; the metrics in the order of `cfgs`."""
-    packs = group_packs(range(len(cfgs)), lambda i: pack_key(cfgs[i]), pack or default_pack_size())
-    jobs = [Job(_pack_name([cfgs[i] for i in p]), train_classifiers,
-                {"configs": [to_dict(cfgs[i]) for i in p], "data": str(data), "out": [str(out[i]) for i in p],
-                 "replace": replace}) for p in packs]
-    results: list = [None] * len(cfgs)
-    for p, metrics in zip(packs, run_jobs(jobs, n_jobs, executor=executor), strict=True):
-        for i, m in zip(p, metrics, strict=True):
-            results[i] = m
-    return results
+    def job(indices: list[int]) -> Job:
+        return Job(_pack_name([cfgs[i] for i in indices]), train_classifiers,
+                   {"configs": [to_dict(cfgs[i]) for i in indices], "data": str(data),
+                    "out": [str(out[i]) for i in indices], "replace": replace})
+
+    return run_in_packs(cfgs, pack_key, job, n_jobs, executor, pack)
 
 
 def _pack_name(cfgs: list[ClassifierConfig]) -> str:
