@@ -126,7 +126,8 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     signature = _check_packable(members, optimizers, task)
     factors = jnp.asarray(np.stack([_penalty_factors(m.model) for m in members]))  # (M, variables, 2): l1, l2
     progress = [_resume(m, opt) for m, opt in zip(members, optimizers, strict=True)]
-    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task)
+    penalized = bool(np.any(np.asarray(factors)))  # else every step would sum |w| and w^2 times zero
+    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task, penalized)
     pool = _Pool()
     rows = [pool.place(m.x, m.y, m.index) for m in members]  # each network's training rows in the pool
     val_rows = [pool.place(m.x_val, m.y_val, m.val_index) for m in members]
@@ -226,19 +227,24 @@ def _penalty_factors(model: keras.Model) -> np.ndarray:
 _PROGRAMS: dict[str, tuple[Callable, Callable, Callable]] = {}
 
 
-def _programs(signature: str, model: keras.Model, optimizer, task: Task) -> tuple[Callable, Callable, Callable]:
+def _programs(signature: str, model: keras.Model, optimizer, task: Task,
+              penalized: bool = True) -> tuple[Callable, Callable, Callable]:
     """The jitted training, validation and penalty functions for this signature (compiled once per shapes)."""
-    if signature not in _PROGRAMS:
-        _PROGRAMS[signature] = _build_programs(model, optimizer, task)
-    return _PROGRAMS[signature]
+    key = f"{signature} penalized={penalized}"
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = _build_programs(model, optimizer, task, penalized)
+    return _PROGRAMS[key]
 
 
-def _build_programs(model: keras.Model, optimizer, task: Task) -> tuple[Callable, Callable, Callable]:
+def _build_programs(model: keras.Model, optimizer, task: Task,
+                    penalized: bool = True) -> tuple[Callable, Callable, Callable]:
     """(train, evaluate, penalty), each over every network of a pack. `train` runs a chunk of an epoch's steps
     (`steps_per_call`), `evaluate` a chunk of validation batches; both add to running sums they are handed."""
 
     def penalty(params, factors):
         total = jnp.zeros((), jnp.float32)
+        if not penalized:  # no network of the pack has an L1/L2 factor
+            return total
         for i, p in enumerate(params):
             total = total + factors[i, 0] * jnp.sum(jnp.abs(p)) + factors[i, 1] * jnp.sum(jnp.square(p))
         return total
