@@ -1,4 +1,5 @@
-"""Shared fixtures: the vendored MNIST digits (loaded once) and a small generated dataset on disk."""
+"""Shared fixtures: the vendored MNIST digits (loaded once) and a small generated dataset on disk; and a watch
+that keeps `make test-fast` fast by naming the unmarked tests that have grown slow."""
 
 from __future__ import annotations
 
@@ -42,3 +43,23 @@ def small_dataset(digits, small_config):
 @pytest.fixture(scope="session")
 def small_dataset_dir(small_dataset, tmp_path_factory):
     return save_dataset(small_dataset, tmp_path_factory.mktemp("small_dataset"))
+
+
+# --- the fast loop's watch: an unmarked test over this many seconds (setup and call) is named at the end ---
+SLOW_SECONDS = 3.0
+_unmarked_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "call") and "slow" not in report.keywords:
+        _unmarked_seconds[report.nodeid] = _unmarked_seconds.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if "not slow" not in (config.option.markexpr or ""):  # only the fast loop's budget is watched
+        return
+    slow = sorted(((s, n) for n, s in _unmarked_seconds.items() if s > SLOW_SECONDS), reverse=True)
+    if slow:
+        terminalreporter.write_sep("-", f"unmarked tests over {SLOW_SECONDS:g} s: mark them slow or make them faster")
+        for seconds, nodeid in slow:
+            terminalreporter.write_line(f"{seconds:5.1f} s  {nodeid}")

@@ -92,6 +92,7 @@ def test_configs_load_and_refuse_other_kinds():
         load_autoencoder_config({"model": {"widths": [3]}})
 
 
+@pytest.mark.slow
 def test_a_tiny_run_writes_its_folder(tiny_run):
     out, m = tiny_run
     for name in ("config.yaml", "history.csv", "model.keras", "metrics.json", "loss.png", "reconstructions.png",
@@ -109,6 +110,7 @@ def test_a_tiny_run_writes_its_folder(tiny_run):
     assert split(load_model(out)).encoder.output_shape == (None, 54)
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_reused_and_another_config_refused(tiny_run, tiny_data):
     out, m = tiny_run
     stamp = (out / "model.keras").stat().st_mtime_ns
@@ -129,6 +131,7 @@ def _stop_after_first_epoch(monkeypatch):
     monkeypatch.setattr(pack, "_checkpoint", checkpoint)
 
 
+@pytest.mark.slow
 def test_a_run_folder_from_before_a_config_field_was_added_still_resumes(tiny_data, tmp_path, monkeypatch):
     out = tmp_path / "run"
     _stop_after_first_epoch(monkeypatch)
@@ -164,6 +167,7 @@ def test_sweep_verdict_reads_the_error_bars():
     assert "no error bars" in sweep_verdict(one)
 
 
+@pytest.mark.slow
 def test_sweep_writes_table_and_figures(tiny_data, tmp_path):
     rows = sweep_compression([20, 30], tiny_data, tmp_path, seeds=(0,), epochs=1)
     assert [(r["factor"], r["latent_size"], r["n_seeds"]) for r in rows] == [(20, 54, 1), (30, 36, 1)]

@@ -67,6 +67,7 @@ def test_bad_grids_are_one_line_errors(tmp_path, text, message):
         load_grid(tmp_path / "missing.yaml")
 
 
+@pytest.mark.slow
 def test_score_dataset_writes_strict_json(small_dataset_dir, tmp_path):
     summary = score_dataset(small_dataset_dir, tmp_path / "score", seeds=(100,), epochs=1)
     saved = json.loads((tmp_path / "score" / "score.json").read_text(), parse_constant=_refuse)
@@ -77,6 +78,7 @@ def test_score_dataset_writes_strict_json(small_dataset_dir, tmp_path):
     assert not any("test" in key for key in _keys(saved))  # test accuracy is never computed here
 
 
+@pytest.mark.slow
 def test_search_resumes_after_a_kill_without_retraining(tmp_path, monkeypatch):
     real, calls = calibration.train_study_network, []
 
@@ -111,6 +113,7 @@ def test_search_resumes_after_a_kill_without_retraining(tmp_path, monkeypatch):
         run_search(tmp_path, grid, **{**TINY, "epochs": 2})
 
 
+@pytest.mark.slow
 def test_stored_runs_are_rescored_with_todays_targets_without_training(tmp_path, monkeypatch):
     run_search(tmp_path, [{"jitter": 1}], **TINY)
     done = next(tmp_path.glob(f"settings/*/seed-100/{FIDELITY}"))
@@ -128,6 +131,7 @@ def test_stored_runs_are_rescored_with_todays_targets_without_training(tmp_path,
         run_search(tmp_path, [{"jitter": 1}], **TINY)
 
 
+@pytest.mark.slow
 def test_search_json_keeps_the_curves_that_rescore_it(tmp_path):
     run_search(tmp_path, [{"jitter": 1}, {}], **{**TINY, "epochs": 2})
     table = json.loads((tmp_path / "search.json").read_text())

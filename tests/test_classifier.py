@@ -85,6 +85,7 @@ def tiny_run(small_dataset_dir, tmp_path_factory):
     return out, metrics
 
 
+@pytest.mark.slow
 def test_train_classifier_writes_the_run_folder(tiny_run):
     out, metrics = tiny_run
     for name in RUN_FILES:
@@ -105,6 +106,7 @@ def test_train_classifier_writes_the_run_folder(tiny_run):
     assert rows[0].split(",") == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"] and len(rows) == 3
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_returned_as_is(tiny_run, small_dataset_dir):
     out, metrics = tiny_run
     stamp = (out / "model.keras").stat().st_mtime_ns
@@ -112,12 +114,14 @@ def test_a_finished_run_is_returned_as_is(tiny_run, small_dataset_dir):
     assert again == metrics and (out / "model.keras").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_a_folder_of_another_config_is_refused(tiny_run, small_dataset_dir):
     out, _ = tiny_run
     with pytest.raises(UserError, match="another config"):
         train_classifier("regularized", small_dataset_dir, out, seed=2, epochs=2)
 
 
+@pytest.mark.slow
 def test_train_accuracy_is_measured_in_inference_mode_with_the_kept_weights(tiny_run, small_dataset_dir):
     out, metrics = tiny_run
     cfg = load_classifier_config(out / "config.yaml", seed=None)
@@ -133,6 +137,7 @@ def test_train_accuracy_is_measured_in_inference_mode_with_the_kept_weights(tiny
     assert metrics["schema"] == clf.METRICS_SCHEMA
 
 
+@pytest.mark.slow
 def test_a_run_of_an_older_metrics_schema_is_measured_again_not_retrained(small_dataset_dir, tmp_path):
     out = tmp_path / "run"
     metrics = train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=1)
@@ -144,6 +149,7 @@ def test_a_run_of_an_older_metrics_schema_is_measured_again_not_retrained(small_
     assert (out / "model.keras").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_reproduce_replaces_a_run_of_an_edited_config(tiny_run, small_dataset_dir, tmp_path):
     out = tmp_path / "run"
     train_classifier("unregularized", small_dataset_dir, out, seed=0, epochs=1)

@@ -22,6 +22,7 @@ def root(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_autoencoder(root, capsys):
     m = json.loads((root / "ae" / "metrics.json").read_text())
     assert m["latent_size"] == 36 and m["epochs_run"] == 1
@@ -33,6 +34,7 @@ def test_train_autoencoder(root, capsys):
     assert "test MSE" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sweep_compression(root, capsys):
     out = root / "sweep"
     # factor 30, as the fixture's run: the same architecture and data shapes reuse its compiled pack programs
@@ -45,6 +47,7 @@ def test_sweep_compression(root, capsys):
     assert "no error bars" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_generate(root):
     assert main(["generate", "--model", str(root / "ae"), "--sampler", "full-gaussian", "--n", "8",
                  "--out", str(root / "gen"), "--seed", "1"]) == 0
@@ -68,6 +71,7 @@ def test_generate(root):
      "no finished reader"),
     (["train", "reader", "--out", "{root}/x", "--train-size", "10"], "at least 100"),
 ])
+@pytest.mark.slow
 def test_user_errors_are_one_line(root, capsys, argv, message):
     assert main([a.format(root=root) for a in argv]) == 2
     err = capsys.readouterr().err

@@ -30,6 +30,7 @@ def test_data_make_defaults_to_the_study_preset_and_a_changed_knob_drops_its_nam
     assert meta["preset"] is None and meta["generator"]["blend"] == "sum" and meta["generator"]["jitter"] == 2
 
 
+@pytest.mark.slow
 def test_calibrate_score_prints_every_target(small_dataset_dir, tmp_path, capsys):
     out = tmp_path / "score"
     assert main(["calibrate", "score", "--data", str(small_dataset_dir), "--out", str(out), "--seeds", "100",
@@ -42,6 +43,7 @@ def test_calibrate_score_prints_every_target(small_dataset_dir, tmp_path, capsys
     assert saved["seeds"] == [100] and "test_accuracy" not in json.dumps(saved)  # never a test figure
 
 
+@pytest.mark.slow
 def test_calibrate_search_tables_resumes_and_refuses_other_settings(tmp_path, capsys):
     grid = tmp_path / "grid.yaml"
     grid.write_text(yaml.safe_dump({"settings": [{"intensity": [0.5, 1.0]}, {"jitter": 2}]}))
@@ -61,6 +63,7 @@ def test_calibrate_search_tables_resumes_and_refuses_other_settings(tmp_path, ca
     assert "holds a search with other epochs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_calibrate_rank_rescores_tables_against_the_study_preset(tmp_path, capsys):
     from multimnist.data.config import PRESETS
     from multimnist.experiments.calibration import run_search, setting_id

@@ -26,6 +26,7 @@ def runs(small_dataset_dir, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_writes_run_folders(runs):
     for seed in (0, 1):
         run = runs / "seeds" / "unregularized" / f"seed-{seed}"
@@ -52,6 +53,7 @@ def test_train_passes_its_options_to_the_library(small_dataset_dir, tmp_path, mo
     assert f"wrote {tmp_path / 'r'}" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_compare_tables_mean_and_std_with_the_study_beside(runs, capsys):
     out = runs / "compare"
     assert main(["compare", str(runs / "seeds"), str(runs / "reg"), "--out", str(out),

@@ -23,6 +23,7 @@ def _run(argv, capsys):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_make_balanced_then_inspect(tmp_path, capsys):
     data, figures = tmp_path / "data", tmp_path / "figures"
     code, out, err = _run(["data", "make", "--out", str(data), "--plan", "balanced", "--train-size", "500",
@@ -172,6 +173,7 @@ def test_parse_range():
             parse_range(text, "--seeds")
 
 
+@pytest.mark.slow
 def test_make_keeps_the_same_dataset_and_refuses_other_settings_without_force(tmp_path, capsys):
     data = tmp_path / "d"
     make = ["data", "make", "--out", str(data), "--plan", "balanced", "--train-size", "100"]

@@ -83,6 +83,7 @@ def test_same_seed_same_bytes_other_seed_differs(digits, small_config, small_dat
     assert not np.array_equal(other.src_test, read_dataset(small_dataset_dir).src_test)
 
 
+@pytest.mark.slow
 def test_default_config_is_the_study_size(digits):
     ds = make_dataset(digits)
     assert len(ds.x_train) == 83550 and len(ds.x_test) == 16710

@@ -44,6 +44,7 @@ def test_sequential_in_order():
     assert lines == ["[1/4] job0", "[2/4] job1", "[3/4] job2", "[4/4] job3"]
 
 
+@pytest.mark.slow
 def test_parallel_in_job_order_even_when_finishing_out_of_order():
     lines = []
     # The first job is the slowest: it normally finishes last, yet its result comes first.
@@ -55,6 +56,7 @@ def test_parallel_in_job_order_even_when_finishing_out_of_order():
     assert sorted(line.split()[1] for line in lines) == ["fast", "fast2", "slow"]  # "[k/3] NAME done (t s)"
 
 
+@pytest.mark.slow
 def test_local_workers_share_the_cores_between_them(monkeypatch):
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

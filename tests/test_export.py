@@ -103,6 +103,7 @@ def test_unknown_format_is_a_user_error(tmp_path, tiny):
         export_dataset(tiny, tmp_path, "tfrecord")
 
 
+@pytest.mark.slow
 def test_data_export_command(tmp_path, small_dataset_dir, capsys, monkeypatch):
     from multimnist.cli import main
 

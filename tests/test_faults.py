@@ -221,6 +221,7 @@ def _train(data, out, *extra):
     return ["train", "classifier", "--data", str(data), "--out", str(out), "--epochs", "1", *extra]
 
 
+@pytest.mark.slow
 def test_full_disk_while_saving_the_model_then_the_same_command_finishes(small_dataset_dir, tmp_path, capsys,
                                                                           monkeypatch):
     import keras
@@ -236,6 +237,7 @@ def test_full_disk_while_saving_the_model_then_the_same_command_finishes(small_d
     assert (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_run_that_failed_before_its_first_epoch_does_not_refuse_the_corrected_rerun(small_dataset_dir, tmp_path,
                                                                                         capsys):
     out = tmp_path / "r"
@@ -247,6 +249,7 @@ def test_a_run_that_failed_before_its_first_epoch_does_not_refuse_the_corrected_
     assert "never finished an epoch" in err and (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_temporary_file_left_by_a_killed_run_does_not_refuse_the_rerun(small_dataset_dir, tmp_path, capsys):
     out = tmp_path / "r"
     out.mkdir()
@@ -256,6 +259,7 @@ def test_a_temporary_file_left_by_a_killed_run_does_not_refuse_the_rerun(small_d
     assert (out / "metrics.json").is_file() and _leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_backup_truncated_by_a_full_disk_does_not_refuse_the_rerun(small_dataset_dir, tmp_path, capsys):
     done, out = tmp_path / "done", tmp_path / "r"
     assert main(_train(small_dataset_dir, done)) == 0

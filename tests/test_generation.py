@@ -85,6 +85,7 @@ def test_nearest_distances_find_copies():
     assert idx.tolist() == [7, 3] and dist[0] == pytest.approx(0.0, abs=1e-6) and dist[1] == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_generate_writes_seeded_images(runs, tmp_path):
     _, ae, _ = runs
     out = generate(ae, "gaussian", 12, tmp_path / "a", seed=3)
@@ -101,6 +102,7 @@ def test_generate_writes_seeded_images(runs, tmp_path):
         generate(tmp_path, "gaussian", 5, tmp_path / "e")
 
 
+@pytest.mark.slow
 def test_score_table_on_tiny_runs(runs, tmp_path):
     data, ae, reader = runs
     rows = score_samplers(ae, reader, data, tmp_path, n=40)

@@ -21,6 +21,7 @@ def inspected(small_dataset_dir, tmp_path_factory):
     return out, inspect_data(small_dataset_dir, out)
 
 
+@pytest.mark.slow
 def test_writes_readable_figures_and_stats(inspected):
     out, stats = inspected
     for name in FIGURES:
@@ -31,6 +32,7 @@ def test_writes_readable_figures_and_stats(inspected):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+@pytest.mark.slow
 def test_stats_match_the_class_counts(inspected, small_dataset):
     out, _ = inspected
     stats = json.loads((out / "stats.json").read_text())
@@ -46,6 +48,7 @@ def test_stats_match_the_class_counts(inspected, small_dataset):
     assert stats["train"]["min_class"] == 43 and stats["train"]["max_class"] == 11
 
 
+@pytest.mark.slow
 def test_hard_samples_sorted_by_ink_overlap(inspected, small_dataset, digits):
     _, stats = inspected
     assert stats["hardness_measure"].startswith("ink overlap")

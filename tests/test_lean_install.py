@@ -37,6 +37,7 @@ print(x.shape, y.max(), image.size, target)
 """
 
 
+@pytest.mark.slow
 def test_the_data_path_imports_none_of_the_extras(tmp_path):
     out = subprocess.run([sys.executable, "-c", DATA_PATH, str(tmp_path), ",".join(EXTRAS)],
                          capture_output=True, text=True, timeout=300)
@@ -77,6 +78,7 @@ def study_folder(tmp_path):
     return make_study_folder(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_the_report_command_needs_only_the_report_extra(study_folder):
     out = subprocess.run([sys.executable, "-c", REPORT_ALONE, str(study_folder), ",".join(NOT_IN_REPORT)],
                          capture_output=True, text=True, timeout=300)

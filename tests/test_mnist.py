@@ -268,6 +268,7 @@ def _mirror(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_download_verifies_and_loads(tmp_path, serve, real_gz, digits, capsys, caplog):
     url = serve(_mirror(tmp_path / "mirror", real_gz))
     with caplog.at_level(logging.INFO, logger="multimnist"):

@@ -179,6 +179,7 @@ def test_networks_reading_one_pool_train_as_on_their_own_arrays(tmp_path):
     assert a.history == b.history
 
 
+@pytest.mark.slow
 def test_each_step_is_keras_own_train_step_even_with_batch_statistics(tmp_path):
     """One epoch of 2.5 batches (the last one short, as `fit` makes it) through a network with batch
     normalization, dropout and label smoothing: the weights and moving statistics are Keras' own

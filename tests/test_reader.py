@@ -42,6 +42,7 @@ def test_the_builtin_config():
         load_reader_config({"kind": "autoencoder"})
 
 
+@pytest.mark.slow
 def test_the_reader_learns_above_chance_on_tiny_data(tmp_path):
     out = tmp_path / "reader"
     m = train_reader(out, seed=0, epochs=3, train_size=2000, overrides=FAST)

@@ -85,6 +85,7 @@ def _paper_run(root: Path, preset: str, gain: float) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
     runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
     assert config_folders(runs[0])["dropout_0.1"] == runs[0] / "ablations" / "dropout_0.1"

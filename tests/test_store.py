@@ -82,6 +82,7 @@ def _cached_folder(cache: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_replaced_train_file_is_detected_and_generated_again(tmp_path, caplog):
     cache = tmp_path / "cache"
     (x_train, _), _ = multimnist.load_data(cache_dir=cache, train_size=TINY)

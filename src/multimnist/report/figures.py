@@ -13,11 +13,16 @@ import numpy as np
 
 def sample_grid_figure(images: np.ndarray, titles, path: Path, cols: int = 8, title: str | None = None) -> Path:
     rows = max(1, int(np.ceil(len(images) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.25, rows * 1.05), squeeze=False)
-    plots.image_grid(axes, images, titles)
+    fig, ax = plt.subplots(figsize=(cols * 1.25, rows * 1.05))
+    plots.image_mosaic(ax, images, titles, cols)
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0 + 0.12 / rows)
+        ax.set_title(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def _unit(images: np.ndarray) -> np.ndarray:
+    """Images on [0, 1], whether stored as bytes or floats."""
+    return images / 255.0 if images.dtype == np.uint8 else np.asarray(images, dtype=float)
 
 
 def class_histogram_figure(stats: dict, path: Path, title: str) -> Path:
@@ -67,10 +72,9 @@ def history_panels_figure(history: dict, metrics, path: Path, title: str) -> Pat
 def reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, path: Path, title: str) -> Path:
     """Originals on the top row, their reconstructions below (study figure 15)."""
     n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(n * 1.2, 2.3), squeeze=False)
-    plots.image_grid(axes[0], originals)
-    plots.image_grid(axes[1], reconstructions)
-    fig.suptitle(title, fontsize=10)
+    fig, ax = plt.subplots(figsize=(n * 1.2, 2.3))
+    plots.image_mosaic(ax, np.concatenate([_unit(originals), _unit(reconstructions)]), cols=n)
+    ax.set_title(title, fontsize=10)
     return save_figure(fig, path)
 
 

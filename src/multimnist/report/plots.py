@@ -11,16 +11,28 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
-def image_grid(axes, images: np.ndarray, titles=None, cmap: str = "gray"):
-    """Show images (N, H, W) on a grid of axes, one each; extra axes are blanked."""
-    artists = []
-    for i, ax in enumerate(np.ravel(axes)):
-        ax.set_axis_off()
-        if i < len(images):
-            artists.append(ax.imshow(images[i], cmap=cmap, vmin=0, vmax=255 if images.dtype == np.uint8 else 1))
-            if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=9)
-    return artists
+def image_mosaic(ax, images: np.ndarray, titles=None, cols: int = 8, cmap: str = "gray"):
+    """Show images (N, H, W) as one picture on one axes, `cols` a row, each with its title above it.
+
+    One image and N texts draw in a fraction of the time of N axes (matplotlib lays out every axes' title)."""
+    n, h, w = images.shape
+    rows = max(1, -(-n // cols))
+    gap_x, gap_y = 3, (9 if titles is not None else 3)  # room for a 9-point title above each row
+    mosaic = np.full((gap_y + rows * (h + gap_y), cols * (w + gap_x) - gap_x), np.nan)
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        top, left = gap_y + r * (h + gap_y), c * (w + gap_x)
+        mosaic[top:top + h, left:left + w] = image / scale
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    artist = ax.imshow(mosaic, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if titles is not None:
+        for i, text in enumerate(titles[:n]):
+            r, c = divmod(i, cols)
+            ax.text(c * (w + gap_x) + w / 2, gap_y + r * (h + gap_y) - 1, str(text), ha="center", va="bottom",
+                    fontsize=9)
+    return artist
 
 
 def class_histogram(ax, classes, counts, mean: float | None = None, std: float | None = None):
@@ -100,9 +112,17 @@ def accuracy_vs_frequency(ax, counts, accuracy, classes, rho: float | None = Non
 def latent_boxes(ax, encodings: np.ndarray, uniform: tuple[float, float] = (0.0, 1.0)):
     """One box per latent dimension (whiskers at the 1st and 99th percentiles), the U(0,1) range shaded (fig. 18)."""
     band = ax.axhspan(*uniform, color="#55a868", alpha=0.15, zorder=0, label=f"U({uniform[0]:g}, {uniform[1]:g}) range")
-    boxes = ax.boxplot(encodings, whis=(1, 99), showfliers=False, patch_artist=True, widths=0.6,
-                       medianprops={"color": "#c44e52"}, boxprops={"facecolor": "#4c72b0", "alpha": 0.7})
+    # Drawn as three collections rather than ax.boxplot's several artists per box: the same picture, in a
+    # fraction of the time for a latent space of 50-odd dimensions.
     dims = encodings.shape[1]
+    low, q1, median, q3, high = np.percentile(encodings, [1, 25, 50, 75, 99], axis=0)
+    x = np.arange(1, dims + 1)
+    ax.vlines(x, low, q1, color="black", lw=0.8)
+    ax.vlines(x, q3, high, color="black", lw=0.8)
+    ax.hlines(np.concatenate([low, high]), np.tile(x - 0.15, 2), np.tile(x + 0.15, 2), color="black", lw=0.8)
+    boxes = ax.bar(x, q3 - q1, bottom=q1, width=0.6, color="#4c72b0", alpha=0.7, edgecolor="black", lw=0.8)
+    ax.hlines(median, x - 0.3, x + 0.3, color="#c44e52", lw=1.2)
+    ax.set_xlim(0.4, dims + 0.6)
     ax.set_xticks(range(1, dims + 1, max(1, dims // 27)), [str(i) for i in range(dims)][:: max(1, dims // 27)],
                   fontsize=7)
     ax.set_xlabel("latent dimension")
