@@ -23,13 +23,16 @@ $(VENV)/.dev: $(BIN)/multimnist
 reproduce: $(BIN)/multimnist
 	$(BIN)/multimnist reproduce --profile $(PROFILE) --out $(OUT) --jobs $(JOBS)
 
-# every claim in every regime: the paper profile on the three presets, then the matrix (issue 18; hours on 2 cores)
+# every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
+# files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
+# (issue 18; ~40 min of arithmetic a run on 2 cores: a finished run's digest can be committed on its own)
+MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist
-	$(BIN)/multimnist reproduce --profile paper --out runs/paper --jobs $(JOBS)
-	$(BIN)/multimnist reproduce --profile paper --preset faint --out runs/paper-faint --jobs $(JOBS)
-	$(BIN)/multimnist reproduce --profile paper --preset few-source-digits --out runs/paper-few-source-digits \
-		--jobs $(JOBS)
-	$(BIN)/multimnist report --across runs/paper runs/paper-faint runs/paper-few-source-digits --out runs/across
+	for preset in $(MATRIX); do \
+		$(BIN)/multimnist reproduce --profile paper --preset $$preset --out runs/paper-$$preset --jobs $(JOBS) && \
+		$(BIN)/python scripts/digest_run.py runs/paper-$$preset docs/results/runs/$$preset || exit 1; \
+	done
+	$(BIN)/multimnist report --across $(addprefix docs/results/runs/,$(MATRIX)) --out runs/across
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks

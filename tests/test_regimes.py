@@ -3,6 +3,7 @@ files and section `multimnist report --across` writes from paper runs on several
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -77,7 +78,11 @@ def _paper_run(root: Path, preset: str, gain: float) -> Path:
             folder = root / where / name / f"seed-{seed}"
             _fake_run(folder, test)
             (folder / "history.csv").write_text("epoch,accuracy,val_accuracy\n0,0.5,0.45\n1,0.9,0.8\n")
+            (folder / "config.yaml").write_text(f"name: {name}\nseed: {seed}\n")
+            (folder / "model.keras").write_bytes(b"weights: not part of a digest")
     write_json(root / "profile.json", {"profile": {"name": "paper"}})
+    write_json(root / "steps.json", {"classifiers": {"hash": "abc", "seconds": 12.5, "summary": {"big": [1] * 50}}})
+    (root / "report.md").write_text(f"# report on {preset}\n")
     write_json(root / "results.json", {"version": "0.3.0", "profile": {"name": "paper"}, "preset": preset,
                                        "data_source": {"kind": "preset", "preset": preset, "knobs": {}, "seed": 0,
                                                        "train_size": None},
@@ -102,3 +107,32 @@ def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
     report = (out / "across.md").read_text()
     assert "The regularizers across regimes" in report and "study: helps: dropout_0.1" in report
     assert "faint: hurts: dropout_0.1" in report and "| faint | dropout_0.1 | 3 |" in report
+
+
+def _digest_script():
+    spec = importlib.util.spec_from_file_location("digest_run", Path(__file__).resolve().parents[1] / "scripts"
+                                                  / "digest_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path, capsys):
+    digest = _digest_script()
+    runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
+    digests = [tmp_path / "digests" / r.name for r in runs]
+    for run, dest in zip(runs, digests, strict=True):
+        assert digest.main([str(run), str(dest)]) == 0
+    assert not list((tmp_path / "digests").rglob("model.keras"))  # the weights stay behind
+    steps = json.loads((digests[0] / "steps.json").read_text())
+    assert steps == {"classifiers": {"hash": "abc", "seconds": 12.5}}  # wall times kept, summaries left out
+    assert (digests[0] / "ablations" / "dropout_0.1" / "seed-2" / "history.csv").is_file()
+    for inputs, out in ((runs, tmp_path / "from-runs"), (digests, tmp_path / "from-digests")):
+        assert main(["report", "--across", *map(str, inputs), "--out", str(out)]) == 0, capsys.readouterr().err
+    for name in ("regimes.json", "across.json"):  # the same, but for where each regime's folder is
+        from_digests = (tmp_path / "from-digests" / name).read_text().replace(str(tmp_path / "digests"), str(tmp_path))
+        assert (tmp_path / "from-runs" / name).read_text() == from_digests
+    (runs[0] / "results.json").unlink()
+    with pytest.raises(SystemExit, match="not a finished reproduce folder: no results.json"):
+        digest.main([str(runs[0]), str(tmp_path / "x")])

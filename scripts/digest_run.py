@@ -1,0 +1,71 @@
+"""Copy what `multimnist report --across` reads from a finished reproduce folder into a small folder to commit.
+
+    python scripts/digest_run.py RUN DEST
+
+A paper-profile run takes ~40 min of arithmetic on 2 cores and its folder weighs hundreds of MB (models, figures),
+so the claims-by-regime matrix is built from digests, one per regime, committed under docs/results/runs/ as each
+run finishes (possibly on different days and machines):
+
+    DEST/results.json, report.md, profile.json   the run's claims table, its report and its settings
+    DEST/steps.json                              each step's hash and wall seconds (the summaries left out)
+    DEST/{classifiers,ablations}/CONFIG/seed-S/{config.yaml,metrics.json,history.csv}
+                                                 the regularizers' runs the regime view reads (report/regimes.py)
+
+`multimnist report --across DEST_A DEST_B ... --out DIR` then works on the digests as on the run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from multimnist.files import write_json
+from multimnist.layout import HISTORY, METRICS
+from multimnist.report.regimes import CONFIGS, config_folders
+
+TOP = ("results.json", "report.md", "profile.json")
+PER_SEED = ("config.yaml", METRICS, HISTORY)
+
+
+def digest(run: Path, dest: Path) -> list[Path]:
+    missing = [name for name in (*TOP, "steps.json") if not (run / name).is_file()]
+    if missing:
+        raise SystemExit(f"error: {run} is not a finished reproduce folder: no {', '.join(missing)}")
+    folders = config_folders(run)
+    if folders is None:
+        raise SystemExit(f"error: {run} lacks one of the regime view's configs ({', '.join(CONFIGS)})")
+    written = []
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in TOP:
+        shutil.copyfile(run / name, dest / name)
+        written.append(dest / name)
+    steps = json.loads((run / "steps.json").read_text())
+    write_json(dest / "steps.json", {step: {k: v for k, v in entry.items() if k != "summary"}
+                                     for step, entry in steps.items()})
+    written.append(dest / "steps.json")
+    for folder in folders.values():
+        for seed in sorted(folder.glob("seed-*")):
+            target = dest / folder.relative_to(run) / seed.name
+            target.mkdir(parents=True, exist_ok=True)
+            for name in PER_SEED:
+                shutil.copyfile(seed / name, target / name)
+                written.append(target / name)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a finished `multimnist reproduce --out` folder")
+    parser.add_argument("dest", type=Path, help="the digest folder to write (e.g. docs/results/runs/study)")
+    args = parser.parse_args(argv)
+    written = digest(args.run, args.dest)
+    size = sum(p.stat().st_size for p in written)
+    print(f"{args.dest}: {len(written)} files, {size / 1024:.0f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
