@@ -15,7 +15,6 @@ from multimnist.data import read_dataset
 from multimnist.errors import UserError
 from multimnist.executor import RUNNERS, Executor, Job, run_jobs, runner, session
 from multimnist.executor.jobs import thread_env
-from multimnist.executor.local import core_slots
 from multimnist.executor.staging import describe_input, map_files, map_paths, materialize, read_folder, write_folder
 from multimnist.files import sha256_arrays
 
@@ -66,22 +65,6 @@ def test_local_workers_share_the_cores_between_them(monkeypatch):
     assert results == [(thread_env(share)["XLA_FLAGS"], str(share))] * 2
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/nowhere")  # the user's own flags are kept
     assert run_jobs([Job(f"j{i}", thread_settings) for i in range(2)], n_jobs=2)[0][0] == "--xla_dump_to=/nowhere"
-
-
-def affinity():
-    time.sleep(0.5)  # both workers busy at once: each job runs in its own worker
-    return sorted(os.sched_getaffinity(0))
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs CPU affinity and two cores")
-def test_local_workers_are_pinned_to_cores_of_their_own():
-    allowed = sorted(os.sched_getaffinity(0))
-    first, second = run_jobs([Job(f"j{i}", affinity) for i in range(2)], n_jobs=2, log=lambda _: None)
-    assert first and second and not set(first) & set(second) and set(first) | set(second) <= set(allowed)
-    assert len(first) == len(second) == len(allowed) // 2
-    assert core_slots(len(allowed) + 1) == []  # more workers than cores: no pinning, they share
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
