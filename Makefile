@@ -25,7 +25,7 @@ reproduce: $(BIN)/multimnist
 
 # every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
 # files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
-# (issue 18; ~40 min of arithmetic a run on 2 cores: a finished run's digest can be committed on its own)
+# (issue 18; each run takes over an hour on 2 cores: a finished run's digest can be committed on its own)
 MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist
 	for preset in $(MATRIX); do \
@@ -38,8 +38,8 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest
 
-# the inner loop: everything but the tests marked slow (Ray, the whole pipeline, a fresh venv,
-# tests whose subject is a fresh Python process), in two pytest-xdist workers, with XLA's compiled programs kept
+# the inner loop: everything but the tests marked slow (end-to-end trainings, Ray, the whole pipeline, a fresh
+# venv, tests whose subject is a fresh Python process), in two pytest-xdist workers, with XLA's compiled programs kept
 # on disk between runs (most of a run is compiling the tests' tiny networks) and Python's bytecode too, even where
 # the environment sets PYTHONDONTWRITEBYTECODE (importing the suite then recompiles ~1,000 files, ~3 s a worker)
 test-fast: $(VENV)/.dev

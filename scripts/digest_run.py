@@ -2,7 +2,7 @@
 
     python scripts/digest_run.py RUN DEST
 
-A paper-profile run takes ~40 min of arithmetic on 2 cores and its folder weighs hundreds of MB (models, figures),
+A paper-profile run takes over an hour on 2 cores and its folder weighs hundreds of MB (models, figures),
 so the claims-by-regime matrix is built from digests, one per regime, committed under docs/results/runs/ as each
 run finishes (possibly on different days and machines):
 
@@ -22,12 +22,19 @@ import shutil
 import sys
 from pathlib import Path
 
-from multimnist.files import write_json
+from multimnist.errors import UserError
+from multimnist.files import atomic_path, write_json
 from multimnist.layout import HISTORY, METRICS
 from multimnist.report.regimes import CONFIGS, config_folders
 
 TOP = ("results.json", "report.md", "profile.json")
 PER_SEED = ("config.yaml", METRICS, HISTORY)
+
+
+def _copy(source: Path, target: Path) -> Path:
+    with atomic_path(target) as tmp:  # a killed copy leaves no half file under the real name
+        shutil.copyfile(source, tmp)
+    return target
 
 
 def digest(run: Path, dest: Path) -> list[Path]:
@@ -37,11 +44,8 @@ def digest(run: Path, dest: Path) -> list[Path]:
     folders = config_folders(run)
     if folders is None:
         raise SystemExit(f"error: {run} lacks one of the regime view's configs ({', '.join(CONFIGS)})")
-    written = []
     dest.mkdir(parents=True, exist_ok=True)
-    for name in TOP:
-        shutil.copyfile(run / name, dest / name)
-        written.append(dest / name)
+    written = [_copy(run / name, dest / name) for name in TOP]
     steps = json.loads((run / "steps.json").read_text())
     write_json(dest / "steps.json", {step: {k: v for k, v in entry.items() if k != "summary"}
                                      for step, entry in steps.items()})
@@ -50,9 +54,7 @@ def digest(run: Path, dest: Path) -> list[Path]:
         for seed in sorted(folder.glob("seed-*")):
             target = dest / folder.relative_to(run) / seed.name
             target.mkdir(parents=True, exist_ok=True)
-            for name in PER_SEED:
-                shutil.copyfile(seed / name, target / name)
-                written.append(target / name)
+            written += [_copy(seed / name, target / name) for name in PER_SEED]
     return written
 
 
@@ -61,7 +63,10 @@ def main(argv=None) -> int:
     parser.add_argument("run", type=Path, help="a finished `multimnist reproduce --out` folder")
     parser.add_argument("dest", type=Path, help="the digest folder to write (e.g. docs/results/runs/study)")
     args = parser.parse_args(argv)
-    written = digest(args.run, args.dest)
+    try:
+        written = digest(args.run, args.dest)
+    except UserError as error:  # a full disk, a folder not writable: one line, not a traceback
+        raise SystemExit(f"error: {error}") from None
     size = sum(p.stat().st_size for p in written)
     print(f"{args.dest}: {len(written)} files, {size / 1024:.0f} KiB")
     return 0

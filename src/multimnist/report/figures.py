@@ -20,11 +20,6 @@ def sample_grid_figure(images: np.ndarray, titles, path: Path, cols: int = 8, ti
     return save_figure(fig, path)
 
 
-def _unit(images: np.ndarray) -> np.ndarray:
-    """Images on [0, 1], whether stored as bytes or floats."""
-    return images / 255.0 if images.dtype == np.uint8 else np.asarray(images, dtype=float)
-
-
 def class_histogram_figure(stats: dict, path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(10, 3.6))
     classes = list(stats["counts"])
@@ -73,7 +68,7 @@ def reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, pa
     """Originals on the top row, their reconstructions below (study figure 15)."""
     n = len(originals)
     fig, ax = plt.subplots(figsize=(n * 1.2, 2.3))
-    plots.image_mosaic(ax, np.concatenate([_unit(originals), _unit(reconstructions)]), cols=n)
+    plots.image_mosaic(ax, np.concatenate([plots.unit_images(originals), plots.unit_images(reconstructions)]), cols=n)
     ax.set_title(title, fontsize=10)
     return save_figure(fig, path)
 

@@ -11,6 +11,11 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
+def unit_images(images: np.ndarray) -> np.ndarray:
+    """Images on [0, 1], whether stored as bytes (0..255) or floats."""
+    return images / 255.0 if images.dtype == np.uint8 else np.asarray(images, dtype=float)
+
+
 def image_mosaic(ax, images: np.ndarray, titles=None, cols: int = 8, cmap: str = "gray"):
     """Show images (N, H, W) as one picture on one axes, `cols` a row, each with its title above it.
 
@@ -19,11 +24,10 @@ def image_mosaic(ax, images: np.ndarray, titles=None, cols: int = 8, cmap: str =
     rows = max(1, -(-n // cols))
     gap_x, gap_y = 3, (9 if titles is not None else 3)  # room for a 9-point title above each row
     mosaic = np.full((gap_y + rows * (h + gap_y), cols * (w + gap_x) - gap_x), np.nan)
-    scale = 255.0 if images.dtype == np.uint8 else 1.0
-    for i, image in enumerate(images):
+    for i, image in enumerate(unit_images(images)):
         r, c = divmod(i, cols)
         top, left = gap_y + r * (h + gap_y), c * (w + gap_x)
-        mosaic[top:top + h, left:left + w] = image / scale
+        mosaic[top:top + h, left:left + w] = image
     colormap = matplotlib.colormaps[cmap].with_extremes(bad="white")
     artist = ax.imshow(mosaic, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
