@@ -5,7 +5,8 @@ network on the study's split (66,840 training and 16,710 validation images, batc
 epoch), the speed-up over `fit`, and the share of this machine's float32 matmul peak (measured in the same run)
 that the training and validation arithmetic (XLA's own count, benchmarks/common.py) reaches. The data are random
 images of the study's shapes, --samples of them, the times scaled to a full epoch; the first epoch (compilation)
-is left out. Figures only, no assertions.
+is left out. First it prints the matmul rate of one one-thread process alone and of two at once, which says
+whether this machine's cores add up (--jobs). Figures only, no assertions.
 
     .venv/bin/python benchmarks/bench_pack.py [--kinds classifier autoencoder] [--packs 1 3 8 16 32]
 """
@@ -28,7 +29,7 @@ from multimnist.training.seeding import seed_everything
 import jax
 import keras
 import numpy as np
-from common import matmul_peak_gflops, model_flops_per_sample  # benchmarks/common.py, beside this script
+from common import concurrent_peaks, matmul_peak_gflops, model_flops_per_sample  # benchmarks/common.py, beside
 
 TRAIN, VAL = 66_840, 16_710  # the study split of the paper profile's data
 
@@ -96,6 +97,10 @@ def main() -> None:
     device = jax.devices()[0]
     print(f"{device.platform} ({device.device_kind}), {len(jax.devices())} device(s); matmul peak {peak:.0f} GFLOP/s; "
           f"times per network for a full epoch of {TRAIN:,} + {VAL:,} images at batch 256")
+    one, both = concurrent_peaks(1), concurrent_peaks(2)
+    print(f"one-thread processes (a local worker's setting): one alone {one[0]:.0f} GFLOP/s, two at once "
+          f"{' + '.join(f'{g:.0f}' for g in both)} = {sum(both):.0f} GFLOP/s (where the sum is no more than one alone, "
+          "the cores share their vector units and --jobs 2 trains no faster than --jobs 1)")
     cfg = TrainConfig(epochs=args.epochs, batch_size=256)
     scale = TRAIN / args.samples
     for kind in args.kinds:

@@ -24,6 +24,44 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def concurrent_peaks(processes: int, n: int = 2048, seconds: float = 3.0) -> list[float]:
+    """Median matmul GFLOP/s of each of `processes` one-thread processes running at once (a local worker's setting:
+    `thread_env(1)`). Their sum against `matmul_peak_gflops()` says whether the cores add up: on some virtual
+    machines two vCPUs share one core's vector units, and two workers then train no faster than one."""
+    import os
+    import subprocess
+    import sys
+
+    from multimnist.executor.jobs import thread_env
+
+    start = time.time() + 8  # every process imports JAX and compiles first, then all measure together
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys; sys.path.insert(0, {here!r}); from common import _timed_matmuls; "
+            f"print(_timed_matmuls({n}, {start}, {seconds}))")
+    env = os.environ | thread_env(1)
+    workers = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(processes)]
+    return [float(w.communicate()[0].split()[-1]) for w in workers]
+
+
+def _timed_matmuls(n: int, start: float, seconds: float) -> float:
+    """Median GFLOP/s of n x n matmuls run from wall time `start` for `seconds` (see concurrent_peaks)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype=jnp.float32)
+    f = jax.jit(jnp.matmul)
+    f(a, a).block_until_ready()
+    time.sleep(max(0.0, start - time.time()))
+    times = []
+    while not times or time.time() < start + seconds:
+        t = time.perf_counter()
+        f(a, a).block_until_ready()
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / float(np.median(times)) / 1e9
+
+
 def dense_flops_per_sample(widths: list[int]) -> int:
     """Forward + backward flops of a dense stack per sample: ~6 per weight (2 forward, 4 backward)."""
     return sum(6 * a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
