@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "results.json"  # write_report on test_claims.make_study_folder
-PAPER = ROOT / "docs" / "results" / "paper.json"
+PAPER = ROOT / "docs" / "results" / "runs" / "study" / "results.json"
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,8 @@ def test_the_command_writes_and_checks(tmp_path, capsys):
 
 
 def test_the_readme_quotes_the_committed_paper_results():
-    """README.md's tables between the markers are docs/results/paper.json rendered (regenerate them with
-    `python -m multimnist.report.readme docs/results/paper.json README.md`)."""
+    """README.md's tables between the markers are docs/results/runs/study/results.json rendered (regenerate them with
+    `python -m multimnist.report.readme docs/results/runs/study/results.json README.md`)."""
     text = (ROOT / "README.md").read_text()
     assert block(text) is not None, "README.md lost its results markers"
     assert block(text) == readme_tables(json.loads(PAPER.read_text()))

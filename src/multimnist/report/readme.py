@@ -5,10 +5,10 @@ The tables live between BEGIN and END in README.md, the claims by regime between
 the regularizers across regimes between REGIMES_BEGIN and REGIMES_END. To refresh them from finished paper runs on
 three presets and their matrix:
 
-    multimnist report --across runs/paper runs/paper-faint runs/paper-few-source-digits --out runs/across
-    cp runs/paper/results.json docs/results/paper.json
+    make matrix   # each preset's paper run digested into docs/results/runs/PRESET, then runs/across
     cp runs/across/across.json docs/results/across.json
-    python -m multimnist.report.readme docs/results/paper.json README.md --across docs/results/across.json
+    python -m multimnist.report.readme docs/results/runs/study/results.json README.md \
+        --across docs/results/across.json
 
 `--check` exits 1 instead of writing when the README's tables differ (the test suite checks the same).
 """
