@@ -25,10 +25,13 @@ reproduce: $(BIN)/multimnist
 
 # every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
 # files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
-# (issue 18; each run takes over an hour on 2 cores: a finished run's digest can be committed on its own)
+# (issue 18; each run takes over an hour on 2 cores: a finished run's digest can be committed on its own, and a
+# preset whose digest is already there is not run again: delete docs/results/runs/PRESET to redo it)
 MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist
 	for preset in $(MATRIX); do \
+		if [ -f docs/results/runs/$$preset/results.json ]; then \
+			echo "matrix: $$preset already digested in docs/results/runs/$$preset"; continue; fi; \
 		$(BIN)/multimnist reproduce --profile paper --preset $$preset --out runs/paper-$$preset --jobs $(JOBS) && \
 		$(BIN)/python scripts/digest_run.py runs/paper-$$preset docs/results/runs/$$preset || exit 1; \
 	done
