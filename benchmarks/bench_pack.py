@@ -100,7 +100,7 @@ def main() -> None:
     one, both = concurrent_peaks(1), concurrent_peaks(2)
     print(f"one-thread processes (a local worker's setting): one alone {one[0]:.0f} GFLOP/s, two at once "
           f"{' + '.join(f'{g:.0f}' for g in both)} = {sum(both):.0f} GFLOP/s (where the sum is no more than one alone, "
-          "the cores share their vector units and --jobs 2 trains no faster than --jobs 1)")
+          "the cores add no matmul throughput and --jobs 2 trains no faster than --jobs 1)")
     cfg = TrainConfig(epochs=args.epochs, batch_size=256)
     scale = TRAIN / args.samples
     for kind in args.kinds:

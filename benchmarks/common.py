@@ -27,7 +27,7 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
 def concurrent_peaks(processes: int, n: int = 2048, seconds: float = 3.0) -> list[float]:
     """Median matmul GFLOP/s of each of `processes` one-thread processes running at once (a local worker's setting:
     `thread_env(1)`). Their sum against `matmul_peak_gflops()` says whether the cores add up: on some virtual
-    machines two vCPUs share one core's vector units, and two workers then train no faster than one."""
+    machines two vCPUs give no more than one does, and two workers then train no faster than one."""
     import os
     import subprocess
     import sys
