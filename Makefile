@@ -26,7 +26,8 @@ reproduce: $(BIN)/multimnist
 # every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
 # files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
 # (issue 18; each run takes over an hour on 2 cores: a finished run's digest can be committed on its own, and a
-# preset whose digest is already there is not run again: delete docs/results/runs/PRESET to redo it)
+# preset whose digest is already there is not run again: delete docs/results/runs/PRESET to redo it), committed as
+# docs/results/across.json and rendered into the README (make test fails if the three disagree)
 MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist
 	for preset in $(MATRIX); do \
@@ -36,6 +37,8 @@ matrix: $(BIN)/multimnist
 		$(BIN)/python scripts/digest_run.py runs/paper-$$preset docs/results/runs/$$preset || exit 1; \
 	done
 	$(BIN)/multimnist report --across $(addprefix docs/results/runs/,$(MATRIX)) --out runs/across
+	cp runs/across/across.json docs/results/across.json
+	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across docs/results/across.json
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks

@@ -139,6 +139,5 @@ def test_the_readme_renders_the_matrix_family_by_family(tmp_path):
     assert "2 paper-profile runs, one per data preset (`study`, `faint`)" in text
     regularization, side = text.split("**Regularization.**")[1].split("**Side experiments.**")
     assert "| Claim l2 | yes | no | flips: holds under study (yes); no under faint |" in regularization
-    assert "Depends on the data: Claim l2 (holds under study)." in regularization
-    assert "| Claim depth | no | no | robust |" in side and "The same everywhere: Claim depth (no); Claim sgd_he (no)" \
-        in side
+    assert "Robust 0 of 1; flips 1." in regularization
+    assert "| Claim depth | no | no | robust |" in side and "Robust 2 of 2 (no 2)." in side

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 from multimnist.report.readme import (
+    ACROSS_BEGIN,
+    ACROSS_END,
     BEGIN,
     END,
     REGIMES_BEGIN,
     REGIMES_END,
+    across_tables,
     block,
     main,
     readme_tables,
@@ -75,11 +78,34 @@ def test_the_readme_quotes_the_committed_paper_results():
     assert block(text) == readme_tables(json.loads(PAPER.read_text()))
 
 
-def test_the_readme_quotes_the_committed_regime_study():
-    """README.md's regime table is docs/results/regimes.json rendered, Holm-corrected verdicts included."""
-    regimes = json.loads((ROOT / "docs" / "results" / "regimes.json").read_text())
+MATRIX = ROOT / "docs" / "results" / "across.json"  # make matrix: `report --across` on docs/results/runs/*
+
+
+def test_the_committed_matrix_is_what_report_across_makes_of_the_committed_runs(monkeypatch):
+    """docs/results/across.json is rebuilt here from the digests it names (one rule set: their claims tables), so
+    a digest replaced without rebuilding the matrix, or a matrix edited by hand, fails."""
+    from multimnist.report.across import load_runs, with_regularizers
+
+    matrix = json.loads(MATRIX.read_text())
+    monkeypatch.chdir(ROOT)  # the matrix names its runs relative to the repository, as make matrix gives them
+    runs = [r["run"] for r in matrix["regimes"]]
+    assert runs[:2] == ["docs/results/runs/study", "docs/results/runs/faint"]
+    assert json.loads(json.dumps(with_regularizers(load_runs(runs)))) == matrix
+    assert {r["version"] for r in matrix["regimes"]} == {"0.3.0"}  # one code version across the matrix
+
+
+def test_the_readme_quotes_the_committed_matrix():
+    """README.md's claims-by-regime tables and its regularizers' table are docs/results/across.json rendered
+    (`python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across
+    docs/results/across.json`), Holm-corrected verdicts included."""
+    matrix = json.loads(MATRIX.read_text())
     text = (ROOT / "README.md").read_text()
-    assert block(text, REGIMES_BEGIN, REGIMES_END) == regime_table(regimes)
-    study = {r["config"]: r for r in regimes["rows"] if r["preset"] == "study"}
-    assert study["l2_1e-5"]["p_value"] < 0.05 <= study["l2_1e-5"]["p_holm"]  # Holm changes this verdict
-    assert study["l2_1e-5"]["verdict"] == "within noise" and "+0.6 ± 0.2 ~" in regime_table(regimes)
+    assert block(text, ACROSS_BEGIN, ACROSS_END) == across_tables(matrix)
+    assert block(text, REGIMES_BEGIN, REGIMES_END) == regime_table(matrix["regularizers"])
+    regimes = [r["name"] for r in matrix["regimes"]]
+    assert f"{len(regimes)} paper-profile runs, one per data preset" in text
+    rows = matrix["regularizers"]["rows"]
+    assert {r["preset"] for r in rows} == set(regimes) and all(r["n"] == 3 for r in rows)
+    for row in rows:  # Holm over each regime's regularizers: a verdict needs the corrected p below alpha
+        if row["verdict"] in ("helps", "hurts"):
+            assert row["p_value"] <= row["p_holm"] < matrix["regularizers"]["alpha"]

@@ -9,7 +9,8 @@ report/claims.py and report/criteria.py), it reads the verdicts and the numbers 
     incomplete    the same verdict wherever it was judged, n/a (or absent) elsewhere
     not judged    n/a everywhere
 
-`across(runs)` is pure; `write_across(runs, out)` writes OUT/across.json, across.md, across.html and effects.png.
+`across(runs)` is pure, `with_regularizers(runs)` adds what the runs' folders say of the regularizers;
+`write_across(runs, out)` writes OUT/across.json, across.md, across.html and effects.png.
 """
 
 from __future__ import annotations
@@ -113,6 +114,16 @@ def across(runs: list[dict]) -> dict:
     }
 
 
+def with_regularizers(runs: list[dict]) -> dict:
+    """`across(runs)` and, where every run holds the regularizers' folders, their view of the matrix under
+    "regularizers" (report/regimes.py): what across.json holds."""
+    matrix = across(runs)
+    folders = {r["regime"]: config_folders(r["run"]) for r in runs}
+    if all(folders.values()):
+        matrix["regularizers"] = regime_table_data(folders)
+    return matrix
+
+
 def counts_line(matrix: dict) -> str:
     counts = matrix["counts"]
     return (f"{sum(counts.values())} of the study's claims across {len(matrix['regimes'])} regimes: "
@@ -154,12 +165,10 @@ def write_across(runs: Sequence[str | Path], out: str | Path) -> Path:
 
     out = Path(out)
     loaded = load_runs(runs)
-    matrix = across(loaded)
+    matrix = with_regularizers(loaded)
     drawn = effects_figure(matrix, out / FIGURE) is not None
-    folders = {r["regime"]: config_folders(r["run"]) for r in loaded}
-    if all(folders.values()):  # every run holds the regularizers' folders: their view of the matrix
-        matrix["regularizers"] = regime_table_data(folders)
-        write_regime_files(out, matrix["regularizers"], folders)
+    if "regularizers" in matrix:
+        write_regime_files(out, matrix["regularizers"], {r["regime"]: config_folders(r["run"]) for r in loaded})
     title = "Multi-MNIST study: every claim in every regime"
     subtitle = (f"{len(matrix['regimes'])} reproductions of D. Bertoldi, 'Regularization techniques and Autoencoder "
                 f"on Multi-MNIST', side by side: {', '.join(r['name'] for r in matrix['regimes'])}.")

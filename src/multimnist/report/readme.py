@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from multimnist import paper
@@ -24,6 +25,7 @@ from multimnist.errors import UserError
 from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
+from multimnist.report.across import STATUSES
 from multimnist.report.claims import FAMILIES, NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
 from multimnist.report.study import display_order, study_figures
@@ -157,7 +159,7 @@ def across_tables(matrix: dict) -> str:
     lines = [f"{len(regimes)} paper-profile runs, one per data preset ({', '.join(f'`{r}`' for r in regimes)}), "
              "each claim judged by its own run's claims table (one rule set); rendered from across.json by "
              "`python -m multimnist.report.readme`; do not edit by hand. Of the study's claims: "
-             + ", ".join(f"{s} {counts[s]}" for s in counts if counts[s]) + ".", ""]
+             + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts.get(s)) + ".", ""]
     for family, keys in FAMILIES.items():
         claims = [by_key[k] for k in keys if k in by_key]
         if not claims:
@@ -166,27 +168,19 @@ def across_tables(matrix: dict) -> str:
         lines += _table(["claim", *regimes, "across regimes"],
                         [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes),
                           c["status"] if c["status"] != "flips" else f"flips: {c['where']}"] for c in claims])
-        robust = [c for c in claims if c["status"] == "robust"]
-        flips = [c for c in claims if c["status"] == "flips"]
-        summary = []
-        if robust:
-            summary.append("the same everywhere: " + "; ".join(f"{_short(c)} ({c['where'].split(' ')[0]})"
-                                                               for c in robust))
-        if flips:
-            summary.append("depends on the data: " + "; ".join(f"{_short(c)} (holds under "
-                                                                f"{', '.join(c['holds_under']) or 'none'})"
-                                                                for c in flips))
-        if summary:
-            lines += [summary[0][0].upper() + ". ".join(summary)[1:] + ".", ""]
+        lines += [_family_counts(claims), ""]
     return "\n".join(lines).rstrip("\n")
 
 
-def _short(claim: dict) -> str:
-    """A claim's statement up to its first colon or parenthesis: enough to name it in a sentence."""
-    text = claim["statement"]
-    for stop in (":", " (", ";"):
-        text = text.split(stop)[0]
-    return text
+def _family_counts(claims: list[dict]) -> str:
+    """A family's rows counted: 'Robust 10 of 12 (no 7, yes 1, untestable 2); flips 2.' (the verdicts of the
+    robust rows, most common first; the table beside it says where each flip holds)."""
+    robust = Counter(next(v for v in c["verdicts"].values() if v) for c in claims if c["status"] == "robust")
+    parts = [f"Robust {sum(robust.values())} of {len(claims)}"
+             + (f" ({', '.join(f'{v} {n}' for v, n in robust.most_common())})" if robust else "")]
+    parts += [f"{s} {n}" for s in ("flips", "incomplete", "not judged")
+              if (n := sum(c["status"] == s for c in claims))]
+    return "; ".join(parts) + "."
 
 
 def main(argv=None) -> int:
