@@ -50,13 +50,17 @@ def runs(tmp_path) -> list[Path]:
 def test_status_and_where():
     assert status(["no", "no", "no"]) == "robust"
     assert status(["yes", "no", "partly"]) == "flips"
+    assert status(["yes", "partly"]) == "flips"  # holds everywhere, in part somewhere: the data decide how much
+    assert status(["no", "within noise", "untestable"]) == "unsettled"  # refuted once, open elsewhere: no flip
+    assert status(["within noise", "untestable"]) == "unsettled"
+    assert status(["yes", "untestable", "by construction"]) == "unsettled"
     assert status(["n/a", "yes", None]) == "incomplete"
     assert status(["n/a", None]) == "not judged"
     assert status(["by construction", "untestable"]) == "incomplete"  # made to match on one preset: not a flip
     assert status(["by construction", "dependent"]) == "not judged"
     assert where({"study": "yes", "faint": "no", "mine": "partly"}) == \
         "holds under study (yes); mine (partly); no under faint"
-    assert where({"study": "no", "faint": "no"}) == "holds under none; no under study, faint"
+    assert where({"study": "no", "faint": "no"}) == "no under study, faint"
 
 
 def test_the_matrix_marks_robust_and_flipping_claims(runs):
@@ -67,7 +71,8 @@ def test_the_matrix_marks_robust_and_flipping_claims(runs):
     assert rows["flip"]["status"] == "flips" and rows["flip"]["holds_under"] == ["study", "mine.npz (ab12cd34)"]
     assert rows["flip"]["where"] == "holds under study (yes); mine.npz (ab12cd34) (partly); no under faint"
     assert rows["half"]["status"] == "incomplete"
-    assert matrix["counts"] == {"robust": 1, "flips": 1, "incomplete": 1, "not judged": 0}  # 'mine' apart
+    counts = {"robust": 1, "flips": 1, "unsettled": 0, "incomplete": 1, "not judged": 0}
+    assert matrix["counts"] == counts  # 'mine' apart
     cell = next(c for c in matrix["cells"] if c["key"] == "flip" and c["regime"] == "faint")
     assert cell["verdict"] == "no" and cell["ours"].endswith("-2.0 points [-2.5, -1.5]") and cell["n"] == {"a": 3,
                                                                                                            "b": 3}
@@ -81,7 +86,7 @@ def test_the_command_writes_the_table_the_details_and_the_figure(runs, tmp_path,
     assert "| Claim flip | yes | no | partly | flips | holds under study (yes); mine.npz (ab12cd34) (partly); " \
            "no under faint |" in md
     assert "| Claim flip | faint | no | a -2.0 ± 0.1 (n=3) vs b: -2.0 points [-2.5, -1.5] | a 3, b 3 |" in md
-    assert "3 of the study's claims across 3 regimes: robust 1, flips 1, incomplete 1, not judged 0" in md
+    assert "3 of the study's claims across 3 regimes: robust 1, flips 1, unsettled 0, incomplete 1, not judged 0" in md
     assert "Beyond the study: the project's own claims" in md
     assert "your dataset /data/mine.npz (mine.npz SHA-256 ab12cd34" in md
     assert (tmp_path / "m" / "effects.png").stat().st_size > 0 and "effects.png" in md

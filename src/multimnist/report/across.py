@@ -5,7 +5,10 @@ results.json holds its claims table as its own report judged it; this module jud
 report/claims.py and report/criteria.py), it reads the verdicts and the numbers and lines them up:
 
     robust        the same verdict in every regime
-    flips         different verdicts: the row says under which regimes the claim holds (yes, or partly)
+    flips         different decided verdicts (yes, partly, no): the row says under which regimes the claim holds
+    unsettled     one decided verdict where the data could decide, undecided elsewhere (within noise: the
+                  interval holds zero and the claim; untestable: too few seeds to see the claimed effect), or
+                  undecided everywhere in different ways; no regime contradicts another
     incomplete    the same verdict wherever it was judged, n/a (or absent) elsewhere
     not judged    n/a everywhere
 
@@ -31,10 +34,11 @@ RESULTS = "results.json"
 RUN = {"claims": (list,), "verdicts": OBJECT}
 CLAIM = {"key": TEXT, "statement": TEXT, "verdict": TEXT, "ours": TEXT, "n": OBJECT}
 HOLDS = ("yes", "partly")  # a claim holds (in part) where its verdict is one of these
+DECIDED = (*HOLDS, "no")  # the data decided; within noise and untestable leave the claim open
 # Not a verdict on the data: n/a, the claim absent from a run's table (None: another multimnist version), and the
 # figures a preset was made to match or that follow from them (claims.NOT_COUNTED), which no regime can flip.
 NOT_JUDGED = ("n/a", None, *NOT_COUNTED)
-STATUSES = ("robust", "flips", "incomplete", "not judged")
+STATUSES = ("robust", "flips", "unsettled", "incomplete", "not judged")
 FIGURE = "effects.png"
 
 
@@ -70,17 +74,18 @@ def status(verdicts: Sequence[str | None]) -> str:
     if not judged:
         return "not judged"
     if len(set(judged)) > 1:
-        return "flips"
+        return "flips" if len({v for v in judged if v in DECIDED}) > 1 else "unsettled"
     return "robust" if len(judged) == len(verdicts) else "incomplete"
 
 
 def where(verdicts: dict[str, str | None]) -> str:
-    """Which verdict under which regimes: 'holds under faint (yes); no under study, few-source-digits'."""
+    """Which verdict under which regimes: 'holds under faint (yes); no under study, few-source-digits' (the
+    first part only where the claim holds somewhere)."""
     by: dict[str, list[str]] = {}
     for regime, verdict in verdicts.items():
         by.setdefault(verdict or "absent", []).append(regime)
     held = [f"{', '.join(by[v])} ({v})" for v in HOLDS if v in by]
-    parts = ["holds under " + "; ".join(held) if held else "holds under none"]
+    parts = ["holds under " + "; ".join(held)] if held else []
     parts += [f"{v} under {', '.join(rs)}" for v, rs in by.items() if v not in HOLDS]
     return "; ".join(parts)
 
@@ -137,8 +142,10 @@ def sections(matrix: dict, figure: bool) -> list[Section]:
                              f"{data_text(r['data'])}." for r in matrix["regimes"]])
     s2 = Section("Claims by regime", [
         "Each claim's verdict as the claims table of each run judged it (report/claims.py: one rule set). Robust: "
-        "the same verdict in every regime; flips: different verdicts, with where the claim holds (yes or partly); "
-        "incomplete: the same verdict wherever judged; n/a, by construction or dependent elsewhere.",
+        "the same verdict in every regime; flips: different decided verdicts (yes, partly, no), with where the "
+        "claim holds (yes or partly); unsettled: decided in at most one way, left open elsewhere (within noise or "
+        "untestable), so no regime contradicts another; incomplete: the same verdict wherever judged; n/a, by "
+        "construction or dependent elsewhere.",
         counts_line(matrix) + "."])
     for beyond, title in ((False, "The study's claims"), (True, "Beyond the study: the project's own claims")):
         rows = [[c["statement"], *(c["verdicts"][r] or MISSING for r in regimes), c["status"], c["where"]]

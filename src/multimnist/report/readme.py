@@ -166,10 +166,15 @@ def across_tables(matrix: dict) -> str:
             continue
         lines += [f"**{family.capitalize()}.**", ""]
         lines += _table(["claim", *regimes, "across regimes"],
-                        [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes),
-                          c["status"] if c["status"] != "flips" else f"flips: {c['where']}"] for c in claims])
+                        [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), _status(c)]
+                         for c in claims])
         lines += [_family_counts(claims), ""]
     return "\n".join(lines).rstrip("\n")
+
+
+def _status(claim: dict) -> str:
+    """'robust', or 'flips: holds under study (yes); no under faint' where the verdicts differ."""
+    return f"{claim['status']}: {claim['where']}" if claim["status"] in ("flips", "unsettled") else claim["status"]
 
 
 def _family_counts(claims: list[dict]) -> str:
@@ -178,7 +183,7 @@ def _family_counts(claims: list[dict]) -> str:
     robust = Counter(next(v for v in c["verdicts"].values() if v) for c in claims if c["status"] == "robust")
     parts = [f"Robust {sum(robust.values())} of {len(claims)}"
              + (f" ({', '.join(f'{v} {n}' for v, n in robust.most_common())})" if robust else "")]
-    parts += [f"{s} {n}" for s in ("flips", "incomplete", "not judged")
+    parts += [f"{s} {n}" for s in STATUSES[1:]
               if (n := sum(c["status"] == s for c in claims))]
     return "; ".join(parts) + "."
 
