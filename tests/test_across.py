@@ -90,7 +90,8 @@ def test_the_command_writes_the_table_the_details_and_the_figure(runs, tmp_path,
     assert "Beyond the study: the project's own claims" in md
     assert "your dataset /data/mine.npz (mine.npz SHA-256 ab12cd34" in md
     assert (tmp_path / "m" / "effects.png").stat().st_size > 0 and "effects.png" in md
-    assert (tmp_path / "m" / "across.html").is_file()
+    html = (tmp_path / "m" / "across.html").read_text()  # each verdict's numbers on hover
+    assert '<td class="no" title="a -2.0 ± 0.1 (n=3) vs b: -2.0 points [-2.5, -1.5]">no</td>' in html
     assert json.loads((tmp_path / "m" / "across.json").read_text())["counts"]["flips"] == 1
 
 

@@ -145,13 +145,16 @@ def sections(matrix: dict, figure: bool) -> list[Section]:
         "the same verdict in every regime; flips: different decided verdicts (yes, partly, no), with where the "
         "claim holds (yes or partly); unsettled: decided in at most one way, left open elsewhere (within noise or "
         "untestable), so no regime contradicts another; incomplete: the same verdict wherever judged; n/a, by "
-        "construction or dependent elsewhere.",
+        "construction or dependent elsewhere. A verdict's numbers show on hover, and in the table below.",
         counts_line(matrix) + "."])
+    ours = {(c["key"], c["regime"]): c["ours"] for c in matrix["cells"]}
     for beyond, title in ((False, "The study's claims"), (True, "Beyond the study: the project's own claims")):
+        claims = [c for c in matrix["claims"] if c["beyond"] == beyond]
         rows = [[c["statement"], *(c["verdicts"][r] or MISSING for r in regimes), c["status"], c["where"]]
-                for c in matrix["claims"] if c["beyond"] == beyond]
+                for c in claims]
+        hints = [["", *(ours.get((c["key"], r), "") for r in regimes), "", ""] for c in claims]  # a cell's numbers
         if rows:
-            s2.tables.append(Table(["claim", *regimes, "across regimes", "where"], rows, title))
+            s2.tables.append(Table(["claim", *regimes, "across regimes", "where"], rows, title, hints))
     s3 = Section("Numbers per cell", ["Each cell's numbers as its run's claims table gives them: ours (mean ± std "
                                       "(n seeds), the estimate with its 95% interval and the claimed effect), and n "
                                       "per configuration compared."])

@@ -21,6 +21,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     title: str = ""
+    hints: list[list[str]] | None = None  # per cell, shown on hover in the HTML ("" for none); not in Markdown
 
 
 @dataclass
