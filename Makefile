@@ -37,7 +37,7 @@ matrix: $(BIN)/multimnist
 		$(BIN)/python scripts/digest_run.py runs/paper-$$preset docs/results/runs/$$preset || exit 1; \
 	done
 	$(BIN)/multimnist report --across $(addprefix docs/results/runs/,$(MATRIX)) --out runs/across
-	cp runs/across/across.json docs/results/across.json
+	cp runs/across/across.json runs/across/regime_curves.png runs/across/regime_gain.png docs/results/
 	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across docs/results/across.json
 
 test: $(VENV)/.dev

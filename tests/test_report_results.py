@@ -89,7 +89,7 @@ def test_the_committed_matrix_is_what_report_across_makes_of_the_committed_runs(
     matrix = json.loads(MATRIX.read_text())
     monkeypatch.chdir(ROOT)  # the matrix names its runs relative to the repository, as make matrix gives them
     runs = [r["run"] for r in matrix["regimes"]]
-    assert runs[:2] == ["docs/results/runs/study", "docs/results/runs/faint"]
+    assert runs == ["docs/results/runs/study", "docs/results/runs/faint", "docs/results/runs/few-source-digits"]
     assert json.loads(json.dumps(with_regularizers(load_runs(runs)))) == matrix
     assert {r["version"] for r in matrix["regimes"]} == {"0.3.0"}  # one code version across the matrix
 
@@ -109,3 +109,26 @@ def test_the_readme_quotes_the_committed_matrix():
     for row in rows:  # Holm over each regime's regularizers: a verdict needs the corrected p below alpha
         if row["verdict"] in ("helps", "hurts"):
             assert row["p_value"] <= row["p_holm"] < matrix["regularizers"]["alpha"]
+
+
+def test_the_readme_prose_on_the_matrix_quotes_it():
+    """Every figure in the README's family-by-family reading of the matrix is one of docs/results/across.json's,
+    to the figure's printed precision (percentages also as fractions), so a rerun that moves a number and leaves
+    the prose behind fails here."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    prose = text[text.index("**What survives a change of data") : text.index("**Which run these numbers come from.**")]
+    number = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
+    known = [abs(float(m.replace(",", ""))) for m in number.findall(MATRIX.read_text())]
+    known += [k * 100 for k in known]
+    figures = number.findall(prose)
+    assert len(figures) > 100  # the paragraph is there and full of figures
+    missing = []
+    for figure in figures:
+        digits = figure.replace(",", "")
+        half = 0.5 * 10.0 ** -(len(digits.split(".")[1]) if "." in digits else 0) + 1e-9
+        if not any(abs(k - abs(float(digits))) <= half for k in known):
+            missing.append(figure)
+    assert not missing, f"README figures not in across.json: {missing}"
+
