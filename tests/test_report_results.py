@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from multimnist.report.readme import (
@@ -115,8 +116,6 @@ def test_the_readme_prose_on_the_matrix_quotes_it():
     """Every figure in the README's family-by-family reading of the matrix is one of docs/results/across.json's,
     to the figure's printed precision (percentages also as fractions), so a rerun that moves a number and leaves
     the prose behind fails here."""
-    import re
-
     text = (ROOT / "README.md").read_text()
     prose = text[text.index("**What survives a change of data") : text.index("**Which run these numbers come from.**")]
     number = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
