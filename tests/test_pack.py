@@ -22,12 +22,12 @@ import pytest
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def _model(seed: int, l1: float = 0.0):
+def _model(seed: int, l1: float = 0.0, rate: float = 0.2):
     keras.utils.set_random_seed(seed)
     reg = keras.regularizers.L1L2(l1=l1) if l1 else None
     return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="sigmoid", kernel_regularizer=reg),
-                             keras.layers.Dropout(0.2), keras.layers.Dense(3, activation="softmax",
-                                                                           kernel_regularizer=reg)])
+                             keras.layers.Dropout(rate), keras.layers.Dense(3, activation="softmax",
+                                                                            kernel_regularizer=reg)])
 
 
 def _data(seed: int, n: int, shifted: bool = False):
@@ -37,11 +37,13 @@ def _data(seed: int, n: int, shifted: bool = False):
     return x, (np.roll(y, 1, axis=1) if shifted else y)  # shifted: the validation loss is best early, then grows
 
 
-# Networks that differ in everything a pack lets differ: seed, data size, learning rate, L1, epochs, early stopping.
+# Networks that differ in everything a pack lets differ: seed, data size, learning rate, L1, dropout rate, epochs,
+# early stopping.
 SPECS = [
-    {"seed": 0, "n": 64, "lr": 0.05, "l1": 0.0, "epochs": 6, "es": None},
-    {"seed": 1, "n": 50, "lr": 0.01, "l1": 1e-3, "epochs": 4, "es": None},
-    {"seed": 2, "n": 64, "lr": 0.1, "l1": 0.0, "epochs": 6, "es": EarlyStoppingConfig(min_delta=0.0, patience=1)},
+    {"seed": 0, "n": 64, "lr": 0.05, "l1": 0.0, "rate": 0.2, "epochs": 6, "es": None},
+    {"seed": 1, "n": 50, "lr": 0.01, "l1": 1e-3, "rate": 0.5, "epochs": 4, "es": None},
+    {"seed": 2, "n": 64, "lr": 0.1, "l1": 0.0, "rate": 0.2, "epochs": 6,
+     "es": EarlyStoppingConfig(min_delta=0.0, patience=1)},
 ]
 
 
@@ -49,8 +51,8 @@ def _member(spec: dict, run_dir: Path, shifted_val: bool = False) -> Member:
     x, y = _data(spec["seed"], spec["n"])
     x_val, y_val = _data(spec["seed"] + 10, 20, shifted=shifted_val)
     cfg = TrainConfig(epochs=spec["epochs"], batch_size=16, learning_rate=spec["lr"], early_stopping=spec["es"])
-    return Member(_model(spec["seed"], spec["l1"]), x, y, x_val, y_val, cfg, run_dir, spec["seed"],
-                  f"net-{spec['seed']}")
+    return Member(_model(spec["seed"], spec["l1"], spec.get("rate", 0.2)), x, y, x_val, y_val, cfg, run_dir,
+                  spec["seed"], f"net-{spec['seed']}")
 
 
 def test_a_network_trains_the_same_alone_or_in_a_pack(tmp_path):
@@ -68,6 +70,26 @@ def test_a_network_trains_the_same_alone_or_in_a_pack(tmp_path):
         for w_a, w_p in zip(alone_weights, members[i].model.get_weights(), strict=True):
             np.testing.assert_allclose(w_a, w_p, rtol=RTOL, atol=ATOL)
     assert [len(r.history["loss"]) for r in packed][:2] == [6, 4]  # each ran its own number of epochs
+
+
+def test_each_network_of_a_pack_drops_at_its_own_rate(tmp_path):
+    """The dropout rate is an input of the pack's program, not compiled in: a network trained beside one of another
+    rate ends with the very bytes it ends with beside one of its own rate (same pack size, same place)."""
+    spec = {"n": 64, "lr": 0.05, "l1": 0.0, "epochs": 3, "es": None}
+    rates = {0: 0.1, 1: 0.6}
+
+    def weights(pack_rates: list[float], folder: str) -> list[list[np.ndarray]]:
+        members = [_member({**spec, "seed": s, "rate": r}, tmp_path / folder / str(s))
+                   for s, r in enumerate(pack_rates)]
+        assert train_pack(members, classifier_task())[0].pack_size == 2
+        return [m.model.get_weights() for m in members]
+
+    mixed = weights([rates[0], rates[1]], "mixed")
+    for seed, rate in rates.items():
+        own = weights([rate, rate], f"own-{rate}")[seed]
+        assert all(np.array_equal(a, b) for a, b in zip(mixed[seed], own, strict=True)), f"seed {seed} rate {rate}"
+    other = weights([rates[1], rates[0]], "swapped")  # seed 0 at the other rate: another network
+    assert not all(np.array_equal(a, b) for a, b in zip(mixed[0], other[0], strict=True))
 
 
 def test_early_stopping_stops_one_network_and_restores_its_best_epoch(tmp_path):

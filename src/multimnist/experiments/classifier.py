@@ -189,7 +189,13 @@ def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> l
 
 def pack_key(cfg: ClassifierConfig) -> str:
     """Classifiers with equal keys can train in one pack: all but the seed, learning rate, L1/L2 factors,
-    initializer, epochs, early stopping and augmentation (the pack trainer takes those network by network)."""
+    initializer, epochs, early stopping and augmentation (the pack trainer takes those network by network).
+
+    Dropout rates stay in the key, though the trainer takes them network by network too: packing the study's
+    three rates together changes no figure's meaning but the bits of the committed 0.3.0 runs (a network's
+    rounding depends on its pack's size: faint's nine dropout ablations in one pack instead of three ended with
+    the same test accuracies, 2 of 9 test losses different in the 8th significant digit), and buys nothing on
+    CPUs, where packs of 3 and 8 train at one speed per network (docs/scaling.md)."""
     model = {k: v for k, v in to_dict(cfg.model).items() if k not in ("l1", "l2", "initializer")}
     training = {k: v for k, v in to_dict(cfg.training).items()
                 if k not in ("epochs", "early_stopping", "shuffle")

@@ -6,9 +6,9 @@ runs one jitted epoch for all of them: `jax.vmap` over the networks, `lax.scan` 
 stateless API (`stateless_call`, `optimizer.stateless_apply`) inside. A pack of one is the ordinary case.
 
 What may differ inside a pack, network by network: the data (same shapes apart from the number of samples), the
-seed (initial weights, shuffling, dropout masks), the learning rate, the L1/L2 kernel penalties, the number of
-epochs and the early-stopping settings. Everything else (layers, activations, dropout rates, optimizer, batch
-size, loss) is compiled into the program and must match: `pack_signature` says what must.
+seed (initial weights, shuffling, dropout masks), the learning rate, the L1/L2 kernel penalties, the rates of its
+Dropout layers, the number of epochs and the early-stopping settings. Everything else (layers, activations,
+optimizer, batch size, loss) is compiled into the program and must match: `pack_signature` says what must.
 
 Per network, as `model.fit` gave it: a history row per epoch (training figures averaged over the epoch's
 batches, validation after the epoch), early stopping with the best weights restored (a stopped network freezes
@@ -26,7 +26,9 @@ import math
 import time
 import zipfile
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
@@ -125,9 +127,15 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
         opt.build(m.model.trainable_variables)
     signature = _check_packable(members, optimizers, task)
     factors = jnp.asarray(np.stack([_penalty_factors(m.model) for m in members]))  # (M, variables, 2): l1, l2
+    # (M, dropout layers), float32: what Keras' Python float `1.0 - rate` becomes beside float32 inputs
+    keep_prob = jnp.asarray(np.array([_keep_probabilities(m.model) for m in members], np.float32))
     progress = [_resume(m, opt) for m, opt in zip(members, optimizers, strict=True)]
     penalized = bool(np.any(np.asarray(factors)))  # else every step would sum |w| and w^2 times zero
-    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task, penalized)
+    # A network alone has its dropout rates compiled in, as Keras' own layers have them (as an array, XLA would
+    # round a lone network's scaling differently: not the bits of multimnist 0.3.0, nor of Keras).
+    compiled_keep = tuple(_keep_probabilities(members[0].model)) if len(members) == 1 else None
+    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task, penalized,
+                                              compiled_keep)
     pool = _Pool()
     rows = [pool.place(m.x, m.y, m.index) for m in members]  # each network's training rows in the pool
     val_rows = [pool.place(m.x_val, m.y_val, m.val_index) for m in members]
@@ -150,7 +158,7 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
         for idx, weight in _batches(members, rows, progress, active, plan):
             for c in range(0, idx.shape[1], chunk):
                 params, state, opt, train = train_fn(params, state, opt, train, x, y, idx[:, c:c + chunk],
-                                                     weight[:, c:c + chunk], active, factors)
+                                                     weight[:, c:c + chunk], active, factors, keep_prob)
         val = {k: jnp.zeros(len(members), jnp.float32) for k in names}
         for c in range(0, val_idx.shape[1], val_chunk):
             val = eval_fn(params, state, val, x, y, val_idx[:, c:c + val_chunk], val_weight[:, c:c + val_chunk])
@@ -174,11 +182,12 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
 # --- what may differ inside a pack, and what must not ---
 
 def pack_signature(model: keras.Model, optimizer, task: Task, batch_size: int) -> str:
-    """What the compiled program bakes in: the layers (without their L1/L2 factors), the optimizer (without its
-    learning rate, unless a schedule sets it), the task and the batch size. Networks pack only if theirs match."""
-    layers = json.dumps(_without(model.get_config(), ("kernel_regularizer", "bias_regularizer",
-                                                      "activity_regularizer", "kernel_initializer",
-                                                      "bias_initializer", "seed")), sort_keys=True, default=str)
+    """What the compiled program bakes in: the layers (without their L1/L2 factors and dropout rates), the
+    optimizer (without its learning rate, unless a schedule sets it), the task and the batch size. Networks pack
+    only if theirs match."""
+    layers = json.dumps(_without(_without_rates(model.get_config()),
+                                 ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                                  "kernel_initializer", "bias_initializer", "seed")), sort_keys=True, default=str)
     # Layer names count by position only (Keras numbers unnamed layers per process: dense_3, dense_4, ...).
     for i, name in enumerate([model.name, *(layer.name for layer in model._flatten_layers(include_self=False))]):
         layers = layers.replace(json.dumps(name), f'"#{i}"')
@@ -194,6 +203,18 @@ def _without(obj, keys):
         return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
     if isinstance(obj, (list, tuple)):
         return [_without(v, keys) for v in obj]
+    return obj
+
+
+def _without_rates(obj):
+    """A model config without the rates of its plain Dropout layers (those `_dropout_layers` takes per network);
+    a Dropout of rate 0 has no random state, so the variables' shapes still tell it from one that drops."""
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "Dropout" and obj.get("config", {}).get("noise_shape") is None:
+            return {**obj, "config": {k: v for k, v in obj["config"].items() if k != "rate"}}
+        return {k: _without_rates(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_without_rates(v) for v in obj]
     return obj
 
 
@@ -222,24 +243,59 @@ def _penalty_factors(model: keras.Model) -> np.ndarray:
     return np.array([factors.get(id(v), (0.0, 0.0)) for v in model.trainable_variables], dtype=np.float32)
 
 
+def _dropout_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's plain Dropout layers that drop (rate > 0, no noise shape): their rates are per network."""
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if type(layer) is keras.layers.Dropout and layer.rate > 0 and layer.noise_shape is None]
+
+
+def _keep_probabilities(model: keras.Model) -> list[float]:
+    """1 - rate of each of `_dropout_layers`, as Keras' dropout computes it (`1.0 - rate` in Python)."""
+    return [1.0 - layer.rate for layer in _dropout_layers(model)]
+
+
+@contextmanager
+def _dropping(model: keras.Model, keep):
+    """While tracing: the model's Dropout layers keep each unit with probability `keep[i]` (this network's, a
+    traced array, or Python floats), by Keras' own formula (`keras.src.backend.jax.random.dropout`), so a rate
+    handed in as an array draws the very masks the rate compiled in would."""
+    layers = _dropout_layers(model)
+
+    def call(layer, k, inputs, training=False):
+        if not training:
+            return inputs
+        mask = jax.random.bernoulli(layer.seed_generator.next(), p=k, shape=inputs.shape)
+        return jax.lax.select(mask, inputs / k, jnp.zeros_like(inputs))
+
+    for i, layer in enumerate(layers):
+        object.__setattr__(layer, "call", partial(call, layer, keep[i]))  # Layer.__call__ calls self.call
+    try:
+        yield
+    finally:
+        for layer in layers:
+            object.__delattr__(layer, "call")
+
+
 # --- the compiled program: one epoch of every network, and their validation ---
 
 _PROGRAMS: dict[str, tuple[Callable, Callable, Callable]] = {}
 
 
-def _programs(signature: str, model: keras.Model, optimizer, task: Task,
-              penalized: bool = True) -> tuple[Callable, Callable, Callable]:
+def _programs(signature: str, model: keras.Model, optimizer, task: Task, penalized: bool = True,
+              compiled_keep: tuple[float, ...] | None = None) -> tuple[Callable, Callable, Callable]:
     """The jitted training, validation and penalty functions for this signature (compiled once per shapes)."""
-    key = f"{signature} penalized={penalized}"
+    key = f"{signature} penalized={penalized} keep={compiled_keep}"
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = _build_programs(model, optimizer, task, penalized)
+        _PROGRAMS[key] = _build_programs(model, optimizer, task, penalized, compiled_keep)
     return _PROGRAMS[key]
 
 
-def _build_programs(model: keras.Model, optimizer, task: Task,
-                    penalized: bool = True) -> tuple[Callable, Callable, Callable]:
+def _build_programs(model: keras.Model, optimizer, task: Task, penalized: bool = True,
+                    compiled_keep: tuple[float, ...] | None = None) -> tuple[Callable, Callable, Callable]:
     """(train, evaluate, penalty), each over every network of a pack. `train` runs a chunk of an epoch's steps
-    (`steps_per_call`), `evaluate` a chunk of validation batches; both add to running sums they are handed."""
+    (`steps_per_call`), `evaluate` a chunk of validation batches; both add to running sums they are handed. The
+    dropout layers keep each unit with the probabilities `train` is handed per network, or with `compiled_keep`
+    (Python floats, compiled in) where given."""
 
     def penalty(params, factors):
         total = jnp.zeros((), jnp.float32)
@@ -249,7 +305,7 @@ def _build_programs(model: keras.Model, optimizer, task: Task,
             total = total + factors[i, 0] * jnp.sum(jnp.abs(p)) + factors[i, 1] * jnp.sum(jnp.square(p))
         return total
 
-    def train(params, state, opt, sums, x, y, idx, weight, active, factors):
+    def train(params, state, opt, sums, x, y, idx, weight, active, factors, keep_prob):
         def step(carry, batch):
             params, state, opt, sums = carry
             b_idx, b_weight = batch
@@ -258,7 +314,8 @@ def _build_programs(model: keras.Model, optimizer, task: Task,
             count = jnp.sum(b_weight)
 
             def objective(params):
-                y_pred, new_state = model.stateless_call(params, state, xb, training=True)
+                with _dropping(model, keep_prob if compiled_keep is None else compiled_keep):
+                    y_pred, new_state = model.stateless_call(params, state, xb, training=True)
                 data = jnp.sum(task.loss(yb, y_pred) * b_weight) / jnp.maximum(count, 1.0)
                 return data + penalty(params, factors), (new_state, y_pred)
 
