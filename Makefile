@@ -59,6 +59,7 @@ lint: $(VENV)/.dev
 bench: $(BIN)/multimnist
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_pack.py
+	$(BIN)/python benchmarks/bound_matmuls.py
 	if [ -f runs/paper/steps.json ]; then $(BIN)/python benchmarks/profile_floor.py runs/paper; fi
 
 clean:
