@@ -5,8 +5,9 @@ network on the study's split (66,840 training and 16,710 validation images, batc
 epoch), the speed-up over `fit`, and the share of this machine's float32 matmul peak (measured in the same run)
 that the training and validation arithmetic (XLA's own count, benchmarks/common.py) reaches. The data are random
 images of the study's shapes, --samples of them, the times scaled to a full epoch; the first epoch (compilation)
-is left out. First it prints the matmul rate of one one-thread process alone and of two at once, which says
-whether this machine's cores add up (--jobs). Figures only, no assertions.
+is left out; the last column is what that speed makes of full trainings of 50 epochs (the study's), per minute. On
+CPUs it first prints the matmul rate of one one-thread process alone and of two at once, which says whether this
+machine's cores add up (--jobs). Figures only, no assertions.
 
     .venv/bin/python benchmarks/bench_pack.py [--kinds classifier autoencoder] [--packs 1 3 8 16 32]
 """
@@ -97,10 +98,11 @@ def main() -> None:
     device = jax.devices()[0]
     print(f"{device.platform} ({device.device_kind}), {len(jax.devices())} device(s); matmul peak {peak:.0f} GFLOP/s; "
           f"times per network for a full epoch of {TRAIN:,} + {VAL:,} images at batch 256")
-    one, both = concurrent_peaks(1), concurrent_peaks(2)
-    print(f"one-thread processes (a local worker's setting): one alone {one[0]:.0f} GFLOP/s, two at once "
-          f"{' + '.join(f'{g:.0f}' for g in both)} = {sum(both):.0f} GFLOP/s (where the sum is no more than one alone, "
-          "the cores add no matmul throughput and --jobs 2 trains no faster than --jobs 1)")
+    if device.platform == "cpu":  # one-thread processes are a CPU worker's setting
+        one, both = concurrent_peaks(1), concurrent_peaks(2)
+        print(f"one-thread processes (a local worker's setting): one alone {one[0]:.0f} GFLOP/s, two at once "
+              f"{' + '.join(f'{g:.0f}' for g in both)} = {sum(both):.0f} GFLOP/s (where the sum is no more than one "
+              "alone, the cores add no matmul throughput and --jobs 2 trains no faster than --jobs 1)")
     cfg = TrainConfig(epochs=args.epochs, batch_size=256)
     scale = TRAIN / args.samples
     for kind in args.kinds:
@@ -108,13 +110,14 @@ def main() -> None:
         train_f, infer_f = model_flops_per_sample(build(kind, 0))
         epoch_flops = train_f * TRAIN + infer_f * VAL
         print(f"\n{kind}: {train_f / 1e3:.0f} kFLOP per training sample, {infer_f / 1e3:.0f} per validation one")
-        print(f"{'how':24s} {'s/epoch/network':>16s} {'vs fit':>8s} {'of peak':>8s}")
+        print(f"{'how':24s} {'s/epoch/network':>16s} {'vs fit':>8s} {'of peak':>8s} {'50-epoch trainings/min':>23s}")
         base = plain_fit(kind, arrays, cfg) * scale
         rows = [("Keras model.fit", base)] + [(f"pack of {m}", packed(kind, arrays, cfg, m, scale))
                                              for m in args.packs]
         for label, seconds in rows:
             share = epoch_flops / seconds / 1e9 / peak
-            print(f"{label:24s} {seconds:16.3f} {base / seconds:7.2f}x {share:8.1%}", flush=True)
+            print(f"{label:24s} {seconds:16.3f} {base / seconds:7.2f}x {share:8.1%} {60 / (50 * seconds):23.1f}",
+                  flush=True)
 
 
 if __name__ == "__main__":
