@@ -39,14 +39,18 @@ timeout "${TIME_BENCH:-150}" "$py" benchmarks/bench_pack.py "${bench[@]}" 2>&1 |
 echo "bench_pack: rc ${PIPESTATUS[0]}, $(( $(date +%s) - start )) s" | tee -a "$out/bench_pack.txt"
 
 run=/tmp/device-check-$profile
+rm -rf "$run"  # timed from scratch: a run left by an earlier call would resume
 start=$(date +%s)
 timeout "${TIME_PAPER:-330}" "$py" -m multimnist reproduce --profile "$profile" --out "$run" --jobs 1 > "$out/paper.log" 2>&1
-echo "reproduce --profile $profile: rc $?, $(( $(date +%s) - start )) s" | tee -a "$out/paper.log"
+rc=$?
+echo "reproduce --profile $profile: rc $rc, $(( $(date +%s) - start )) s" | tee -a "$out/paper.log"
 tail -n 5 "$out/paper.log"
 if [ -f "$run/steps.json" ]; then
     cp "$run/steps.json" "$out/steps.json"
     "$py" -c "import json, sys; s = json.load(open(sys.argv[1])); [print(f'{k:24s} {v.get(\"seconds\", 0):8.1f} s')
 for k, v in s.items()]; print(f'{\"total\":24s} {sum(v.get(\"seconds\", 0) for v in s.values()):8.1f} s')" \
         "$run/steps.json" | tee -a "$out/paper.log"
-    timeout 60 "$py" benchmarks/profile_floor.py "$run" 2>&1 | grep -v -i warning | tee "$out/floor.txt"
+    if [ "$rc" = 0 ]; then  # a stopped run's finished trainings have no step time to set against their floor
+        timeout 60 "$py" benchmarks/profile_floor.py "$run" 2>&1 | grep -v -i warning | tee "$out/floor.txt"
+    fi
 fi
