@@ -118,6 +118,9 @@ def main() -> None:
             share = epoch_flops / seconds / 1e9 / peak
             print(f"{label:24s} {seconds:16.3f} {base / seconds:7.2f}x {share:8.1%} {60 / (50 * seconds):23.1f}",
                   flush=True)
+    after = matmul_peak_gflops()
+    print(f"\nmatmul peak at the end {after:.0f} GFLOP/s, at the start {peak:.0f} (the shares above): where they "
+          "differ much, this machine's speed drifted during the run, and figures compare only within a kind")
 
 
 if __name__ == "__main__":
