@@ -193,9 +193,10 @@ def pack_key(cfg: ClassifierConfig) -> str:
 
     Dropout rates stay in the key, though the trainer takes them network by network too: packing the study's
     three rates together changes no figure's meaning but the bits of the committed 0.3.0 runs (a network's
-    rounding depends on its pack's size: faint's nine dropout ablations in one pack instead of three ended with
-    the same test accuracies, 2 of 9 test losses different in the 8th significant digit), and buys nothing on
-    CPUs, where packs of 3 and 8 train at one speed per network (docs/scaling.md)."""
+    rounding depends on its pack's size: with the rates left out of this key, faint's nine dropout ablations
+    trained in one pack instead of three and ended with the same test accuracies, 2 of 9 test losses different in
+    the 8th significant digit; 2026-12-03), and buys nothing on CPUs, where packs of 3 and 8 train at one speed
+    per network (docs/scaling.md). `python scripts/check_same_bits.py` checks that a change keeps those bits."""
     model = {k: v for k, v in to_dict(cfg.model).items() if k not in ("l1", "l2", "initializer")}
     training = {k: v for k, v in to_dict(cfg.training).items()
                 if k not in ("epochs", "early_stopping", "shuffle")
