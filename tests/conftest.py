@@ -1,10 +1,13 @@
-"""Shared fixtures: the vendored MNIST digits (loaded once) and a small generated dataset on disk; and a watch
+"""Shared fixtures: the vendored MNIST digits (loaded once) and a small generated dataset on disk; the scripts as
+modules (`load_script`); and a watch
 that keeps `make test-fast` fast by naming the unmarked tests that have grown slow."""
 
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import struct
+from pathlib import Path
 
 from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_dataset
 
@@ -12,6 +15,15 @@ import numpy as np
 import pytest
 
 SMALL_TRAIN = 1000  # small enough to keep the suite fast, large enough to hold all 50 study classes
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str):
+    """scripts/NAME.py as a module (the scripts are no package, so they cannot be imported by name)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:

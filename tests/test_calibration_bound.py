@@ -3,24 +3,18 @@ rescoring the same runs never undercuts, and meets where the dropped distances a
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from multimnist.evaluation.fidelity import fidelity
 
 import numpy as np
 import pytest
+from conftest import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "calibration_bound.py"
 EPOCHS = np.arange(1, 51)
 
 
 @pytest.fixture(scope="module")
 def cb():
-    spec = importlib.util.spec_from_file_location("calibration_bound", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("calibration_bound")
 
 
 def run(min_epoch: int, rise: float, slide: float = 0.0) -> dict:

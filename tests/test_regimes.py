@@ -3,7 +3,6 @@ files and section `multimnist report --across` writes from paper runs on several
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from multimnist.report.regimes import BASELINE, CONFIGS, config_folders, holm_ve
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 
 @pytest.mark.parametrize(("after", "before", "verdict"), [
@@ -109,17 +109,9 @@ def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
     assert "faint: hurts: dropout_0.1" in report and "| faint | dropout_0.1 | 3 |" in report
 
 
-def _digest_script():
-    spec = importlib.util.spec_from_file_location("digest_run", Path(__file__).resolve().parents[1] / "scripts"
-                                                  / "digest_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path, capsys):
-    digest = _digest_script()
+    digest = load_script("digest_run")
     runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
     digests = [tmp_path / "digests" / r.name for r in runs]
     for run, dest in zip(runs, digests, strict=True):
