@@ -16,7 +16,6 @@ step (a call's dispatch, some tens of microseconds, counts against it), the peak
 from __future__ import annotations
 
 import argparse
-import time
 
 from multimnist.models.autoencoder import build_autoencoder
 from multimnist.models.classifier import ModelConfig, build_classifier
@@ -25,7 +24,7 @@ from multimnist.training.seeding import seed_everything
 import jax
 import jax.numpy as jnp
 import numpy as np
-from common import matmul_peak_gflops  # benchmarks/common.py, beside this script
+from common import best_seconds, matmul_peak_gflops  # benchmarks/common.py, beside this script
 
 BATCH = 256
 
@@ -65,16 +64,6 @@ def step_matmuls(shapes: list[tuple[int, int]], m: int, shared_first: bool = Fal
     return jax.jit(step), (xs, ws, dys), flops
 
 
-def best_seconds(fn, args, repeats: int) -> float:
-    jax.block_until_ready(fn(*args))
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packs", nargs="+", type=int, default=[1, 3, 8, 16])
@@ -89,7 +78,7 @@ def main() -> None:
         for m in args.packs:
             for shared in (False, True) if kind == "classifier" and m > 1 else (False,):
                 fn, fn_args, flops = step_matmuls(shapes, m, shared)
-                seconds = best_seconds(fn, fn_args, args.repeats)
+                seconds = best_seconds(fn, *fn_args, repeats=args.repeats)
                 rows.append((kind, m, "one shared batch, wide layer 1" if shared else "own batches", seconds, flops))
     after = matmul_peak_gflops()
     print(f"{jax.devices()[0].platform}: matmul peak {peak:.0f} GFLOP/s before, {after:.0f} after; shares below "

@@ -28,6 +28,19 @@ def matmul_peak_gflops(n: int | None = None, repeats: int = 10) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def best_seconds(fn, *args, repeats: int = 5) -> float:
+    """Best wall time of `repeats` calls of a jitted `fn(*args)`, after one call that compiles it."""
+    import jax
+
+    jax.block_until_ready(fn(*args))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def concurrent_peaks(processes: int, n: int = 2048, seconds: float = 3.0) -> list[float]:
     """Median matmul GFLOP/s of each of `processes` one-thread processes running at once (a local worker's setting:
     `thread_env(1)`). Their sum against `matmul_peak_gflops()` says whether the cores add up: on some virtual

@@ -15,8 +15,6 @@ machine shows as two different figures for one variant.
 
 from __future__ import annotations
 
-import time
-
 from multimnist.models.autoencoder import build_autoencoder
 from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.training.seeding import seed_everything
@@ -25,21 +23,11 @@ import jax
 import jax.numpy as jnp
 import keras
 import numpy as np
-from common import matmul_peak_gflops  # benchmarks/common.py, beside this script
+from common import best_seconds, matmul_peak_gflops  # benchmarks/common.py, beside this script
 from jax import lax
 
 B, D, H1, H2, C, M = 256, 1092, 80, 70, 50, 8  # batch, input, the classifier's widths, classes, networks a pack
 RNG = np.random.default_rng(0)
-
-
-def best_seconds(fn, *args, repeats: int = 5) -> float:
-    jax.block_until_ready(fn(*args))  # compiles
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def uniform(*shape) -> jax.Array:

@@ -26,7 +26,7 @@ import math
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -131,11 +131,10 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     keep_prob = jnp.asarray(np.array([_keep_probabilities(m.model) for m in members], np.float32))
     progress = [_resume(m, opt) for m, opt in zip(members, optimizers, strict=True)]
     penalized = bool(np.any(np.asarray(factors)))  # else every step would sum |w| and w^2 times zero
-    # A network alone has its dropout rates compiled in, as Keras' own layers have them (as an array, XLA would
-    # round a lone network's scaling differently: not the bits of multimnist 0.3.0, nor of Keras).
-    compiled_keep = tuple(_keep_probabilities(members[0].model)) if len(members) == 1 else None
-    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task, penalized,
-                                              compiled_keep)
+    # A network alone drops through Keras' own Dropout layers, its rates compiled in (as an array, XLA would round
+    # a lone network's scaling differently: not the bits of multimnist 0.3.0, nor of Keras); they key its program.
+    own_rates = tuple(_keep_probabilities(members[0].model)) if len(members) == 1 else None
+    train_fn, eval_fn, penalty_fn = _programs(signature, members[0].model, optimizers[0], task, penalized, own_rates)
     pool = _Pool()
     rows = [pool.place(m.x, m.y, m.index) for m in members]  # each network's training rows in the pool
     val_rows = [pool.place(m.x_val, m.y_val, m.val_index) for m in members]
@@ -257,8 +256,8 @@ def _keep_probabilities(model: keras.Model) -> list[float]:
 @contextmanager
 def _dropping(model: keras.Model, keep):
     """While tracing: the model's Dropout layers keep each unit with probability `keep[i]` (this network's, a
-    traced array, or Python floats), by Keras' own formula (`keras.src.backend.jax.random.dropout`), so a rate
-    handed in as an array draws the very masks the rate compiled in would."""
+    traced array) by Keras' own formula (`keras.src.backend.jax.random.dropout`), so a rate handed in as an array
+    draws the very masks the rate compiled in would."""
     layers = _dropout_layers(model)
 
     def call(layer, k, inputs, training=False):
@@ -282,20 +281,21 @@ _PROGRAMS: dict[str, tuple[Callable, Callable, Callable]] = {}
 
 
 def _programs(signature: str, model: keras.Model, optimizer, task: Task, penalized: bool = True,
-              compiled_keep: tuple[float, ...] | None = None) -> tuple[Callable, Callable, Callable]:
-    """The jitted training, validation and penalty functions for this signature (compiled once per shapes)."""
-    key = f"{signature} penalized={penalized} keep={compiled_keep}"
+              own_rates: tuple[float, ...] | None = None) -> tuple[Callable, Callable, Callable]:
+    """The jitted training, validation and penalty functions for this signature (compiled once per shapes).
+    `own_rates`: the keep probabilities of `model`'s Dropout layers when its own layers drop (a network alone)."""
+    key = f"{signature} penalized={penalized} own_rates={own_rates}"
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = _build_programs(model, optimizer, task, penalized, compiled_keep)
+        _PROGRAMS[key] = _build_programs(model, optimizer, task, penalized, own_rates is not None)
     return _PROGRAMS[key]
 
 
 def _build_programs(model: keras.Model, optimizer, task: Task, penalized: bool = True,
-                    compiled_keep: tuple[float, ...] | None = None) -> tuple[Callable, Callable, Callable]:
+                    own_rates: bool = False) -> tuple[Callable, Callable, Callable]:
     """(train, evaluate, penalty), each over every network of a pack. `train` runs a chunk of an epoch's steps
     (`steps_per_call`), `evaluate` a chunk of validation batches; both add to running sums they are handed. The
-    dropout layers keep each unit with the probabilities `train` is handed per network, or with `compiled_keep`
-    (Python floats, compiled in) where given."""
+    dropout layers keep each unit with the probabilities `train` is handed per network, or, with `own_rates`, with
+    the rates `model`'s layers have (compiled in: the program serves only networks of those rates)."""
 
     def penalty(params, factors):
         total = jnp.zeros((), jnp.float32)
@@ -314,7 +314,7 @@ def _build_programs(model: keras.Model, optimizer, task: Task, penalized: bool =
             count = jnp.sum(b_weight)
 
             def objective(params):
-                with _dropping(model, keep_prob if compiled_keep is None else compiled_keep):
+                with nullcontext() if own_rates else _dropping(model, keep_prob):
                     y_pred, new_state = model.stateless_call(params, state, xb, training=True)
                 data = jnp.sum(task.loss(yb, y_pred) * b_weight) / jnp.maximum(count, 1.0)
                 return data + penalty(params, factors), (new_state, y_pred)
