@@ -28,9 +28,9 @@ from multimnist.evaluation.noise import ALPHA, proportion_test, wilson_interval
 from multimnist.experiments.autoencoder import train_autoencoder
 from multimnist.experiments.generation import generate, score_reads, score_samplers
 from multimnist.experiments.reader import train_reader
+from multimnist.experiments.scores import scores_markdown
 from multimnist.files import write_json
 from multimnist.latent.samplers import SAMPLERS
-from multimnist.report.scores import scores_markdown
 
 import numpy as np
 import pytest

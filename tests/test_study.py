@@ -20,8 +20,9 @@ from pathlib import Path
 
 import multimnist.experiments.study as study
 from multimnist.cli import main
-from multimnist.experiments.study import PROFILES, load_profile, reproduce
+from multimnist.experiments.study import PROFILES, load_profile
 from multimnist.report.claims import VERDICTS, study_claims
+from multimnist.report.pipeline import reproduce
 from multimnist.report.results import load_study
 
 import pytest

@@ -131,13 +131,12 @@ def test_a_preset_is_named_with_its_knobs():
 
 def test_profile_json_names_the_data(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "build_steps", lambda out, profile, n_jobs=1, executor=None, pack=None: [])
-    monkeypatch.setattr(study, "write_report", lambda out: "report")
     source = _npz(tmp_path / "mine.npz")
-    study.reproduce(tmp_path / "a", "quick", data=source)
+    study.run_study(tmp_path / "a", "quick", data=source)
     recorded = json.loads((tmp_path / "a" / "profile.json").read_text())
     assert recorded["profile"]["data"] == str(source) and recorded["profile"]["preset"] is None
     assert recorded["data"]["files"] == {"mine.npz": dataset_files(source)["mine.npz"]}
-    study.reproduce(tmp_path / "b", "quick", preset="few-source-digits")
+    study.run_study(tmp_path / "b", "quick", preset="few-source-digits")
     recorded = json.loads((tmp_path / "b" / "profile.json").read_text())
     assert recorded["data"]["kind"] == "preset" and recorded["data"]["preset"] == "few-source-digits"
     assert recorded["data"]["knobs"]["train_pool"] == 3000

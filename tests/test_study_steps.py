@@ -22,7 +22,7 @@ PROFILE = study.Profile("steps-test", train_size=500, seeds=(0, 1, 2), classifie
 
 @pytest.fixture
 def recorded(monkeypatch, tmp_path):
-    """reproduce() on PROFILE with every step's work replaced by a recorder; returns (run, ran) where run()
+    """run_study() on PROFILE with every step's work replaced by a recorder; returns (run, ran) where run()
     reproduces into the same folder and `ran` lists the steps that ran, in order."""
     ran: list[str] = []
     real = study.build_steps
@@ -34,12 +34,11 @@ def recorded(monkeypatch, tmp_path):
         return steps
 
     monkeypatch.setattr(study, "build_steps", recording_steps)
-    monkeypatch.setattr(study, "write_report", lambda out: ran.append("report") or "report")
     out = tmp_path / "run"
 
     def run(profile=PROFILE):
         ran.clear()
-        study.reproduce(out, profile)
+        study.run_study(out, profile, report=lambda out: ran.append("report") or "report")
         return list(ran)
 
     return run

@@ -5,15 +5,16 @@
     train = multimnist.MultiMNIST("data/", train=True)               # like torchvision.datasets.MNIST
 
 Importing the package is cheap: the API above loads on first use and needs only numpy, PyYAML and Pillow.
-It also selects Keras' JAX backend unless the user already chose one (Keras is never imported here).
+It also selects Keras' JAX backend unless the user already chose one (`backend.select_backend`; Keras is never
+imported here), before any of its modules can load Keras.
 """
 
-import os
 from typing import TYPE_CHECKING
 
 from multimnist._version import __version__
+from multimnist.backend import select_backend
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+select_backend()
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time they load on first use (__getattr__ below)
     from multimnist.datasets import MultiMNIST, class_names, load_data

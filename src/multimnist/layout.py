@@ -3,11 +3,11 @@
 A training run folder:
 
     RUN/config.yaml     the resolved configuration, written once the model is built
-    RUN/history.csv     one row per epoch (Keras CSVLogger)
+    RUN/history.csv     one row per epoch, the figures Keras' fit would log (training/pack.py writes it)
     RUN/model.keras     the trained model
     RUN/metrics.json    final metrics, data hash, versions, timings: written last, so it marks the run finished
     RUN/*.png, *.csv    figures and tables of the run
-    RUN/backup/         Keras BackupAndRestore state while a run is unfinished
+    RUN/backup/         the whole training state after the last finished epoch, while a run is unfinished
 
 A dataset folder (`data make --out`, the cache of `load_data`, a study's RUN/data):
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 
 from multimnist._version import __version__
+from multimnist.backend import select_backend
 from multimnist.cli import calibrate, compare, completion, data, docs, generation, study, sweep, train
 from multimnist.cli.options import VERBOSITY, OptionError, parse_range
 from multimnist.errors import UserError, file_error
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = None
+    select_backend(force=True)  # the command's process is ours: JAX, whatever KERAS_BACKEND says
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

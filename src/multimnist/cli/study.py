@@ -51,7 +51,7 @@ def add_commands(subparsers) -> None:
 
 def _reproduce(args) -> int:
     from multimnist.executor import session
-    from multimnist.experiments.study import reproduce  # Keras/JAX: slow to import
+    from multimnist.report.pipeline import reproduce  # Keras/JAX: slow to import
 
     seeds = parse_range(args.seeds, "--seeds", minimum=0) if args.seeds is not None else None
     options = run_options(args)

@@ -19,17 +19,17 @@ from multimnist.data.config import HEIGHT, WIDTH
 from multimnist.errors import UserError
 from multimnist.executor import Executor, Job
 from multimnist.experiments.packs import run_in_packs
-from multimnist.files import write_json, write_npz, write_text
-from multimnist.formatting import csv_text
-from multimnist.layout import HISTORY, read_history
-from multimnist.models.autoencoder import Autoencoder, AutoencoderModelConfig, build_autoencoder, latent_size
-from multimnist.report.figures import (
+from multimnist.figures.png import (
     curves_figure_by_label,
     errorbar_figure,
     history_panels_figure,
     latent_figure,
     reconstruction_figure,
 )
+from multimnist.files import write_json, write_npz, write_text
+from multimnist.formatting import csv_text
+from multimnist.layout import HISTORY, read_history
+from multimnist.models.autoencoder import Autoencoder, AutoencoderModelConfig, build_autoencoder, latent_size
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import predict
 from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack

@@ -22,11 +22,11 @@ from multimnist.evaluation.classification import classification_summary
 from multimnist.executor import Executor, Job
 from multimnist.experiments.compare import compare_runs
 from multimnist.experiments.packs import run_in_packs
+from multimnist.figures.png import accuracy_frequency_figure, confusion_figure, curves_figure
 from multimnist.files import write_text
 from multimnist.formatting import csv_text
 from multimnist.layout import HISTORY, read_history
 from multimnist.models.classifier import ModelConfig, build_classifier
-from multimnist.report.figures import accuracy_frequency_figure, confusion_figure, curves_figure
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import accuracy, predict
 from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack

@@ -89,7 +89,7 @@ def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard:
     """Write samples.png, histogram.png, hard.png and stats.json for the dataset at `data`."""
     ds = read_dataset(data)  # first: a missing or broken dataset is named even where matplotlib is missing
 
-    from multimnist.report.figures import class_histogram_figure, sample_grid_figure
+    from multimnist.figures.png import class_histogram_figure, sample_grid_figure
 
     out = Path(out)
     first = first_unique(ds.y_train, 16)

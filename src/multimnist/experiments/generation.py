@@ -27,14 +27,14 @@ from multimnist.evaluation.generation import (
     score_table,
 )
 from multimnist.experiments.reader import load_reader, read_images
+from multimnist.experiments.scores import scores_markdown
+from multimnist.figures.png import number_counts_figure, sample_grid_figure
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
 from multimnist.formatting import csv_text
 from multimnist.latent.samplers import SAMPLERS, describe, make_sampler
 from multimnist.layout import is_complete, read_metrics
 from multimnist.models.autoencoder import split
 from multimnist.models.reader import reading_model
-from multimnist.report.figures import number_counts_figure, sample_grid_figure
-from multimnist.report.scores import scores_markdown
 from multimnist.training.inference import predict
 from multimnist.training.run import load_model, versions
 

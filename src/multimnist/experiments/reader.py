@@ -18,9 +18,9 @@ from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import read_numbers
+from multimnist.figures.png import sample_grid_figure
 from multimnist.layout import is_complete
 from multimnist.models.reader import HEADS, ReaderModelConfig, build_reader
-from multimnist.report.figures import sample_grid_figure
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import predict
 from multimnist.training.pack import Member, Task, train_pack

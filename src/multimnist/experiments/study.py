@@ -1,4 +1,5 @@
-"""The whole study as one resumable pipeline: data, classifiers, autoencoder, generation, report.
+"""The study's steps as one resumable pipeline: data, classifiers, autoencoder, generation (the report, which reads
+what they wrote, is added on top by `multimnist.report.pipeline.reproduce`).
 
 Each step writes its own folder under OUT and is recorded in OUT/steps.json with the hash of its inputs once it has
 finished: its settings (the contents of the configs it trains, resolved, and the data: the preset's knobs, or the
@@ -36,7 +37,6 @@ from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.layout import METRICS
 from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
-from multimnist.report.study import write_report
 
 import yaml
 
@@ -271,13 +271,15 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
+def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
               n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
-              preset: str | None = None, data: str | Path | None = None) -> Path:
-    """Run every step not already finished with the same inputs, then write the report; returns OUT.
+              preset: str | None = None, data: str | Path | None = None,
+              report: Callable[[Path], object] | None = None) -> Path:
+    """Run every step not already finished with the same inputs, then `report(OUT)` as the last step; returns OUT.
 
     `pack`: networks trained together in one compiled program (None: 8 on CPUs, 32 on a GPU); `preset` or `data`
-    (a user's dataset folder or .npz) replace the profile's data."""
+    (a user's dataset folder or .npz) replace the profile's data; `report` (the report layer's `write_report`) is
+    handed in from above, so that the steps know nothing of the report that reads them."""
     profile = load_profile(profile).with_seeds(seeds).with_data(preset, data)
     if profile.data is not None:
         read_study_data(profile.data)  # a problem with the user's data is one clear error before anything runs
@@ -286,8 +288,9 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     steps = build_steps(out, profile, n_jobs, executor, pack)
-    steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
-                      outputs=("report.html", "report.md", "results.json")))
+    if report is not None:
+        steps.append(Step("report", lambda: str(report(out)), {}, tuple(s.name for s in steps), cost=10,
+                          outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
     source = profile.data_source()
     log.info("data: %s", source_text(source))
@@ -316,5 +319,6 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         done_cost += step.cost
         remaining -= step.cost
         log.info("[%d/%d] %s: finished in %s", i, len(steps), step.name, duration(seconds))
-    log.info("report: %s", (out / "report.html").resolve())
+    if report is not None:
+        log.info("report: %s", (out / "report.html").resolve())
     return out

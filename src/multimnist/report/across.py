@@ -171,7 +171,7 @@ def sections(matrix: dict, figure: bool) -> list[Section]:
 def write_across(runs: Sequence[str | Path], out: str | Path) -> Path:
     """Read the runs, write OUT/across.json, across.md, across.html and (where a claim has estimates) effects.png;
     returns the HTML's path."""
-    from multimnist.report.figures import effects_figure  # matplotlib: only when drawing
+    from multimnist.figures.png import effects_figure  # matplotlib: only when drawing
 
     out = Path(out)
     loaded = load_runs(runs)

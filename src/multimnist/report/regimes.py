@@ -89,7 +89,7 @@ def regime_table_data(folders: dict[str, dict[str, Path]]) -> dict:
 
 def write_regime_files(out: Path, table: dict, folders: dict[str, dict[str, Path]]) -> None:
     """regimes.json, regimes.csv, regime_gain.png and regime_curves.png (see the module docstring)."""
-    from multimnist.report.figures import regime_curves_figure, regime_gain_figure  # matplotlib: only when drawing
+    from multimnist.figures.png import regime_curves_figure, regime_gain_figure  # matplotlib: only when drawing
 
     out = Path(out)
     rows, presets, configs, seeds = table["rows"], table["presets"], table["configs"], table["seeds"]

@@ -1,1 +1,2 @@
-"""One training path for every model: seeding, Keras fit with callbacks, run folders."""
+"""One training path for every model: the pack trainer (many networks, one compiled JAX program), run folders,
+seeding, optimizers and inference."""

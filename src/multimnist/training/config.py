@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
 from multimnist.errors import UserError
 
 import keras

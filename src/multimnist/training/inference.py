@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
-
 import numpy as np
 
 PREDICT_BATCH = 2048  # inference batch size: fast on CPU, small enough for every model here

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
+from multimnist.backend import require_jax
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_npz, write_text
 from multimnist.formatting import csv_text
@@ -122,6 +122,7 @@ def train_pack(members: Sequence[Member], task: Task, label: str = "") -> list[T
     members = list(members)
     if not members:
         return []
+    require_jax()
     optimizers = [make_optimizer(m.cfg, m.n_train) for m in members]
     for m, opt in zip(members, optimizers, strict=True):
         opt.build(m.model.trainable_variables)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
 from multimnist._version import __version__
 from multimnist.config import to_dict
 from multimnist.data import Dataset, read_dataset

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multimnist  # noqa: F401  (selects the JAX backend before Keras loads)
-
 
 def seed_everything(seed: int) -> None:
     import keras

@@ -1,4 +1,5 @@
-"""scores.md: one autoencoder seed's table of generated-image scores, in words and Markdown.
+"""scores.md: one autoencoder seed's table of generated-image scores, in words and Markdown (written by the
+generation step beside scores.json, which is what the report reads).
 
 Rendering only. The verdicts on the samplers come from the claims table (report/claims.py), which compares the
 samplers across autoencoder seeds with the same criteria as every other claim; one seed's table states no verdict.

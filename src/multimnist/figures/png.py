@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multimnist.figures import plots
 from multimnist.files import save_figure
-from multimnist.report import plots
 
 import matplotlib.pyplot as plt
 import numpy as np
