@@ -1,7 +1,7 @@
 """Does the working tree still train a finished run's networks to the same bytes? Retrain some, compare files.
 
 RUN is a finished `multimnist reproduce` folder (its data in RUN/data). Each GROUP is a glob of classifier run
-folders under RUN trained together, as one step of the pipeline trained them (one `train_classifiers` call, which
+folders under RUN trained together, as one step of the pipeline trained them (one `experiments.runs.run` call, which
 packs them as the pipeline does); `--reader` adds the reader. Each network is retrained from its config.yaml into
 the same place under OUT, then its history.csv, confusion.csv and confused_pairs.csv are compared byte for byte
 and its metrics.json key by key (seconds and the data's path aside). Prints a line per network; exits 1 if any
@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from multimnist.experiments.classifier import train_classifiers
+from multimnist.experiments import runs
+from multimnist.experiments.classifier import CLASSIFIER, load_classifier_config
 from multimnist.experiments.reader import train_reader
 
 FILES = ("history.csv", "confusion.csv", "confused_pairs.csv")
@@ -43,14 +44,14 @@ def main() -> None:
     args = parser.parse_args()
     checked = []
     for pattern in args.groups:
-        runs = sorted(p.relative_to(args.run) for p in args.run.glob(pattern) if (p / "config.yaml").is_file())
-        if not runs:
+        found = sorted(p.relative_to(args.run) for p in args.run.glob(pattern) if (p / "config.yaml").is_file())
+        if not found:
             sys.exit(f"check_same_bits: no run folder matches {pattern!r} under {args.run}")
         start = time.time()
-        train_classifiers([str(args.run / r / "config.yaml") for r in runs], str(args.run / "data"),
-                          [args.out / r for r in runs])
-        print(f"{pattern}: {len(runs)} networks retrained in {time.time() - start:.0f} s", flush=True)
-        checked += runs
+        runs.run(CLASSIFIER, [load_classifier_config(args.run / r / "config.yaml", seed=None) for r in found],
+                 str(args.run / "data"), [args.out / r for r in found])
+        print(f"{pattern}: {len(found)} networks retrained in {time.time() - start:.0f} s", flush=True)
+        checked += found
     if args.reader:
         start = time.time()
         train_reader(args.out / "reader", config=str(args.run / "reader" / "config.yaml"), seed=None)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from multimnist.config import to_dict
 from multimnist.errors import UserError
-from multimnist.experiments.classifier import ClassifierConfig, load_classifier_config, run_seeds
+from multimnist.experiments.classifier import ClassifierConfig, load_classifier_config, run_configs
 from multimnist.files import write_text
 from multimnist.formatting import csv_text, duration, pm
 from multimnist.models.classifier import count_params
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
             raise UserError(f"no dataset folder {args.data} (make one: multimnist data make --out {args.data})")
         configs = candidate_configs(args.epochs)
         start = time.time()
-        results = {name: run_seeds(cfg, args.data, args.out, seeds=SEEDS, n_jobs=args.jobs)
+        results = {name: run_configs([cfg], args.data, args.out, seeds=SEEDS, n_jobs=args.jobs)[cfg.name]
                    for name, cfg in configs.items()}
         seconds = time.time() - start
         rows = selection_table(configs, results)

@@ -80,8 +80,9 @@ def test_dropout_is_active_only_in_training():
 
 def test_the_pipeline_packs_one_dropout_rate_at_a_time():
     """The trainer takes dropout rates per network (tests/test_pack.py), but the pipeline keeps the study's rates
-    apart, so the committed runs keep their bits (pack_key says why); everything else of the ablations packs."""
-    key = {name: clf.pack_key(load_classifier_config(name)) for name in
+    apart, so the committed runs keep their bits (training/pack.py's pack_key says why); everything else of the
+    ablations packs."""
+    key = {name: clf.CLASSIFIER.key(load_classifier_config(name)) for name in
            ("dropout_0.1", "dropout_0.2", "regularized", "unregularized", "l2_1e-5", "l1_1e-3", "early_stopping")}
     assert key["dropout_0.1"] == key["regularized"] != key["dropout_0.2"]  # early stopping is per network
     assert key["unregularized"] == key["l2_1e-5"] == key["l1_1e-3"] == key["early_stopping"] != key["dropout_0.1"]

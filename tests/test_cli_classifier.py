@@ -9,6 +9,7 @@ import shutil
 
 from multimnist.cli import main
 from multimnist.experiments import classifier as clf
+from multimnist.experiments import runs as run_protocol
 from multimnist.files import write_json, write_text
 
 import pytest
@@ -76,7 +77,8 @@ def test_compare_tables_mean_and_std_with_the_study_beside(runs, capsys):
 def test_sweep_trains_each_setting_and_tables_them(small_dataset_dir, tmp_path, monkeypatch):
     calls = []
 
-    def fake_train(configs, data, out, **_):
+    def fake_train(kind, configs, data, out, **_):
+        assert kind is clf.CLASSIFIER
         results = []
         for config, folder in zip(configs, out, strict=True):
             cfg = clf.load_classifier_config(config)
@@ -89,7 +91,7 @@ def test_sweep_trains_each_setting_and_tables_them(small_dataset_dir, tmp_path, 
             results.append(metrics)
         return results
 
-    monkeypatch.setattr(clf, "train_classifiers", fake_train)
+    monkeypatch.setattr(run_protocol, "train", fake_train)
     out = tmp_path / "sweep"
     assert main(["sweep", "activation", "--data", str(small_dataset_dir), "--out", str(out), "--seeds", "0,1"]) == 0
     assert sorted(calls) == [("activation-leaky_relu", "leaky_relu", 0), ("activation-leaky_relu", "leaky_relu", 1),

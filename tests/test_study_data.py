@@ -130,7 +130,8 @@ def test_a_preset_is_named_with_its_knobs():
 
 
 def test_profile_json_names_the_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(study, "build_steps", lambda out, profile, n_jobs=1, executor=None, pack=None: [])
+    monkeypatch.setattr(study, "build_steps", lambda out, profile, n_jobs=1, executor=None, pack=None,
+                        more_seeds=None: [])
     source = _npz(tmp_path / "mine.npz")
     study.run_study(tmp_path / "a", "quick", data=source)
     recorded = json.loads((tmp_path / "a" / "profile.json").read_text())

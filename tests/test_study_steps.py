@@ -27,8 +27,8 @@ def recorded(monkeypatch, tmp_path):
     ran: list[str] = []
     real = study.build_steps
 
-    def recording_steps(out, profile, n_jobs=1, executor=None, pack=None):
-        steps = real(out, profile, n_jobs, executor, pack)
+    def recording_steps(out, profile, n_jobs=1, executor=None, pack=None, more_seeds=None):
+        steps = real(out, profile, n_jobs, executor, pack, more_seeds)
         for step in steps:
             step.run = lambda name=step.name: ran.append(name) or name
         return steps
@@ -36,9 +36,9 @@ def recorded(monkeypatch, tmp_path):
     monkeypatch.setattr(study, "build_steps", recording_steps)
     out = tmp_path / "run"
 
-    def run(profile=PROFILE):
+    def run(profile=PROFILE, more_seeds=None):
         ran.clear()
-        study.run_study(out, profile, report=lambda out: ran.append("report") or "report")
+        study.run_study(out, profile, report=lambda out: ran.append("report") or "report", more_seeds=more_seeds)
         return list(ran)
 
     return run
@@ -78,6 +78,25 @@ def test_editing_a_config_reruns_its_step_and_the_steps_that_read_it(recorded, c
     path = configs_copy / "unregularized.yaml"  # the base of every side sweep, and a headline network
     path.write_text(path.read_text() + "\ndata:\n  val_fraction: 0.25\n")
     assert recorded() == ["classifiers", *(f"sweep-{k}" for k in study.SIDE_SWEEPS), "compare", "report"]
+
+
+def test_a_later_look_reruns_the_steps_of_the_configurations_given_more_seeds(recorded):
+    """The sequential design asks for more seeds of some configurations: only their steps (and what reads them)
+    run again, their finished trainings kept; asking again for the same is nothing new."""
+    recorded()
+    more = {"regularized": 5, "cf-20": 4, "batch-8": 5}
+    assert recorded(more_seeds=more) == ["classifiers", "sweep-batch", "compare", "compression-sweep", "report"]
+    assert recorded(more_seeds=more) == []
+    assert recorded(more_seeds={**more, "autoencoder": 2}) == ["autoencoder", "generation", "report"]
+
+
+def test_more_seeds_continue_after_the_profiles_own():
+    assert study.seeds_for((0, 1, 2), None) == (0, 1, 2) == study.seeds_for((0, 1, 2), 2)
+    assert study.seeds_for((0, 1, 2), 5) == (0, 1, 2, 3, 4)
+    assert study.seeds_for((4, 7), 4) == (4, 7, 8, 9)
+    steps = {s.name: s for s in study.build_steps(Path("/tmp/nowhere"), PROFILE, more_seeds={"batch-8": 3})}
+    assert steps["sweep-batch"].settings["more_seeds"] == {"batch-8": 3}
+    assert "more_seeds" not in steps["sweep-depth"].settings and "more_seeds" not in steps["classifiers"].settings
 
 
 def test_a_new_version_or_another_preset_reruns_what_depends_on_it(recorded, monkeypatch):

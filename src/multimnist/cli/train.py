@@ -58,11 +58,11 @@ def add_commands(subparsers) -> None:
 
 
 def _classifier(args) -> int:
-    from multimnist.experiments.classifier import run_seeds, train_classifier  # Keras/JAX: slow to import
+    from multimnist.experiments.classifier import run_configs, train_classifier  # Keras/JAX: slow to import
 
     if args.seeds is not None:
-        results = run_seeds(args.config, args.data, args.out, seeds=parse_range(args.seeds, "--seeds", minimum=0),
-                            epochs=args.epochs, overrides=args.overrides, **run_options(args))
+        [results] = run_configs([args.config], args.data, args.out, seeds=parse_range(args.seeds, "--seeds", minimum=0),
+                                epochs=args.epochs, overrides=args.overrides, **run_options(args)).values()
         for m in results:
             print(f"{m['name']} seed {m['seed']}: test accuracy {m['test_accuracy']:.2%}")
         print(f"wrote {len(results)} run folders under {args.out}")

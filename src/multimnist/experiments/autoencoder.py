@@ -10,15 +10,16 @@ Generation and the digit-pair reader live in `experiments.generation` and `exper
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.config import load_experiment, to_dict
+from multimnist.config import load_experiment
 from multimnist.data import Dataset, Prepared, prepare
 from multimnist.data.config import HEIGHT, WIDTH
 from multimnist.errors import UserError
-from multimnist.executor import Executor, Job
-from multimnist.experiments.packs import run_in_packs
+from multimnist.executor import Executor
+from multimnist.experiments import runs
 from multimnist.figures.png import (
     curves_figure_by_label,
     errorbar_figure,
@@ -32,8 +33,8 @@ from multimnist.layout import HISTORY, read_history
 from multimnist.models.autoencoder import Autoencoder, AutoencoderModelConfig, build_autoencoder, latent_size
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import predict
-from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack
-from multimnist.training.run import dataset_fingerprint, finish_run, open_run, start_run, versions
+from multimnist.training.pack import Member, Task, TrainResult, train_pack
+from multimnist.training.run import start_run
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -74,34 +75,12 @@ def train_autoencoder(config="autoencoder", data="data", out="run", seed: int | 
 
     `replace`: a run of another config in `out` is replaced (see open_run)."""
     cfg = load_autoencoder_config(config, overrides, seed, epochs)
-    return train_autoencoders([to_dict(cfg)], data, [out], replace)[0]
-
-
-def train_autoencoders(configs: list, data, out: list, replace: bool = False) -> list[dict]:
-    """Train (or resume, or reuse) autoencoders, config i in run folder out[i], all on `data`, those that can
-    share a pack in one (`pack_key`); their metrics.json contents."""
-    cfgs = [load_autoencoder_config(c) for c in configs]
-    ds, fingerprint = dataset_fingerprint(data)
-    results: list[dict | None] = [None] * len(cfgs)
-    pending = []
-    for i, (cfg, folder) in enumerate(zip(cfgs, out, strict=True)):
-        results[i] = open_run(folder, cfg, lambda path: load_autoencoder_config(path, seed=None),
-                              fingerprint["sha256"], replace)
-        if results[i] is None:
-            pending.append(i)
-    for pack in group_packs(pending, lambda i: pack_key(cfgs[i]), len(pending)):
-        for i, metrics in zip(pack, _train_pack([cfgs[i] for i in pack], ds, [Path(out[i]) for i in pack]),
-                              strict=True):
-            metrics.update(data=fingerprint, versions=versions(), config=to_dict(cfgs[i]))
-            metrics = finish_run(out[i], metrics)
-            log.info("%s: test MSE %.5f, BCE %.4f after %d epochs (%.2f s/epoch)", cfgs[i].name, metrics["test_mse"],
-                     metrics["test_bce"], metrics["epochs_run"], metrics["seconds_per_epoch"])
-            results[i] = metrics
-    return results
+    return runs.train(AUTOENCODER, [cfg], data, [out], replace)[0]
 
 
 def _train_pack(cfgs: list[AutoencoderConfig], ds: Dataset, out: list[Path]) -> list[dict]:
-    """Build, train and evaluate autoencoders that share one pack; their metrics, less data, versions, config."""
+    """Build, train and evaluate autoencoders that share one pack; their metrics (the run protocol adds the data's
+    fingerprint, the versions and the config)."""
     splits: dict[tuple, Prepared] = {}  # runs of one split share its arrays
     members, parts, arrays = [], [], []
     for cfg, folder in zip(cfgs, out, strict=True):
@@ -117,8 +96,7 @@ def _train_pack(cfgs: list[AutoencoderConfig], ds: Dataset, out: list[Path]) -> 
                  f"{len(arrays[-1].x_train):,}", folder)
         members.append(Member(parts[-1].autoencoder, arrays[-1].x_train, None, arrays[-1].x_val, None, cfg.training,
                               folder, cfg.seed, f"{cfg.name}/seed-{cfg.seed}"))
-    label = ", ".join(m.name for m in members) if len(members) > 1 else ""
-    trained = train_pack(members, autoencoder_task(cfgs[0].model.loss), label)
+    trained = train_pack(members, autoencoder_task(cfgs[0].model.loss), runs.pack_name(cfgs))
     results = []
     for cfg, member, part, split, result in zip(cfgs, members, parts, arrays, trained, strict=True):
         codes = encode_splits(part, split)
@@ -127,17 +105,10 @@ def _train_pack(cfgs: list[AutoencoderConfig], ds: Dataset, out: list[Path]) -> 
         write_npz(member.run_dir / "encodings.npz", **codes, train_idx=split.train_idx, val_idx=split.val_idx)
         write_autoencoder_figures(member.run_dir, result.history, split.x_test[:SHOWN], recon[:SHOWN],
                                   codes["test"], cfg)
+        log.info("%s: test MSE %.5f, BCE %.4f after %d epochs (%.2f s/epoch)", cfg.name, metrics["test_mse"],
+                 metrics["test_bce"], metrics["epochs_run"], metrics["seconds_per_epoch"])
         results.append(metrics)
     return results
-
-
-def pack_key(cfg: AutoencoderConfig) -> str:
-    """Autoencoders with equal keys can train in one pack: all but the seed, learning rate, epochs and early
-    stopping."""
-    training = {k: v for k, v in to_dict(cfg.training).items()
-                if k not in ("epochs", "early_stopping", "shuffle")
-                and not (k == "learning_rate" and cfg.training.lr_schedule is None)}
-    return repr(sorted({"model": sorted(to_dict(cfg.model).items()), "training": sorted(training.items())}.items()))
 
 
 def autoencoder_task(loss_name: str = "binary_crossentropy") -> Task:
@@ -150,18 +121,8 @@ def autoencoder_task(loss_name: str = "binary_crossentropy") -> Task:
     return Task(f"autoencoder({loss_name})", lambda x, x_pred: per_image(x, x_pred), metrics, ("mse",))
 
 
-def run_autoencoders(cfgs: list[AutoencoderConfig], data, out: list[Path], n_jobs: int = 1,
-                     executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
-    """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks, the packs run as jobs; the
-    metrics in the order of `cfgs`."""
-    source = data if isinstance(data, Dataset) else str(data)
-
-    def job(indices: list[int]) -> Job:
-        return Job(", ".join(f"{cfgs[i].name}/seed-{cfgs[i].seed}" for i in indices), train_autoencoders,
-                   {"configs": [to_dict(cfgs[i]) for i in indices], "data": source,
-                    "out": [str(out[i]) for i in indices], "replace": replace})
-
-    return run_in_packs(cfgs, pack_key, job, n_jobs, executor, pack)
+# The autoencoder on the run protocol (experiments/runs.py): its model settings are all the program's.
+AUTOENCODER = runs.Kind("autoencoder", load_autoencoder_config, _train_pack)
 
 
 def encode_splits(parts: Autoencoder, arrays: Prepared) -> dict[str, np.ndarray]:
@@ -202,7 +163,8 @@ def write_autoencoder_figures(out: Path, history: dict, originals: np.ndarray, r
 
 # --- the compression sweep (figures 12, 13) ---
 
-def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
+def sweep_compression(factors, data, out, seeds: Sequence[int] | Mapping[int, Sequence[int]] = (0,),
+                      epochs: int | None = None, n_jobs: int = 1,
                       config="autoencoder", executor: Executor | None = None, replace: bool = False,
                       pack: int | None = None) -> list[dict]:
     """One autoencoder per compression factor and seed, into OUT/cf-F/seed-S; then figures and a table.
@@ -210,32 +172,36 @@ def sweep_compression(factors, data, out, seeds=(0,), epochs: int | None = None,
     Writes mse_epochs.png (validation MSE per epoch, every factor), mse_factor.png (test MSE against factor,
     error bars over seeds), sweep.csv and sweep.md (factor, latent size, test MSE mean +- std) and
     verdict.txt (whether the error bars support 'cf 20 best' and 'not monotone'). Returns the table rows.
+    `seeds`: the same for every factor, or by factor.
     """
-    factors, seeds, out = [int(f) for f in factors], [int(s) for s in seeds], Path(out)
-    if not factors or not seeds:
-        raise UserError("the sweep needs at least one compression factor and one seed")
+    factors, out = [int(f) for f in factors], Path(out)
+    by_factor = {f: [int(s) for s in (seeds.get(f, ()) if isinstance(seeds, Mapping) else seeds)] for f in factors}
+    if not factors or not all(by_factor.values()):
+        raise UserError("the sweep needs at least one compression factor and one seed for each")
     if not isinstance(data, Dataset) and not Path(data).exists():
         raise UserError(f"dataset not found: {data}")
     base = load_autoencoder_config(config, epochs=epochs)
     cfgs = [load_autoencoder_config(base, [f"model.compression_factor={f}", "model.latent=null", f"name=cf-{f}"],
-                                    seed=s) for f in factors for s in seeds]
+                                    seed=s) for f in factors for s in by_factor[f]]
     log.info("compression sweep: %d run(s) under %s", len(cfgs), out)
-    results = iter(run_autoencoders(cfgs, data, [out / c.name / f"seed-{c.seed}" for c in cfgs], n_jobs, executor,
-                                    replace, pack))
+    results = iter(runs.run(AUTOENCODER, cfgs, data, [out / c.name / f"seed-{c.seed}" for c in cfgs], n_jobs,
+                            executor, replace, pack))
     rows, curves = [], {}
     for f in factors:
-        runs = [next(results) for _ in seeds]
-        mse = np.array([m["test_mse"] for m in runs])
+        metrics = [next(results) for _ in by_factor[f]]
+        mse = np.array([m["test_mse"] for m in metrics])
         size = latent_size(f)
-        rows.append({"factor": f, "latent_size": size, "n_seeds": len(runs),
+        rows.append({"factor": f, "latent_size": size, "n_seeds": len(metrics),
                      "test_mse_mean": float(mse.mean()), "test_mse_std": float(mse.std(ddof=1)) if len(mse) > 1
                      else float("nan"), "test_mse": mse.tolist()})
-        histories = [read_history(out / f"cf-{f}" / f"seed-{s}" / HISTORY)["val_mse"] for s in seeds]
+        histories = [read_history(out / f"cf-{f}" / f"seed-{s}" / HISTORY)["val_mse"] for s in by_factor[f]]
         length = min(len(h) for h in histories)
         curves[f"cf {f} (L={size})"] = np.mean([h[:length] for h in histories], axis=0)
     verdict = sweep_verdict(rows)
     _write_sweep_table(rows, verdict, out)
-    seeds_note = f"mean over {len(seeds)} seeds" if len(seeds) > 1 else "one seed"
+    counts = sorted({len(s) for s in by_factor.values()})
+    seeds_note = ("one seed" if counts == [1] else f"mean over {counts[0]} seeds" if len(counts) == 1
+                  else f"mean over {counts[0]}-{counts[-1]} seeds")
     curves_figure_by_label(curves, out / "mse_epochs.png", f"Validation MSE per epoch ({seeds_note})",
                            "validation MSE")
     errorbar_figure([r["factor"] for r in rows], [r["test_mse_mean"] for r in rows],

@@ -9,7 +9,9 @@ unfinished one resumes from its last epoch, and a folder holding another config 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_dataclass
 from pathlib import Path
 
 from multimnist.config import load_experiment, to_dict
@@ -19,9 +21,9 @@ from multimnist.data.config import FLAT
 from multimnist.data.prepare import encode_labels, one_hot, split_indices, to_inputs
 from multimnist.errors import UserError
 from multimnist.evaluation.classification import classification_summary
-from multimnist.executor import Executor, Job
+from multimnist.executor import Executor
+from multimnist.experiments import runs
 from multimnist.experiments.compare import compare_runs
-from multimnist.experiments.packs import run_in_packs
 from multimnist.figures.png import accuracy_frequency_figure, confusion_figure, curves_figure
 from multimnist.files import write_text
 from multimnist.formatting import csv_text
@@ -29,8 +31,8 @@ from multimnist.layout import HISTORY, read_history
 from multimnist.models.classifier import ModelConfig, build_classifier
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import accuracy, predict
-from multimnist.training.pack import Member, Task, TrainResult, group_packs, train_pack
-from multimnist.training.run import dataset_fingerprint, finish_run, load_model, open_run, start_run, versions
+from multimnist.training.pack import Member, Task, TrainResult, train_pack
+from multimnist.training.run import finish_run, load_model, start_run
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -114,38 +116,12 @@ def train_classifier(config, data: str | Path | Dataset, out: str | Path, seed: 
     `seed` None keeps the config's own seed; `replace`: a run of another config in `out` is replaced (see open_run).
     """
     cfg = load_classifier_config(config, overrides, seed, epochs)
-    return train_classifiers([to_dict(cfg)], data, [out], replace)[0]
-
-
-def train_classifiers(configs: list, data: str | Path | Dataset, out: list, replace: bool = False) -> list[dict]:
-    """Train (or resume, or reuse) classifiers, config i in run folder out[i], all on `data`; their metrics.
-
-    The runs still to train go through the pack trainer together, as many packs as their architectures and
-    optimizers need (`pack_key`); each run's figures are the same as if it were trained alone, up to rounding.
-    """
-    cfgs = [load_classifier_config(c) for c in configs]
-    ds, fingerprint = dataset_fingerprint(data)
-    results: list[dict | None] = [None] * len(cfgs)
-    pending = []
-    for i, (cfg, folder) in enumerate(zip(cfgs, out, strict=True)):
-        finished = open_run(folder, cfg, lambda path: load_classifier_config(path, seed=None), fingerprint["sha256"],
-                            replace)
-        if finished is not None and finished.get("schema") == METRICS_SCHEMA:
-            results[i] = finished
-        elif finished is not None:  # trained by an older multimnist: measure again with the kept weights
-            results[i] = _reevaluate(Path(folder), finished, ds, cfg)
-        else:
-            pending.append(i)
-    for pack in group_packs(pending, lambda i: pack_key(cfgs[i]), len(pending)):
-        for i, metrics in zip(pack, _train_pack([cfgs[i] for i in pack], ds, [Path(out[i]) for i in pack]),
-                              strict=True):
-            metrics.update(data=fingerprint)
-            results[i] = finish_run(out[i], metrics)
-    return results
+    return runs.train(CLASSIFIER, [cfg], data, [out], replace)[0]
 
 
 def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> list[dict]:
-    """Build, train and evaluate networks that share one pack; their metrics, less the data's fingerprint.
+    """Build, train and evaluate networks that share one pack; their metrics (the run protocol adds the data's
+    fingerprint, the versions and the config).
 
     The networks read one pool: the dataset's training images once, then each network's augmented samples; each
     trains on its split's rows and its own new samples, and validates on its split's other rows."""
@@ -153,8 +129,7 @@ def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> l
     pool_y = one_hot(encode_labels(ds.y_train, ds.classes), len(ds.classes))
     splits, extras = [], []
     for cfg in cfgs:
-        split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
-        splits.append(split_indices(len(pool_x), cfg.data.val_fraction, split_seed))
+        splits.append(split_indices(len(pool_x), cfg.data.val_fraction, _split_seed(cfg)))
         train_idx = splits[-1][0]
         rng = np.random.default_rng([cfg.seed, 1])  # as classifier_inputs draws them
         extras.append(new_samples(pool_x[train_idx], pool_y[train_idx], cfg.augmentation, rng))
@@ -172,39 +147,26 @@ def _train_pack(cfgs: list[ClassifierConfig], ds: Dataset, out: list[Path]) -> l
         rows = np.concatenate([train_idx, start + np.arange(len(new_x))])
         members.append(Member(model, pool_x, pool_y, pool_x, pool_y, cfg.training, folder, cfg.seed,
                               f"{cfg.name}/seed-{cfg.seed}", index=rows, val_index=val_idx))
-    trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing), _pack_name(cfgs))
+    trained = train_pack(members, classifier_task(cfgs[0].training.label_smoothing), runs.pack_name(cfgs))
     models = [m.model for m in members]
     del pool_x, pool_y, members  # the evaluation below prepares each split again, one at a time
     results = []
     for cfg, (new_x, _), result, folder, model in zip(cfgs, extras, trained, out, models, strict=True):
-        split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
-        arrays = prepare(ds, cfg.data.val_fraction, seed=split_seed)
+        arrays = prepare(ds, cfg.data.val_fraction, seed=_split_seed(cfg))
         metrics, cm = evaluate_classifier(model, arrays, ds, result, cfg)
         write_classifier_files(folder, metrics, result.history, cm)
-        metrics.update(augmented_samples=len(new_x), n_params=int(model.count_params()),
-                       pack_size=result.pack_size, versions=versions())
+        metrics.update(augmented_samples=len(new_x), n_params=int(model.count_params()), pack_size=result.pack_size)
         results.append(metrics)
     return results
 
 
-def pack_key(cfg: ClassifierConfig) -> str:
-    """Classifiers with equal keys can train in one pack: all but the seed, learning rate, L1/L2 factors,
-    initializer, epochs, early stopping and augmentation (the pack trainer takes those network by network).
+def _split_seed(cfg: ClassifierConfig) -> int:
+    return cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
 
-    Dropout rates stay in the key, though the trainer takes them network by network too: packing the study's
-    three rates together changes no figure's meaning but the bits of the committed 0.3.0 runs (a network's
-    rounding depends on its pack's size: with the rates left out of this key, faint's nine dropout ablations
-    trained in one pack instead of three and ended with the same test accuracies, 2 of 9 test losses different in
-    the 8th significant digit; 2026-12-03), and buys nothing on CPUs, where packs of 3 and 8 train at one speed
-    per network (docs/scaling.md). `python scripts/check_same_bits.py` checks that a change keeps those bits."""
-    model = {k: v for k, v in to_dict(cfg.model).items() if k not in ("l1", "l2", "initializer")}
-    training = {k: v for k, v in to_dict(cfg.training).items()
-                if k not in ("epochs", "early_stopping", "shuffle")
-                and not (k == "learning_rate" and cfg.training.lr_schedule is None)}
-    key = {"model": sorted(model.items()), "training": sorted(training.items())}
-    if cfg.model.norm == "batch":  # batch statistics mix a batch's samples: only equal data sizes share a pack
-        key["augmentation"] = sorted(to_dict(cfg.augmentation).items())
-    return repr(sorted(key.items()))
+
+def _batch_statistics(cfg: ClassifierConfig) -> dict:
+    """Batch normalization mixes a batch's samples: only equal augmentations (data sizes) share a pack."""
+    return {"augmentation": sorted(to_dict(cfg.augmentation).items())} if cfg.model.norm == "batch" else {}
 
 
 def classifier_task(label_smoothing: float = 0.0) -> Task:
@@ -220,16 +182,23 @@ def classifier_task(label_smoothing: float = 0.0) -> Task:
     return Task(f"classifier(label_smoothing={label_smoothing})", loss, metrics, ("accuracy",))
 
 
-def _reevaluate(out: Path, old: dict, ds: Dataset, cfg: ClassifierConfig) -> dict:
-    """Metrics of the current schema for a run finished by an older version, from its saved model and history."""
+def _refresh(out: Path, old: dict, ds: Dataset, cfg: ClassifierConfig) -> dict:
+    """A finished run's metrics; those of an older schema measured again with its saved model and history."""
+    if old.get("schema") == METRICS_SCHEMA:
+        return old
     log.info("%s: metrics from an older multimnist; measuring again with the saved model", out)
     arrays = classifier_inputs(ds, cfg).arrays
     result = TrainResult(read_history(out / HISTORY), old["epochs_run"], old["best_epoch"], old["seconds_per_epoch"])
     metrics, cm = evaluate_classifier(load_model(out), arrays, ds, result, cfg)
     write_classifier_files(out, metrics, result.history, cm)
     metrics.update({k: old[k] for k in ("data", "augmented_samples", "n_params", "pack_size", "versions")
-                    if k in old})
+                    if k in old}, config=to_dict(cfg))
     return finish_run(out, metrics)
+
+
+# The classifier on the run protocol (experiments/runs.py): L1/L2 factors and initializers vary within a pack.
+CLASSIFIER = runs.Kind("classifier", load_classifier_config, _train_pack, per_network=("l1", "l2", "initializer"),
+                       pack_extra=_batch_statistics, refresh=_refresh)
 
 
 def seeded_classifier(ds: Dataset, cfg: ClassifierConfig):
@@ -242,8 +211,7 @@ def seeded_classifier(ds: Dataset, cfg: ClassifierConfig):
 
 def classifier_inputs(ds: Dataset, cfg: ClassifierConfig) -> ClassifierInputs:
     """Split and scale (section 2), then augment the training part only (Algorithm 1)."""
-    split_seed = cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
-    arrays = prepare(ds, cfg.data.val_fraction, seed=split_seed)
+    arrays = prepare(ds, cfg.data.val_fraction, seed=_split_seed(cfg))
     rng = np.random.default_rng([cfg.seed, 1])  # its own stream: the split is unaffected
     return ClassifierInputs(arrays, *new_samples(arrays.x_train, arrays.y_train, cfg.augmentation, rng))
 
@@ -277,7 +245,6 @@ def evaluate_classifier(model, arrays: Prepared, ds: Dataset, result: TrainResul
         "classes": classes.tolist(), "per_class_accuracy": summary["per_class_accuracy"],
         "train_counts": counts.tolist(),
         "confused_pairs": summary["confused_pairs"], "frequency_correlation": summary["frequency_correlation"],
-        "config": to_dict(cfg),
     }
     return metrics, cm
 
@@ -332,57 +299,26 @@ def sweep_configs(kind: str, epochs: int | None = None, base=SWEEP_BASE) -> dict
             for name, settings in SWEEPS[kind].items()}
 
 
-def run_seeds(config, data, out_root, seeds=(0,), epochs: int | None = None, overrides=(),
-              n_jobs: int = 1, executor: Executor | None = None, replace: bool = False,
-              pack: int | None = None) -> list[dict]:
-    """Train `config` once per seed into OUT_ROOT/NAME/seed-S; returns each run's metrics, in seed order."""
-    cfg = load_classifier_config(config, overrides, epochs=epochs)
-    return run_configs([cfg], data, out_root, seeds, n_jobs=n_jobs, executor=executor, replace=replace,
-                       pack=pack)[cfg.name]
-
-
-def run_configs(configs, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
-                executor: Executor | None = None, replace: bool = False,
-                pack: int | None = None) -> dict[str, list[dict]]:
+def run_configs(configs, data, out_root, seeds: Sequence[int] | Mapping[str, Sequence[int]] = (0,),
+                epochs: int | None = None, overrides=(), n_jobs: int = 1, executor: Executor | None = None,
+                replace: bool = False, pack: int | None = None) -> dict[str, list[dict]]:
     """Train each config once per seed into OUT_ROOT/NAME/seed-S, packing what can share a pack (across configs
-    too); returns {name: each seed's metrics, in seed order}."""
-    cfgs = [load_classifier_config(c, epochs=epochs) for c in configs]
-    runs = [replace_seed(cfg, s) for cfg in cfgs for s in seeds]
-    out = [Path(out_root) / r.name / f"seed-{r.seed}" for r in runs]
-    log.info("%s: %d run(s) under %s", ", ".join(c.name for c in cfgs), len(runs), out_root)
-    results = run_classifiers(runs, data, out, n_jobs, executor, replace, pack)
+    too); returns {name: each seed's metrics, in seed order}. `seeds`: the same for every config, or by config name
+    (a name left out gets none); `overrides` apply to every config."""
+    cfgs = [load_classifier_config(c, overrides, epochs=epochs) for c in configs]
+    seeded = [replace_dataclass(cfg, seed=int(s)) for cfg in cfgs
+              for s in (seeds.get(cfg.name, ()) if isinstance(seeds, Mapping) else seeds)]
+    out = [Path(out_root) / r.name / f"seed-{r.seed}" for r in seeded]
+    log.info("%s: %d run(s) under %s", ", ".join(c.name for c in cfgs), len(seeded), out_root)
+    results = runs.run(CLASSIFIER, seeded, data, out, n_jobs, executor, replace, pack)
     by_name: dict[str, list[dict]] = {c.name: [] for c in cfgs}
-    for r, m in zip(runs, results, strict=True):
+    for r, m in zip(seeded, results, strict=True):
         by_name[r.name].append(m)
     return by_name
 
 
-def replace_seed(cfg: ClassifierConfig, seed: int) -> ClassifierConfig:
-    return load_classifier_config(cfg, seed=int(seed))
-
-
-def run_classifiers(cfgs: list[ClassifierConfig], data, out: list[Path], n_jobs: int = 1,
-                    executor: Executor | None = None, replace: bool = False, pack: int | None = None) -> list[dict]:
-    """Train `cfgs` (config i into out[i]) as packs of at most `pack` networks (default: by device), the packs
-    run as jobs; the metrics in the order of `cfgs`."""
-    def job(indices: list[int]) -> Job:
-        return Job(_pack_name([cfgs[i] for i in indices]), train_classifiers,
-                   {"configs": [to_dict(cfgs[i]) for i in indices], "data": str(data),
-                    "out": [str(out[i]) for i in indices], "replace": replace})
-
-    return run_in_packs(cfgs, pack_key, job, n_jobs, executor, pack)
-
-
-def _pack_name(cfgs: list[ClassifierConfig]) -> str:
-    """A pack's name in progress lines: its runs, seeds of one config run together (a/seed-0..2, b/seed-1)."""
-    seeds: dict[str, list[int]] = {}
-    for c in cfgs:
-        seeds.setdefault(c.name, []).append(c.seed)
-    return ", ".join(f"{n}/seed-{s[0]}" if len(s) == 1 else f"{n}/seed-{','.join(map(str, s))}"
-                     for n, s in seeds.items())
-
-
-def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, n_jobs: int = 1,
+def run_sweep(kind: str, data, out_root, seeds: Sequence[int] | Mapping[str, Sequence[int]] = (0,),
+              epochs: int | None = None, n_jobs: int = 1,
               base=SWEEP_BASE, executor: Executor | None = None, replace: bool = False,
               pack: int | None = None) -> dict:
     """One of the study's side experiments (depth, optimizer, batch, activation) over `seeds`.
@@ -394,10 +330,10 @@ def run_sweep(kind: str, data, out_root, seeds=(0,), epochs: int | None = None, 
     log.info("sweep %s under %s", kind, out_root)
     results = run_configs(list(sweep_configs(kind, epochs, base).values()), data, out_root, seeds, n_jobs=n_jobs,
                           executor=executor, replace=replace, pack=pack)
-    runs, dirs = [], []
+    trained, dirs = [], []
     for name, metrics in results.items():
         for m in metrics:
             dirs.append(out_root / name / f"seed-{m['seed']}")
-            runs.append({"name": m["name"], "seed": m["seed"], "run_dir": str(dirs[-1]),
+            trained.append({"name": m["name"], "seed": m["seed"], "run_dir": str(dirs[-1]),
                          "test_accuracy": m["test_accuracy"], "best_val_accuracy": m["best_val_accuracy"]})
-    return {"kind": kind, "runs": runs, "table": compare_runs(dirs, out_root)}
+    return {"kind": kind, "runs": trained, "table": compare_runs(dirs, out_root)}

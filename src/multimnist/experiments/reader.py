@@ -12,19 +12,20 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multimnist.config import load_experiment, to_dict
+from multimnist.config import load_experiment
 from multimnist.data import Dataset, GeneratorConfig, ensure_dataset, prepare
 from multimnist.data.compose import split_label
 from multimnist.data.prepare import one_hot
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import read_numbers
+from multimnist.experiments import runs
 from multimnist.figures.png import sample_grid_figure
 from multimnist.layout import is_complete
 from multimnist.models.reader import HEADS, ReaderModelConfig, build_reader
 from multimnist.training.config import TrainConfig
 from multimnist.training.inference import predict
 from multimnist.training.pack import Member, Task, train_pack
-from multimnist.training.run import finish_run, load_model, open_run, start_run, versions
+from multimnist.training.run import load_model, start_run
 from multimnist.training.seeding import seed_everything
 
 import keras
@@ -71,30 +72,42 @@ def train_reader(out, seed: int = 0, epochs: int | None = None, train_size: int 
 
     `replace`: a run of another config in `out` is replaced (see open_run)."""
     cfg = load_reader_config(config, overrides, seed, epochs, train_size)
-    finished = open_run(out, cfg, lambda path: load_reader_config(path, seed=None), replace=replace)
-    if finished is not None:
-        return finished
-    seed_everything(cfg.seed)
-    model = build_reader(cfg.model)
-    out = start_run(out, cfg)  # before the data, which lives in the run folder
-    ds = _reader_data(out / "data", cfg.data)
-    arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.data_seed)
-    y_train, y_val = _targets(ds.y_train[arrays.train_idx]), _targets(ds.y_train[arrays.val_idx])
-    log.info("reader (seed %d): %s parameters, %s training images of 00..99, writing to %s", cfg.seed,
-             f"{model.count_params():,}", f"{len(arrays.x_train):,}", out)
-    member = Member(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, out, cfg.seed, "reader")
-    result = train_pack([member], reader_task())[0]
-    probs = predict(model, arrays.x_test)
-    metrics = reader_accuracy(probs["tens"], probs["units"], ds.y_test)
-    metrics.update(name=cfg.name, seed=cfg.seed, epochs_run=result.epochs_run,
-                   seconds_per_epoch=result.seconds_per_epoch, n_params=int(model.count_params()),
-                   train_images=len(arrays.x_train), test_images=len(ds.y_test), versions=versions(),
-                   config=to_dict(cfg))
-    _samples_figure(ds, probs, out / "samples.png")
-    metrics = finish_run(out, metrics)
-    log.info("reader test accuracy: tens %.2f%%, units %.2f%%, number %.2f%%", 100 * metrics["tens_accuracy"],
-             100 * metrics["units_accuracy"], 100 * metrics["number_accuracy"])
-    return metrics
+    return runs.train(READER, [cfg], None, [out], replace)[0]
+
+
+def _train_pack(cfgs: list[ReaderConfig], _, out: list[Path]) -> list[dict]:
+    """Build and train readers, each on the 00..99 data it generates in its own run folder; their metrics (the run
+    protocol adds the versions and the config)."""
+    members, data = [], []
+    for cfg, folder in zip(cfgs, out, strict=True):
+        seed_everything(cfg.seed)
+        model = build_reader(cfg.model)
+        start_run(folder, cfg)  # before the data, which lives in the run folder
+        ds = _reader_data(folder / "data", cfg.data)
+        arrays = prepare(ds, cfg.data.val_fraction, seed=cfg.data.data_seed)
+        y_train, y_val = _targets(ds.y_train[arrays.train_idx]), _targets(ds.y_train[arrays.val_idx])
+        log.info("reader (seed %d): %s parameters, %s training images of 00..99, writing to %s", cfg.seed,
+                 f"{model.count_params():,}", f"{len(arrays.x_train):,}", folder)
+        members.append(Member(model, arrays.x_train, y_train, arrays.x_val, y_val, cfg.training, folder, cfg.seed,
+                              "reader"))
+        data.append((ds, arrays))
+    trained = train_pack(members, reader_task())
+    results = []
+    for cfg, member, (ds, arrays), result in zip(cfgs, members, data, trained, strict=True):
+        probs = predict(member.model, arrays.x_test)
+        metrics = reader_accuracy(probs["tens"], probs["units"], ds.y_test)
+        metrics.update(name=cfg.name, seed=cfg.seed, epochs_run=result.epochs_run,
+                       seconds_per_epoch=result.seconds_per_epoch, n_params=int(member.model.count_params()),
+                       train_images=len(arrays.x_train), test_images=len(ds.y_test))
+        _samples_figure(ds, probs, member.run_dir / "samples.png")
+        log.info("reader test accuracy: tens %.2f%%, units %.2f%%, number %.2f%%", 100 * metrics["tens_accuracy"],
+                 100 * metrics["units_accuracy"], 100 * metrics["number_accuracy"])
+        results.append(metrics)
+    return results
+
+
+# The reader on the run protocol (experiments/runs.py): it makes its own data, in its run folder.
+READER = runs.Kind("reader", load_reader_config, _train_pack, uses_data=False)
 
 
 def reader_task() -> Task:

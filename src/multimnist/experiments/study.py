@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from multimnist.errors import UserError
 from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
+from multimnist.experiments import runs
 from multimnist.experiments.compare import compare_runs, confused_pair_change
 from multimnist.experiments.data import copy_data, dataset_files, inspect_data, make_data, read_study_data
 from multimnist.experiments.generation import score_samplers
@@ -135,18 +136,37 @@ class Step:
 
 
 def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None,
-                pack: int | None = None) -> list[Step]:
-    """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device)."""
+                pack: int | None = None, more_seeds: Mapping[str, int] | None = None) -> list[Step]:
+    """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device);
+    `more_seeds`: seeds wanted by configuration (see `seeds_for`), beyond the profile's."""
     full_size = sum(load_plan("study").values())
     scale = (profile.train_size or full_size) / full_size
     epochs = profile.classifier_epochs or 50
     clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
-    return _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost)
+    return _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost, dict(more_seeds or {}))
+
+
+def seeds_for(base: tuple[int, ...], wanted: int | None) -> tuple[int, ...]:
+    """`base` (the profile's seeds), then the next unused seeds up to `wanted` in all (None: `base` as it is)."""
+    if wanted is None or wanted <= len(base):
+        return tuple(base)
+    start = max(base) + 1
+    return (*base, *range(start, start + wanted - len(base)))
 
 
 def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
-                 scale: float, clf_cost: float) -> list[Step]:
-    """The study's own steps: data, classifiers, side experiments, autoencoder, generation."""
+                 scale: float, clf_cost: float, more: dict[str, int]) -> list[Step]:
+    """The study's own steps: data, classifiers, side experiments, autoencoder, generation. A configuration named
+    in `more` (a config's name, a sweep setting's, cf-F for a compression factor, `autoencoder` for the final
+    autoencoders) trains that many seeds instead of the profile's."""
+
+    def seeds(names, base) -> dict[str, tuple[int, ...]]:
+        return {n: seeds_for(base, more.get(n)) for n in names}
+
+    def extra(names) -> dict:  # the step's settings gain the added seeds only where a look asked for some
+        added = {n: more[n] for n in names if n in more}
+        return {"more_seeds": added} if added else {}
+
     data = out / "data"
     if profile.data is not None:  # the user's files, by content: other data in the same files is redone
         step = Step("data", lambda: str(copy_data(profile.data, data)), {"files": dataset_files(profile.data)},
@@ -169,24 +189,31 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     def configs(names):  # the resolved contents: an edited config file changes the step's hash
         return {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs)) for n in names}
 
-    steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
-                      {"configs": configs(HEADLINE), "seeds": profile.seeds}, ("data",),
-                      cost=len(HEADLINE) * len(profile.seeds) * clf_cost, outputs=("classifiers",)))
+    def trainings(by_name) -> int:
+        return sum(len(s) for s in by_name.values())
+
+    headline = seeds(HEADLINE, profile.seeds)
+    steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", headline),
+                      {"configs": configs(HEADLINE), "seeds": profile.seeds, **extra(HEADLINE)}, ("data",),
+                      cost=trainings(headline) * clf_cost, outputs=("classifiers",)))
     if profile.ablations:
-        steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", profile.ablation_seeds),
-                          {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds}, ("data",),
-                          cost=len(ABLATIONS) * len(profile.ablation_seeds) * clf_cost, outputs=("ablations",)))
+        ablations = seeds(ABLATIONS, profile.ablation_seeds)
+        steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", ablations),
+                          {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds, **extra(ABLATIONS)},
+                          ("data",), cost=trainings(ablations) * clf_cost, outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
-            runs = len(clf.SWEEPS[kind]) + (SLOW_BATCH_FACTOR - 1 if kind == "batch" else 0)
+            settings = clf.sweep_configs(kind, profile.classifier_epochs)
+            by_setting = seeds(settings, profile.ablation_seeds)
+            slow = (SLOW_BATCH_FACTOR - 1) * len(by_setting.get("batch-8", ()))  # batch 8: ~6 runs' time each
             steps.append(Step(
                 f"sweep-{kind}",
-                lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
-                                                epochs=profile.classifier_epochs, n_jobs=n_jobs,
-                                                executor=executor, replace=True, pack=pack),
+                lambda kind=kind, by_setting=by_setting: clf.run_sweep(
+                    kind, data, out / "sweeps" / kind, seeds=by_setting, epochs=profile.classifier_epochs,
+                    n_jobs=n_jobs, executor=executor, replace=True, pack=pack),
                 {"kind": kind, "seeds": profile.ablation_seeds,
-                 "configs": {n: to_dict(c) for n, c in clf.sweep_configs(kind, profile.classifier_epochs).items()}},
-                ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
+                 "configs": {n: to_dict(c) for n, c in settings.items()}, **extra(settings)},
+                ("data",), cost=(trainings(by_setting) + slow) * clf_cost, outputs=(f"sweeps/{kind}",)))
     def compare():
         rows = compare_runs(_run_dirs(out), out / "compare")
         pairs = confused_pair_change(out / "classifiers" / "unregularized", out / "classifiers" / "regularized",
@@ -197,24 +224,27 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                       tuple(s.name for s in steps if s.name not in ("data", "inspect")), cost=5,
                       outputs=("compare",)))
     ae_cost = AUTOENCODER_EPOCH_SECONDS * scale
+    cf_names = [f"cf-{f}" for f in profile.factors]
+    by_factor = {f: seeds_for(profile.sweep_seeds, more.get(f"cf-{f}")) for f in profile.factors}
+    final_seeds = seeds_for(profile.autoencoder_seeds, more.get("autoencoder"))
     steps += [
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
-                                          seeds=profile.sweep_seeds, epochs=profile.sweep_epochs, n_jobs=n_jobs,
+                                          seeds=by_factor, epochs=profile.sweep_epochs, n_jobs=n_jobs,
                                           executor=executor, replace=True, pack=pack),
              {"factors": profile.factors, "seeds": profile.sweep_seeds,
-              "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs))},
-             ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
+              "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs)), **extra(cf_names)},
+             ("data",), cost=sum(map(len, by_factor.values())) * (profile.sweep_epochs or 20) * ae_cost,
              outputs=("autoencoder/sweep",)),
         Step("autoencoder",
-             lambda: ae.run_autoencoders(
-                 [ae.load_autoencoder_config(seed=s, epochs=profile.autoencoder_epochs)
-                  for s in profile.autoencoder_seeds],
-                 data, [out / "autoencoder" / "final" / f"seed-{s}" for s in profile.autoencoder_seeds], n_jobs,
+             lambda: runs.run(
+                 ae.AUTOENCODER,
+                 [ae.load_autoencoder_config(seed=s, epochs=profile.autoencoder_epochs) for s in final_seeds],
+                 data, [out / "autoencoder" / "final" / f"seed-{s}" for s in final_seeds], n_jobs,
                  executor, replace=True, pack=pack),
              {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs)),
-              "seeds": profile.autoencoder_seeds}, ("data",),
-             cost=len(profile.autoencoder_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
+              "seeds": profile.autoencoder_seeds, **extra(["autoencoder"])}, ("data",),
+             cost=len(final_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
              outputs=("autoencoder/final",)),
         Step("reader",
              lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
@@ -225,9 +255,10 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         Step("generation",
              lambda: {f"seed-{s}": score_samplers(out / "autoencoder" / "final" / f"seed-{s}", out / "reader", data,
                                                   out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0)
-                      for s in profile.autoencoder_seeds},
-             {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds},
-             ("data", "autoencoder", "reader"), cost=len(profile.autoencoder_seeds) * (30 + 0.12 * profile.n_generate),
+                      for s in final_seeds},
+             {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds,
+              **extra(["autoencoder"])},
+             ("data", "autoencoder", "reader"), cost=len(final_seeds) * (30 + 0.12 * profile.n_generate),
              outputs=("generation",)),
     ]
     return steps
@@ -274,12 +305,13 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
 def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
               n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
               preset: str | None = None, data: str | Path | None = None,
-              report: Callable[[Path], object] | None = None) -> Path:
+              report: Callable[[Path], object] | None = None, more_seeds: Mapping[str, int] | None = None) -> Path:
     """Run every step not already finished with the same inputs, then `report(OUT)` as the last step; returns OUT.
 
     `pack`: networks trained together in one compiled program (None: 8 on CPUs, 32 on a GPU); `preset` or `data`
     (a user's dataset folder or .npz) replace the profile's data; `report` (the report layer's `write_report`) is
-    handed in from above, so that the steps know nothing of the report that reads them."""
+    handed in from above, so that the steps know nothing of the report that reads them; `more_seeds`: seeds wanted
+    by configuration beyond the profile's (a later look of the sequential design: `build_steps`)."""
     profile = load_profile(profile).with_seeds(seeds).with_data(preset, data)
     if profile.data is not None:
         read_study_data(profile.data)  # a problem with the user's data is one clear error before anything runs
@@ -287,7 +319,7 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    steps = build_steps(out, profile, n_jobs, executor, pack)
+    steps = build_steps(out, profile, n_jobs, executor, pack, more_seeds)
     if report is not None:
         steps.append(Step("report", lambda: str(report(out)), {}, tuple(s.name for s in steps), cost=10,
                           outputs=("report.html", "report.md", "results.json")))

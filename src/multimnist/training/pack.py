@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 
 from multimnist.backend import require_jax
+from multimnist.config import to_dict
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_npz, write_text
 from multimnist.formatting import csv_text
@@ -621,6 +622,34 @@ def _log_epoch(label: str, progress, members, active, elapsed: float) -> None:
 def default_pack_size() -> int:
     """Networks per pack when none is asked for: 32 on a GPU (one small network leaves it idle), 8 on CPUs."""
     return 32 if any(d.platform == "gpu" for d in jax.devices()) else 8
+
+
+# Training settings the trainer takes network by network (the learning rate too, when no schedule compiles it in):
+# configs that differ only in these, and in their model's per-network settings, may share a pack.
+PER_NETWORK_TRAINING = ("epochs", "early_stopping", "shuffle")
+
+
+def pack_key(model: dict, training: TrainConfig, per_network: tuple[str, ...] = (), extra: dict | None = None) -> str:
+    """The one place that decides which configs may train in one pack: networks whose keys are equal.
+
+    `model`: the model's settings; `per_network`: those of them the trainer takes network by network (a classifier's
+    L1/L2 factors and initializer: `pack_signature` leaves them out of the compiled program); `extra`: what else a
+    model kind keeps apart (a batch-normalized classifier's augmentation: batch statistics mix a batch's samples,
+    so only equal data sizes share a pack). The seed and PER_NETWORK_TRAINING never count. `pack_signature` then
+    checks, once the networks are built, that each pack's networks compile to one program.
+
+    Dropout rates count, though the trainer takes them network by network too: packing the study's three rates
+    together changes no figure's meaning but the bits of the committed 0.3.0 runs (a network's rounding depends on
+    its pack's size: with the rates left out, faint's nine dropout ablations trained in one pack instead of three
+    and ended with the same test accuracies, 2 of 9 test losses different in the 8th significant digit;
+    2026-12-03), and buys nothing on CPUs, where packs of 3 and 8 train at one speed per network. `python
+    scripts/check_same_bits.py` checks that a change keeps those bits."""
+    settings = to_dict(training)
+    kept = {k: v for k, v in settings.items() if k not in PER_NETWORK_TRAINING
+            and not (k == "learning_rate" and settings.get("lr_schedule") is None)}
+    key = {"model": sorted((k, v) for k, v in model.items() if k not in per_network), "training": sorted(kept.items())}
+    key.update(extra or {})
+    return repr(sorted(key.items()))
 
 
 def group_packs(items: Sequence, key: Callable, size: int) -> list[list]:
