@@ -1,14 +1,16 @@
 """Does the working tree still train a finished run's networks to the same bytes? Retrain some, compare files.
 
-RUN is a finished `multimnist reproduce` folder (its data in RUN/data). Each GROUP is a glob of classifier run
-folders under RUN trained together, as one step of the pipeline trained them (one `experiments.runs.run` call, which
-packs them as the pipeline does); `--reader` adds the reader. Each network is retrained from its config.yaml into
-the same place under OUT, then its history.csv, confusion.csv and confused_pairs.csv are compared byte for byte
-and its metrics.json key by key (seconds and the data's path aside). Prints a line per network; exits 1 if any
-differs. A check for a change that should not move any figure (a refactor of the trainer, a new option).
+RUN is a finished `multimnist reproduce` folder (its data in RUN/data). Each GROUP is a glob of run folders under
+RUN trained together, as one step of the pipeline trained them (one `experiments.runs.run` call, which packs them
+as the pipeline does): classifiers anywhere, autoencoders under autoencoder/ (the compression sweep's or the final
+ones); `--reader` adds the reader. Each network is retrained from its config.yaml into the same place under OUT,
+then the files its kind writes for numbers (history.csv; a classifier's confusion.csv and confused_pairs.csv; an
+autoencoder's encodings.npz) are compared byte for byte where RUN has them, and its metrics.json key by key
+(seconds and the data's path aside). Prints a line per network; exits 1 if any differs. A check for a change that
+should not move any figure (a refactor of the trainer or of the run protocol, a new option).
 
     python scripts/check_same_bits.py runs/paper-faint /tmp/same 'ablations/dropout_0.*/seed-*' \\
-        'classifiers/regularized/seed-*' --reader
+        'classifiers/regularized/seed-*' 'autoencoder/final/seed-*' --reader
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import time
 from pathlib import Path
 
 from multimnist.experiments import runs
-from multimnist.experiments.classifier import CLASSIFIER, load_classifier_config
+from multimnist.experiments.autoencoder import AUTOENCODER
+from multimnist.experiments.classifier import CLASSIFIER
 from multimnist.experiments.reader import train_reader
 
-FILES = ("history.csv", "confusion.csv", "confused_pairs.csv")
+FILES = ("history.csv", "confusion.csv", "confused_pairs.csv", "encodings.npz")
 IGNORED = {"seconds_per_epoch", "epoch_seconds", "checkpoint_seconds"}
 
 
@@ -39,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("groups", nargs="*", help="globs of classifier run folders under RUN, one group each")
+    parser.add_argument("groups", nargs="*", help="globs of run folders under RUN, one group each (one kind)")
     parser.add_argument("--reader", action="store_true", help="retrain the reader too")
     args = parser.parse_args()
     checked = []
@@ -48,8 +51,9 @@ def main() -> None:
         if not found:
             sys.exit(f"check_same_bits: no run folder matches {pattern!r} under {args.run}")
         start = time.time()
-        runs.run(CLASSIFIER, [load_classifier_config(args.run / r / "config.yaml", seed=None) for r in found],
-                 str(args.run / "data"), [args.out / r for r in found])
+        kind = AUTOENCODER if found[0].parts[0] == "autoencoder" else CLASSIFIER
+        runs.run(kind, [kind.reload(args.run / r / "config.yaml") for r in found], str(args.run / "data"),
+                 [args.out / r for r in found])
         print(f"{pattern}: {len(found)} networks retrained in {time.time() - start:.0f} s", flush=True)
         checked += found
     if args.reader:
