@@ -133,8 +133,10 @@ class Design:
     def level(self, look: int, alpha: float | None = None) -> float:
         """The two-sided nominal level of look `look` (0-based) for a hypothesis given `alpha` (the design's by
         default; a Holm step gives alpha / (m - r))."""
-        c = boundaries(self.fractions, float(self.alpha if alpha is None else alpha), self.spending)[look]
-        return float(2 * stats.norm.sf(c))
+        alpha = float(self.alpha if alpha is None else alpha)
+        if look == 0:  # exact: nothing is spent before the first look (one look: alpha itself)
+            return spent(self.fractions[0], alpha, self.spending)
+        return float(2 * stats.norm.sf(boundaries(self.fractions, alpha, self.spending)[look]))
 
     def levels(self, alpha: float | None = None) -> tuple[float, ...]:
         return tuple(self.level(k, alpha) for k in range(len(self.looks)))

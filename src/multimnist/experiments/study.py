@@ -70,6 +70,10 @@ class Profile:
     n_generate: int = 1000  # generated images per sampler
     preset: str | None = DEFAULT_PRESET  # the generator preset of the study's data (data/config.py); None with `data`
     data: str | None = None  # a user's dataset (folder or .npz) to run the study on instead of a preset's
+    # The cap of the sequential design, seeds a side (evaluation/sequential.py: looks at len(seeds), 5, 10 up to
+    # it); None: one look at `seeds`, a fixed design. The report reads it from profile.json; training more seeds
+    # for the claims still open (report.claims.configs_needing_seeds) is the pipeline's, not yet wired.
+    max_seeds: int | None = None
 
     def __post_init__(self):
         for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "autoencoder_seeds"):
