@@ -173,8 +173,10 @@ def across_tables(matrix: dict) -> str:
 
 
 def _status(claim: dict) -> str:
-    """'robust', or 'flips: holds under study (yes); no under faint' where the verdicts differ."""
-    return f"{claim['status']}: {claim['where']}" if claim["status"] in ("flips", "unsettled") else claim["status"]
+    """'robust', or 'flips: holds under study (yes); no under faint' where the verdicts differ (flips, consistent:
+    differ without a regime-by-effect difference, unsettled)."""
+    return (f"{claim['status']}: {claim['where']}" if claim["status"] in ("flips", "consistent", "unsettled")
+            else claim["status"])
 
 
 def _family_counts(claims: list[dict]) -> str:
