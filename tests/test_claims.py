@@ -267,8 +267,8 @@ def test_a_missed_calibration_target_is_judged_and_counted(preset, key):
     assert claim.verdict == "no" and claim.counted
     assert claim.why.startswith("a missed calibration target, judged and counted")
     assert verdict_counts([claim])["no"] == 1
-    plateau = judge(SPECS["unregularized_plateau"], {U: runs([23, 20, 23], "plateau_epoch", val_drop_after_plateau=0.005)},
-                    by_construction("study"))
+    samples = {U: runs([23, 20, 23], "plateau_epoch", val_drop_after_plateau=0.005)}
+    plateau = judge(SPECS["unregularized_plateau"], samples, by_construction("study"))
     assert plateau.verdict != "by construction" and plateau.counted
 
 

@@ -26,7 +26,7 @@ from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
 from multimnist.report.across import STATUSES
-from multimnist.report.claims import FAMILIES, NOT_COUNTED, counts_text
+from multimnist.report.claims import CHALLENGER_HISTORY, FAMILIES, NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
 from multimnist.report.study import display_order, study_figures
 
@@ -60,8 +60,9 @@ def _headline(configs: dict) -> list[str]:
             for name in paper.HEADLINE if (c := configs.get(f"classifiers/{name}"))]
     if not rows:
         return []
-    return _table(["network", "seeds", "test", "best val", "train", "train - val gap", "study val / test / train"],
-                  rows)
+    table = _table(["network", "seeds", "test", "best val", "train", "train - val gap", "study val / test / train"],
+                   rows)
+    return table + ([f"The challenger: {CHALLENGER_HISTORY}.", ""] if any(r[0] == "challenger" for r in rows) else [])
 
 
 def _ablations(configs: dict) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from multimnist import paper
 from multimnist.files import write_text
 from multimnist.formatting import MISSING, change, pct
-from multimnist.report.claims import Claim, counts_text, study_claims, verdict_counts
+from multimnist.report.claims import CHALLENGER_HISTORY, Claim, counts_text, study_claims, verdict_counts
 from multimnist.report.criteria import RULES, stat_text
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
 from multimnist.report.results import data_text, load_study, results_json, write_results
@@ -238,7 +238,7 @@ def _challenger_section(v: _View) -> Section:
     return _network_section(
         v, "Beyond the study: the best network under 100k parameters", "challenger",
         lambda m: f"A feed-forward challenger with {m.get('n_params') or 0:,} parameters; its recipe is "
-                  "src/multimnist/configs/challenger.yaml.",
+                  f"src/multimnist/configs/challenger.yaml: {CHALLENGER_HISTORY}.",
         ["unregularized", "regularized", "challenger"], "challenger")
 
 
