@@ -150,7 +150,8 @@ def spread(values, resolution: float = 0.0) -> float:
     counts) that agrees over a few seeds has not shown zero noise, only noise below its step (the README's
     stopping epochs move by 5-8 between training paths), so one step is the least spread assumed."""
     v = _finite(values)
-    return max(float(v.std(ddof=1)) if len(v) > 1 else 0.0, float(resolution))
+    varies = len(v) > 1 and np.ptp(v) > 0  # equal values: no spread (not the rounding residue of std)
+    return max(float(v.std(ddof=1)) if varies else 0.0, float(resolution))
 
 
 def pooled_spread(samples, resolution: float = 0.0) -> tuple[float, int] | None:
