@@ -577,3 +577,24 @@ def test_every_claim_maps_to_a_sentence_of_the_study():
     assert study_keys <= named, f"claims without a sentence: {study_keys - named}"
     assert named <= set(SPECS), f"rows naming no claim: {named - set(SPECS)}"
     assert {k for k, s in SPECS.items() if s.beyond} <= set(re.findall(r"`([a-z0-9_]+)`", own_part))
+
+
+def test_the_configurations_that_need_more_seeds():
+    """Judged at look 1 of 3/5/10: an overwhelming effect is decided, a claim still open names its
+    configurations, once each, for the next look; at the cap nothing is asked for."""
+    from multimnist.evaluation.sequential import Design
+    from multimnist.report.claims import configs_needing_seeds
+
+    design = Design()
+    clear = {U: runs([0.900, 0.901, 0.899]), "regularized": runs([0.990, 0.991, 0.989])}  # +9 points
+    open_ = {"dropout_0.1": runs([0.901, 0.906, 0.896], train_val_gap=0.05)}
+    samples = {**clear, **open_}
+    for r, gap in zip(samples[U], (0.080, 0.085, 0.09), strict=True):
+        r["train_val_gap"] = gap
+    claims = [judge(SPECS[k], samples, {}, design) for k in ("regularized_gain", "dropout_rates", "dropout_cure")]
+    status = {c.key: c.sequential["status"] for c in claims}
+    assert status["regularized_gain"] == "decided at look 1 (3 seeds a side)"
+    assert status["dropout_cure"].startswith("open: more seeds (next look at 5")
+    assert configs_needing_seeds(claims) == ["dropout_0.1", U]
+    at_cap = [judge(SPECS["dropout_cure"], samples, {}, Design.fixed(3))]
+    assert at_cap[0].sequential["status"] == "undecided at the cap" and configs_needing_seeds(at_cap) == []
