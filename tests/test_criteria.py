@@ -7,6 +7,7 @@ from multimnist.evaluation.noise import holm, one_mean, seeds_needed, welch
 from multimnist.evaluation.sequential import Design
 from multimnist.report.criteria import (
     TEST,
+    TRAIN,
     All,
     Effect,
     Level,
@@ -208,8 +209,12 @@ def test_equal_integers_give_no_zero_width_interval_and_no_p_of_zero():
 def test_a_zero_spread_sample_is_never_decided_at_p_zero():
     """Seeds that agree exactly on a quantity without resolution steps give no noise estimate: untestable."""
     assert welch([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]).p is None
-    j = judge(CLAIM, _records({"a": [0.93] * 3, "b": [0.90] * 3}))
+    share = Quantity("share", "a share without steps")
+    j = judge(Effect("a", "b", share, 0.03), {"a": [{"share": 0.93}] * 3, "b": [{"share": 0.90}] * 3})
     assert j.verdict == "untestable" and "the seeds agree exactly" in j.why
+    # an accuracy is read to 0.01 points: 100% on every seed is at least 98%, decided, not at p = 0
+    j = judge(Level("a", TRAIN, lo=0.98), {"a": [{"train_accuracy": 1.0}] * 3})
+    assert j.verdict == "yes" and "p = 0 " not in j.why + " "
 
 
 def test_untestable_uses_the_noise_pooled_over_the_family_and_never_when_the_interval_excludes_zero():

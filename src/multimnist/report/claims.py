@@ -344,8 +344,9 @@ def judge(spec: ClaimSpec, samples: Samples, construction: Mapping[str, str], de
         if spec.key in construction and verdict == "yes":
             verdict, why = "by construction", f"{construction[spec.key]}; {alone}"
         elif spec.key in construction:
-            why = (f"a missed calibration target, judged and counted: {construction[spec.key]}, yet the check "
-                   f"alone does not confirm it; {why}")
+            what = ("a missed calibration target" if verdict == "no"
+                    else "a calibration target this run does not confirm")
+            why = f"{what}, judged and counted: {construction[spec.key]}; {why}"
         elif spec.key in DEPENDS and DEPENDS[spec.key][0] in construction:
             verdict, why = "dependent", f"{DEPENDS[spec.key][1]}; {alone}"
     if spec.beside is not None:

@@ -58,21 +58,22 @@ Samples = Mapping[str, Sequence[dict]]  # label -> one record per run
 RULES = (
     f"Each comparison is an estimate with its Welch interval (a single configuration's mean: its t interval), "
     f"judged against the effect the study states (or, where it states none, a declared smallest effect of "
-    f"interest), with >= {MIN_SEEDS} seeds a side. A quantity read in whole steps (epochs, counts) has a seed "
-    f"spread of at least one step, and seeds that agree exactly on a quantity without steps give no noise "
-    f"estimate: nothing is decided from zero spread, never at p = 0. The comparisons of one claim form a family, "
-    f"Holm-corrected. In a fixed design (one look) every interval is {100 * (1 - ALPHA):.0f}%; in a sequential "
-    f"design (seeds added until a claim is decided, up to a cap) each look has its nominal level from "
-    f"O'Brien-Fleming-type alpha spending, the interval is that look's repeated confidence interval and Holm steps "
-    f"through the look's boundaries (Jennison & Turnbull 2000; Maurer & Bretz 2013), so the error rates hold "
-    f"over the looks. no: the interval excludes the claimed effect (refuted, whether or not it excludes zero); "
-    f"yes: it lies on the claim's side of zero (or inside the claimed range) and does not exclude the claimed "
-    f"effect; untestable: the design cannot detect the claimed effect (fewer than {MIN_SEEDS} seeds, or a smallest "
-    f"detectable difference at the cap, at the level a test of the family faces there and {100 * POWER:.0f}% "
-    f"power, above it, from the quantity's seed noise pooled over the configurations of the claim's family), "
-    f"and never while the interval already excludes zero or the claimed effect; within noise: the interval holds "
-    f"both zero and the claimed effect although the design could have told them apart. A claim over a range holds "
-    f"only where every part holds; partly: some of several independent statements hold and none is refuted.")
+    f"interest), with >= {MIN_SEEDS} seeds a side. A quantity read in whole steps (epochs, counts; accuracies "
+    f"to 0.01 points) has a seed spread of at least one step, and seeds that agree exactly on a quantity without "
+    f"steps give no noise estimate: nothing is decided from zero spread, never at p = 0. The comparisons of one "
+    f"claim form a family, Holm-corrected. In a fixed design (one look) every interval is "
+    f"{100 * (1 - ALPHA):.0f}%; in a sequential design (seeds added until a claim is decided, up to a cap) each "
+    f"look has its nominal level from O'Brien-Fleming-type alpha spending, the interval is that look's repeated "
+    f"confidence interval and Holm steps through the look's boundaries (Jennison & Turnbull 2000; Maurer & Bretz "
+    f"2013), so the error rates hold over the looks. no: the interval excludes the claimed effect (refuted, "
+    f"whether or not it excludes zero); yes: it lies on the claim's side of zero (or inside the claimed range) and "
+    f"does not exclude the claimed effect; untestable: the design cannot detect the claimed effect (fewer than "
+    f"{MIN_SEEDS} seeds, or a smallest detectable difference at the cap, at the level a test of the family faces "
+    f"there and {100 * POWER:.0f}% power, above it, from the quantity's seed noise pooled over the configurations "
+    f"of the claim's family), and never while the interval already excludes zero or the claimed effect; within "
+    f"noise: the interval holds both zero and the claimed effect although the design could have told them apart. "
+    f"A claim over a range holds only where every part holds; partly: some of several independent statements hold "
+    f"and none is refuted.")
 
 
 # --- how a measured number reads ---
@@ -128,10 +129,14 @@ def stat_text(s: dict, scale: float = 100.0, digits: int = 1, unit: str = "", n:
 
 
 EPOCHS = {"scale": 1, "digits": 1, "unit": "", "diff_unit": " epochs", "resolution": 1.0}
-TEST = Quantity("test_accuracy", "test accuracy")
-BEST_VAL = Quantity("best_val_accuracy", "best validation accuracy")
-VAL = Quantity("val_accuracy", "validation accuracy of the kept weights")
-TRAIN = Quantity("train_accuracy", "training accuracy of the kept weights (inference mode)")
+# An accuracy is a count of images over thousands: equal on every seed (100% training accuracy) it has not shown
+# zero noise either; the least spread assumed is 0.01 points, the precision accuracies are compared at.
+ACCURACY_STEP = 1e-4
+TEST = Quantity("test_accuracy", "test accuracy", resolution=ACCURACY_STEP)
+BEST_VAL = Quantity("best_val_accuracy", "best validation accuracy", resolution=ACCURACY_STEP)
+VAL = Quantity("val_accuracy", "validation accuracy of the kept weights", resolution=ACCURACY_STEP)
+TRAIN = Quantity("train_accuracy", "training accuracy of the kept weights (inference mode)",
+                 resolution=ACCURACY_STEP)
 GAP = Quantity("train_val_gap", "train - validation gap (training accuracy in inference mode)", unit=" points")
 GAP_RUNNING = Quantity("train_val_gap_running", "train - validation gap (training accuracy as Keras' fit logs it: the "
                                                 "running training-mode mean over the epoch)", unit=" points")
@@ -578,8 +583,8 @@ class All:
         leaves, labels = self.leaves(), self.labels()
         seeds = [len(samples.get(lb) or ()) for lb in labels]
         n_min = min(seeds) if seeds else 0
-        if design is None or design.look_at(n_min) is None:
-            design, looks = Design.fixed(max(n_min, 1), ALPHA), [0]
+        if design is None or design.look_at(n_min) is None:  # one look at the seeds at hand (of the labels run)
+            design, looks = Design.fixed(max(min((s for s in seeds if s), default=1), 1), ALPHA), [0]
             replay = False
         else:
             looks, replay = list(range(design.look_at(n_min) + 1)), len(design.looks) > 1
