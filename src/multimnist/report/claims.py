@@ -437,8 +437,9 @@ def study_samples(loaded: dict) -> dict[str, list[dict]]:
     curves = loaded.get("curves") or {}
     for group, runs in (loaded.get("runs") or {}).items():
         readings = [curve_readings(c) for c in curves.get(group, [])] or [{}] * len(runs)
-        samples[group.rsplit("/", 1)[-1]] = [{**m, **r, **_val_test_gap(m), **_running_gap(m)}
-                                             for m, r in zip(runs, readings, strict=False)]
+        samples[group.rsplit("/", 1)[-1]] = [{**m, **r, **_val_test_gap(m), **_running_gap(m, c)}
+                                             for m, r, c in zip(runs, readings, curves.get(group) or [{}] * len(runs),
+                                                                strict=False)]
     for f, runs in (loaded.get("compression") or {}).items():
         samples[f"cf {f}"] = list(runs)
     for name in (U, "regularized"):
@@ -453,10 +454,15 @@ def study_samples(loaded: dict) -> dict[str, list[dict]]:
     return samples
 
 
-def _running_gap(m: dict) -> dict:
+def _running_gap(m: dict, curves: Mapping | None = None) -> dict:
     """The train - validation gap as the study's Keras logged it: `fit`'s running training-mode accuracy over the
-    kept epoch's batches (dropout on) minus the kept weights' validation accuracy."""
+    kept epoch's batches (dropout on) minus the kept weights' validation accuracy. The running accuracy is
+    metrics.json's `train_accuracy_running`, or for a run written before it, history.csv's `accuracy` at the kept
+    epoch."""
     tr, v = m.get("train_accuracy_running"), m.get("val_accuracy")
+    running, kept = (curves or {}).get("accuracy") or [], m.get("best_epoch")
+    if tr is None and isinstance(kept, int) and 0 < kept <= len(running):
+        tr = running[kept - 1]
     return {"train_val_gap_running": tr - v} if isinstance(tr, (int, float)) and isinstance(v, (int, float)) else {}
 
 
