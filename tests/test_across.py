@@ -96,7 +96,7 @@ def test_the_command_writes_the_table_the_details_and_the_figure(runs, tmp_path,
     assert "| Claim same | no | no | no | robust | no everywhere |" in md
     assert "| Claim flip | yes | no | partly | flips | holds under study (yes); mine.npz (ab12cd34) (partly); " \
            "no under faint |" in md
-    assert "| Claim flip | faint | no | a -2.0 ± 0.1 (n=3) vs b: -2.0 points [-2.5, -1.5] | a 3, b 3 |" in md
+    assert "| Claim flip | faint | no | – | a -2.0 ± 0.1 (n=3) vs b: -2.0 points [-2.5, -1.5] | a 3, b 3 |" in md
     assert ("3 of the study's claims across 3 regimes: robust 1, flips 1, consistent 0, unsettled 0, undecided 1, "
             "incomplete 0, not judged 0") in md
     assert "| Claim flip | flips | regime-by-effect: (1) study minus faint +4.00 points" in md

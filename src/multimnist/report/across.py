@@ -224,7 +224,8 @@ def across(runs: list[dict]) -> dict:
                        "where": f"{next(iter(set(verdicts.values()) - {None, 'n/a'}))} everywhere"
                        if row_status == "robust" else where(verdicts)})
         cells += [{"key": key, "regime": regime, "verdict": t[key]["verdict"], "ours": t[key]["ours"],
-                   "n": t[key]["n"], "estimates": t[key].get("estimates") or []}
+                   "n": t[key]["n"], "estimates": t[key].get("estimates") or [],
+                   "decided": (t[key].get("sequential") or {}).get("status")}
                   for regime, t in zip(regimes, tables, strict=True) if key in t]
     return {
         "regimes": [{"name": r["regime"], "run": r["run"], "data": r["data"],
@@ -284,8 +285,8 @@ def sections(matrix: dict, figure: bool) -> list[Section]:
     s3.tables.append(Table(["claim", "across regimes", "regime-by-effect test"],
                            [[c["statement"], c["status"], c.get("interaction_text") or MISSING]
                             for c in matrix["claims"]], "Regime-by-effect tests"))
-    s3.tables.append(Table(["claim", "regime", "verdict", "ours", "n"],
-                           [[statements[c["key"]], c["regime"], c["verdict"], c["ours"],
+    s3.tables.append(Table(["claim", "regime", "verdict", "decided", "ours", "n"],
+                           [[statements[c["key"]], c["regime"], c["verdict"], c.get("decided") or MISSING, c["ours"],
                              ", ".join(f"{k} {n}" for k, n in c["n"].items()) or MISSING] for c in matrix["cells"]]))
     if figure:
         s2.figures.append(Figure(FIGURE, "Each claim's estimates per regime with their 95% intervals (dashed: the "
