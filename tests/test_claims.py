@@ -24,7 +24,7 @@ from multimnist.report.claims import (
     study_claims,
     verdict_counts,
 )
-from multimnist.report.criteria import All, Effect, Level, Margin, NotLinear, Quantity
+from multimnist.report.criteria import All, Effect, Level, Margin, NotLinear, NotMeasured, Quantity
 from multimnist.report.results import load_study
 from multimnist.report.study import write_report
 
@@ -124,9 +124,9 @@ def _fill(leaf, mode: str, samples: dict) -> None:
                   "noise": around(bound, width / 20), "few": around(inside, width / 100, 2)}[mode]
         _put(samples, leaf.label, key, values)
     elif isinstance(leaf, NotLinear):
-        xs = [float(lb.split()[-1]) for lb in leaf.labels]
+        xs = [float(lb.split()[-1]) for lb in leaf.labels()]
         m = leaf.margin
-        for lb, x in zip(leaf.labels, xs, strict=True):
+        for lb, x in zip(leaf.labels(), xs, strict=True):
             line = 0.012 + 0.0005 * (x - xs[0])
             mean = {"yes": line + (20 * m if x == xs[len(xs) // 2] else 0.0), "no": line, "noise": line,
                     "few": line}[mode]
@@ -137,7 +137,7 @@ def _fill(leaf, mode: str, samples: dict) -> None:
 def _labels(leaf) -> list[str]:
     if isinstance(leaf, (Effect, Margin)):
         return [leaf.a, leaf.b]
-    return list(leaf.labels) if isinstance(leaf, NotLinear) else [getattr(leaf, "label", "training set")]
+    return list(leaf.labels()) if isinstance(leaf, NotLinear) else [getattr(leaf, "label", "training set")]
 
 
 def build(spec, modes) -> dict:
@@ -176,6 +176,9 @@ def cases(spec) -> list[tuple[list[str], str]]:
 
 
 OVERRIDES = {  # claims whose first part is a range of several tests: the generic patterns, with that range whole
+    # (not_linear: seed noise wide enough to hold the line and the curve fails the power check: untestable)
+    "not_linear": [(["yes"], "yes"), (["no"], "no"), (["few"], "untestable"), (["drop"], "n/a"),
+                   (["noise"], "untestable")],
     "batch": [(["yes"] * 7, "yes"), (["no"] + ["yes"] * 6, "no"), (["few"] * 7, "untestable"),
               (["drop"] + ["yes"] * 6, "n/a"), (["yes"] * 4 + ["few"] * 3, "partly"),
               (["few"] * 4 + ["noise"] * 3, "within noise")],
@@ -183,7 +186,7 @@ OVERRIDES = {  # claims whose first part is a range of several tests: the generi
 def _params():
     out = []
     for key, spec in SPECS.items():
-        if key == "class_imbalance":
+        if key == "class_imbalance" or isinstance(spec.criterion, NotMeasured):
             continue
         for modes, verdict in OVERRIDES.get(key, cases(spec)):
             out.append(pytest.param(key, modes, verdict, id=f"{key}-{verdict}"))
@@ -212,7 +215,8 @@ def test_class_imbalance(stats, verdict):
 
 
 def test_the_cases_cover_every_claim_and_verdict():
-    covered = {p.values[0] for p in _params()} | {"class_imbalance"}
+    covered = {p.values[0] for p in _params()} | {"class_imbalance"} | {
+        k for k, s in SPECS.items() if isinstance(s.criterion, NotMeasured)}
     assert covered == set(SPECS)
     reached = {p.values[2] for p in _params()} | {"by construction", "dependent"}
     assert reached == set(VERDICTS)
@@ -242,11 +246,67 @@ def test_the_issues_examples():
 ])
 def test_calibration_targets_are_by_construction(preset, key):
     spec = SPECS[key]
-    samples = ({"training set": [{"mean": 1671.0, "std": 100.0, "n_classes": 50}]} if key == "class_imbalance"
-               else build(spec, ["no"]))
+    samples = ({"training set": [{"mean": 1671.0, "std": 1045.0, "n_classes": 50}]} if key == "class_imbalance"
+               else build(spec, ["yes"]))
     claim = judge(spec, samples, by_construction(preset))
     assert claim.verdict == "by construction" and not claim.counted
-    assert "not counted (the check alone: no" in claim.why
+    assert "not counted (the check alone: yes" in claim.why
+
+
+@pytest.mark.parametrize(("preset", "key"), [
+    (None, "class_imbalance"), ("study", "unregularized_val"), ("study", "unregularized_plateau"),
+    ("faint", "unregularized_test"),
+])
+def test_a_missed_calibration_target_is_judged_and_counted(preset, key):
+    """A figure the preset was calibrated to match but that the run misses is not "by construction": the data
+    refute it, and it counts (the study preset's plateau: 23/20/23 epochs against the claimed 11-17)."""
+    spec = SPECS[key]
+    samples = ({"training set": [{"mean": 1671.0, "std": 100.0, "n_classes": 50}]} if key == "class_imbalance"
+               else build(spec, ["no"] * _leaf_count(spec)))
+    claim = judge(spec, samples, by_construction(preset))
+    assert claim.verdict == "no" and claim.counted
+    assert claim.why.startswith("a missed calibration target, judged and counted")
+    assert verdict_counts([claim])["no"] == 1
+    samples = {U: runs([23, 20, 23], "plateau_epoch", val_drop_after_plateau=0.005)}
+    plateau = judge(SPECS["unregularized_plateau"], samples, by_construction("study"))
+    assert plateau.verdict != "by construction" and plateau.counted
+
+
+def test_faints_validation_test_gap_is_dependent():
+    spec = SPECS["val_test_gap"]
+    samples = build(spec, ["yes"])
+    assert judge(spec, samples, by_construction("faint")).verdict == "dependent"  # calibrated on test and val
+    assert judge(spec, samples, by_construction("study")).verdict == "yes"  # study: validation only
+
+
+def test_sentences_no_run_measures_are_untestable_with_the_reason():
+    for key in ("best_loss", "bce_sigmoid", "latent_not_normal"):
+        claim = judge(SPECS[key], {}, {})
+        assert claim.verdict == "untestable" and claim.why.startswith("untestable: ") and "no " in claim.why
+    assert claim.counted
+
+
+def test_regularized_cure_is_judged_on_fits_running_accuracy_with_the_other_reading_beside():
+    """The study's Keras logged fit's running training-mode accuracy; under that reading the gap is about 0
+    (issue 31: 90.36/90.28/90.39 vs 90.48/90.63/90.57), under the inference-mode one about +4 points."""
+    records = [{"train_accuracy_running": r, "val_accuracy": v, "train_val_gap": g}
+               for r, v, g in zip((0.9036, 0.9028, 0.9039), (0.9048, 0.9063, 0.9057), (0.040, 0.041, 0.039),
+                                  strict=True)]
+    for r in records:
+        r["train_val_gap_running"] = r["train_accuracy_running"] - r["val_accuracy"]
+    claim = judge(SPECS["regularized_cure"], {"regularized": records}, {})
+    assert claim.verdict == "yes", claim.why
+    assert claim.estimates[0]["value"] == pytest.approx(-0.22, abs=0.01)
+    assert "beside it (not judged), train - validation gap (training accuracy in inference mode)" in claim.ours
+    assert "(no by itself)" in claim.ours  # +4.0 points, beyond 2
+
+
+def test_a_claim_reports_its_look_and_the_configurations_it_compares():
+    claim = judge(SPECS["dropout_cure"], build(SPECS["dropout_cure"], ["yes", "yes"]), {})
+    assert claim.configs == ("dropout_0.1", U)
+    assert claim.sequential["status"] == "decided at look 1 (3 seeds a side)"
+    assert judge(SPECS["pair_50_30"], {}, {}).configs == ("regularized", U)
+    assert judge(SPECS["outside_1_50"], {}, {}).configs == ("autoencoder",)
 
 
 def test_a_figure_that_follows_from_a_calibrated_one_is_dependent():
@@ -268,7 +328,7 @@ def test_which_claims_each_preset_makes_by_construction():
 
 def test_the_projects_own_claims_are_apart_from_the_tally():
     beyond = [s for s in SPECS.values() if s.beyond]
-    assert {s.key for s in beyond} == {"better_sampler", "challenger"}
+    assert {s.key for s in beyond} == {"better_sampler", "challenger", "early_stopping_project"}
     claim = judge(SPECS["challenger"], build(SPECS["challenger"], ["yes"]), {})
     assert claim.verdict == "yes" and not claim.counted
     assert verdict_counts([claim])["yes"] == 0
@@ -330,6 +390,7 @@ def classifier_run(folder: Path, name: str, seed: int, test: float) -> None:
     write_json(folder / "metrics.json", {
         "schema": 2, "name": name, "seed": seed, "test_accuracy": test, "best_val_accuracy": test + 0.01,
         "val_accuracy": val, "train_accuracy": train, "train_val_gap": train - val, "test_loss": 0.4,
+        "train_accuracy_running": train - 0.02 - 0.002 * seed,  # fit's running training-mode mean
         "balanced_accuracy": test - 0.03, "epochs_run": 50, "best_epoch": 19 + seed, "n_params": 96660,
         "frequency_correlation": {"spearman_rho": 0.7 + 0.01 * seed}, "versions": {"keras": "3"}})
     counts = {(50, 30): 20 + seed if name == "unregularized" else 10 + seed, (19, 17): 3, (34, 39): 12 + seed}
@@ -363,7 +424,8 @@ def scores(seed: int) -> dict:
     histograms = {}
     for r in rows:
         h = [0] * 100
-        h[33 if r["sampler"] == "gaussian" else 12] = r["readable"]
+        threes = r["readable"] - 10 * seed if r["sampler"] == "gaussian" else 0  # 33: two 3s; 12: none
+        h[33], h[12] = threes, r["readable"] - threes
         histograms[r["sampler"]] = h
     return {"readable_threshold": 0.9, "n": 1000, "equal_n": 60, "draws": 200, "interval": "95%", "rows": rows,
             "histograms": histograms, "autoencoder_seed": seed}
@@ -418,13 +480,14 @@ def test_report_on_a_full_folder(study):
     assert verdicts["outside_1_50"] == verdicts["many_threes"] == verdicts["better_sampler"] == "yes"
     assert "Not counted: figures the data was made to match" in report
     assert "Beyond the study: the project's own claims" in report
-    assert "27 of the study's claims checked:" in report and "not counted: 4 by construction, 1 dependent" in report
+    assert "33 of the study's claims checked:" in report and "not counted: 3 by construction, 1 dependent" in report
+    assert "| decided at look 1 (3 seeds a side) |" in report and "| undecided at the cap |" in report
     assert "| unregularized | 3 | 90.2 ± 0.2 |" in report  # mean ± std over seeds, n
     assert "| reconstruction | reconstruction | 3 |" in report  # the control row, over three autoencoder seeds
-    assert "Holm-adjusted" in report
+    assert "Holm-corrected" in report
     results = json.loads((study / "results.json").read_text(), parse_constant=_no_nan)
-    assert results["verdicts"]["by construction"] == 4 and results["verdicts"]["dependent"] == 1
-    assert sum(results["verdicts"].values()) == len(results["claims"]) - 2  # the project's two are apart
+    assert results["verdicts"]["by construction"] == 3 and results["verdicts"]["dependent"] == 1
+    assert sum(results["verdicts"].values()) == len(results["claims"]) - 3  # the project's three are apart
     assert results["classifiers"]["classifiers/unregularized"]["test_accuracy"]["n"] == 3
     assert results["generation"]["autoencoder_seeds"] == [0, 1, 2]
     gaussian = next(r for r in results["generation"]["rows"] if r["sampler"] == "gaussian")
@@ -467,7 +530,8 @@ def test_a_partial_side_sweep_is_reported(study):
 
 def test_nothing_run_is_all_na(tmp_path):
     write_report(tmp_path)
-    assert set(_verdicts(tmp_path).values()) == {"n/a"}
+    measured = {k: v for k, v in _verdicts(tmp_path).items() if not isinstance(SPECS[k].criterion, NotMeasured)}
+    assert set(measured.values()) == {"n/a"}
     assert "The data step has not run." in (tmp_path / "report.md").read_text()
 
 
@@ -513,3 +577,24 @@ def test_every_claim_maps_to_a_sentence_of_the_study():
     assert study_keys <= named, f"claims without a sentence: {study_keys - named}"
     assert named <= set(SPECS), f"rows naming no claim: {named - set(SPECS)}"
     assert {k for k, s in SPECS.items() if s.beyond} <= set(re.findall(r"`([a-z0-9_]+)`", own_part))
+
+
+def test_the_configurations_that_need_more_seeds():
+    """Judged at look 1 of 3/5/10: an overwhelming effect is decided, a claim still open names its
+    configurations, once each, for the next look; at the cap nothing is asked for."""
+    from multimnist.evaluation.sequential import Design
+    from multimnist.report.claims import configs_needing_seeds
+
+    design = Design()
+    clear = {U: runs([0.900, 0.901, 0.899]), "regularized": runs([0.990, 0.991, 0.989])}  # +9 points
+    open_ = {"dropout_0.1": runs([0.901, 0.906, 0.896], train_val_gap=0.05)}
+    samples = {**clear, **open_}
+    for r, gap in zip(samples[U], (0.080, 0.085, 0.09), strict=True):
+        r["train_val_gap"] = gap
+    claims = [judge(SPECS[k], samples, {}, design) for k in ("regularized_gain", "dropout_rates", "dropout_cure")]
+    status = {c.key: c.sequential["status"] for c in claims}
+    assert status["regularized_gain"] == "decided at look 1 (3 seeds a side)"
+    assert status["dropout_cure"].startswith("open: more seeds (next look at 5")
+    assert configs_needing_seeds(claims) == ["dropout_0.1", U]
+    at_cap = [judge(SPECS["dropout_cure"], samples, {}, Design.fixed(3))]
+    assert at_cap[0].sequential["status"] == "undecided at the cap" and configs_needing_seeds(at_cap) == []

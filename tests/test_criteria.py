@@ -4,8 +4,10 @@ a comparison separated by the interval alone, and how a claim's parts combine.""
 from __future__ import annotations
 
 from multimnist.evaluation.noise import holm, one_mean, seeds_needed, welch
+from multimnist.evaluation.sequential import Design
 from multimnist.report.criteria import (
     TEST,
+    TRAIN,
     All,
     Effect,
     Level,
@@ -132,7 +134,9 @@ def test_a_line_and_a_curve():
 
     assert _verdict(crit, samples([0.010, 0.013, 0.014, 0.0145], 0.0001)) == "yes"  # bends
     assert _verdict(crit, samples([0.010, 0.011, 0.012, 0.013], 0.00005)) == "no"  # a line within 0.0003
-    assert _verdict(crit, samples([0.010, 0.011, 0.012, 0.013], 0.0008)) == "within noise"
+    # the power check: seed noise this wide could not tell a deviation of the margin from a line
+    noisy = _judged(crit, samples([0.010, 0.011, 0.012, 0.013], 0.0008))
+    assert noisy.verdict == "untestable" and "smallest deviation from the line detectable at n = 3" in noisy.why
     assert _verdict(crit, {lb: v[:2] for lb, v in samples([0.01] * 4, 0.0001).items()}) == "untestable"
 
 
@@ -147,7 +151,10 @@ class Fixed:
     def describe(self):
         return "fixed"
 
-    def test(self, samples):
+    def labels(self):
+        return ()
+
+    def test(self, samples, look=None):
         return Outcome("fixed", {"x": 3}, self.p_yes, self.p_no)
 
 
@@ -179,3 +186,79 @@ def test_nested_families_correct_over_every_leaf():
     outer = All((inner, Fixed(0.5)), independent=True)  # three leaves: 0.06, 0.06, 0.5
     assert judge(outer, {}).verdict == "within noise"
     assert np.isclose(holm([0.02, 0.02, 0.5])[0], 0.06)
+
+
+# --- no degenerate decisions; untestable from the design; the looks of a sequential design ---
+
+EPOCH = Quantity("best_epoch", "kept epoch", scale=1, digits=1, unit="", diff_unit=" epochs", resolution=1.0)
+
+
+def test_equal_integers_give_no_zero_width_interval_and_no_p_of_zero():
+    """Kept epoch 30/30/30: one epoch of resolution is the least spread assumed, so the interval is 30 +- t(2) x
+    1 / sqrt(3) = [27.5, 32.5], and p against the claimed 15-20 is small but not 0."""
+    est = one_mean([30, 30, 30], resolution=1.0)
+    lo, hi = est.interval()
+    assert hi - lo == pytest.approx(2 * stats.t.ppf(0.975, 2) / np.sqrt(3)) and lo == pytest.approx(27.52, abs=0.01)
+    assert 0 < est.p_at(20.0) < 0.05
+    j = judge(Level("a", EPOCH, 15, 20), {"a": [{"best_epoch": 30}] * 3})
+    assert j.verdict == "no" and "p = 0 " not in j.why + " " and j.estimates[0]["interval"][0] < 30
+    w = welch([19, 19, 19], [22, 22, 22], resolution=1.0)
+    assert w.se == pytest.approx(np.sqrt(2 / 3)) and w.p > 0
+
+
+def test_a_zero_spread_sample_is_never_decided_at_p_zero():
+    """Seeds that agree exactly on a quantity without resolution steps give no noise estimate: untestable."""
+    assert welch([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]).p is None
+    share = Quantity("share", "a share without steps")
+    j = judge(Effect("a", "b", share, 0.03), {"a": [{"share": 0.93}] * 3, "b": [{"share": 0.90}] * 3})
+    assert j.verdict == "untestable" and "the seeds agree exactly" in j.why
+    # an accuracy is read to 0.01 points: 100% on every seed is at least 98%, decided, not at p = 0
+    j = judge(Level("a", TRAIN, lo=0.98), {"a": [{"train_accuracy": 1.0}] * 3})
+    assert j.verdict == "yes" and "p = 0 " not in j.why + " "
+
+
+def test_untestable_uses_the_noise_pooled_over_the_family_and_never_when_the_interval_excludes_zero():
+    b = around(0.90, 0.003)
+    a = around(0.909, 0.002)  # +0.9 points, its interval excludes zero
+    crit = Effect("a", "b", TEST, 0.005, "at least")
+    j = judge(crit, _records({"a": a, "b": b}))
+    assert welch(a, b).interval()[0] > 0  # excludes zero
+    assert j.verdict in ("yes", "within noise") and j.verdict != "untestable"
+    # the same pair in a family whose other configurations are noisy: the pooled noise, not this pair's, says
+    # what the design can detect
+    quiet = Effect("c", "d", TEST, 0.005, "at least")
+    noisy = {"a": around(0.90, 0.02), "b": around(0.90, 0.02), "c": around(0.902, 0.001), "d": around(0.90, 0.001)}
+    j = judge(All((Effect("a", "b", TEST, 0.005, "at least"), quiet)), _records(noisy))
+    assert "pooled over 4 configurations" in j.why and "untestable" in j.why
+
+
+def test_the_looks_of_a_sequential_design():
+    """At 3, 5, 10 seeds a side (O'Brien-Fleming): a claim decided at look k keeps that verdict, one still open at
+    the cap is undecided there, and one open before the cap asks for the next look."""
+    design = Design()
+    crit = Effect("a", "b", TEST, 0.005, "at least")
+    rng = np.random.default_rng(0)
+    base = list(0.90 + 0.003 * rng.standard_normal(10))
+    huge = {"a": [x + 0.10 for x in base[::-1]], "b": base}  # +10 points, noise 0.3: decided at 3 seeds
+    j = judge(crit, _records(huge), design)
+    assert j.verdict == "yes" and j.sequential["look"] == 1 and j.sequential["status"].startswith("decided at look 1")
+    assert j.sequential["level"] == pytest.approx(design.level(0)) and j.n == {"a": 3, "b": 3}
+    # half the claimed effect under seed noise of a point: 10 seeds hold both zero and the claim
+    null = {"a": list(0.9025 + 0.01 * rng.standard_normal(10)), "b": list(0.90 + 0.01 * rng.standard_normal(10))}
+    j = judge(crit, _records(null), design)
+    assert j.sequential["status"] == "undecided at the cap" and j.sequential["seeds"] == 10
+    j = judge(crit, _records({k: v[:4] for k, v in null.items()}), design)
+    assert j.sequential["status"] == "open: more seeds (next look at 5 a side)" and j.n == {"a": 3, "b": 3}
+    # look 1's interval is the repeated confidence interval at its nominal level: wider than the 95% one
+    lo, hi = j.estimates[0]["interval"]
+    w = welch(null["a"][:3], null["b"][:3])
+    assert hi - lo > np.diff(w.interval())[0] * 2
+
+
+def test_a_verdict_reached_at_a_look_is_kept():
+    design = Design((3, 5))
+    crit = Effect("a", "b", TEST, 0.005, "at least")
+    b = [0.900, 0.901, 0.899, 0.95, 0.95]  # the last two seeds would erase the difference
+    a = [0.960, 0.961, 0.959, 0.90, 0.90]
+    j = judge(crit, _records({"a": a, "b": b}), design)
+    assert j.verdict == "yes" and j.sequential["look"] == 1

@@ -23,6 +23,7 @@ VISIBLE_CONFUSIONS = 10
 CUT_PAIRS = {(50, 30): -0.28, (19, 17): -0.70}
 # Section 3.3: validation accuracy "reached 91.5% after 14 epochs and remained stable till the end".
 PLATEAU_EPOCH = 14
+OPTIMAL_EPOCH = 10  # 3.2: "the model reached an optimal state after 10 epochs"
 # Section 4.2.4: early stopping (patience 10, min_delta 0.05) "converged after 15-20 epochs" and restored the 20th.
 CONVERGED_EPOCHS = (15, 20)
 # Section 4.2.1: augmentation "dropped to 86%"; with noise "the loss was very high (>= 0.6)".

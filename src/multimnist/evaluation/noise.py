@@ -40,7 +40,7 @@ class Estimate:
 
     @property
     def enough(self) -> bool:
-        return bool(self.n) and min(self.n) >= MIN_SEEDS and self.se is not None
+        return bool(self.n) and min(self.n) >= MIN_SEEDS and bool(self.se)
 
     def _t(self, q: float) -> float:
         return float(stats.t.ppf(q, self.df)) if math.isfinite(self.df) else float(stats.norm.ppf(q))
@@ -56,8 +56,6 @@ class Estimate:
         """One-sided p-value of "the true value is at most x" (small: it lies above x)."""
         if not self.enough:
             return None
-        if self.se == 0:
-            return 0.0 if self.value > x else 1.0
         t = (self.value - x) / self.se
         return float(stats.t.sf(t, self.df) if math.isfinite(self.df) else stats.norm.sf(t))
 
@@ -65,8 +63,6 @@ class Estimate:
         """One-sided p-value of "the true value is at least x" (small: it lies below x)."""
         if not self.enough:
             return None
-        if self.se == 0:
-            return 0.0 if self.value < x else 1.0
         t = (x - self.value) / self.se
         return float(stats.t.sf(t, self.df) if math.isfinite(self.df) else stats.norm.sf(t))
 
@@ -114,8 +110,13 @@ def p_text(p: float) -> str:
     return f"p = {p:.3f}" if p >= 0.001 else f"p = {p:.0e}" if p > 0 else "p = 0"
 
 
-def welch(a, b) -> Estimate:
-    """mean(a) - mean(b) with Welch's standard error and Welch-Satterthwaite degrees of freedom."""
+def welch(a, b, resolution: float = 0.0) -> Estimate:
+    """mean(a) - mean(b) with Welch's standard error and Welch-Satterthwaite degrees of freedom.
+
+    `resolution`: the smallest step the quantity is read in (one epoch, one image); each side's standard deviation
+    is taken as at least that (`spread`), so equal integers (30/30/30) do not make a zero-width interval. A side
+    with no spread at all and no resolution gives no noise estimate (se None): it decides nothing, never p = 0.
+    """
     a, b = _finite(a), _finite(b)
     n = (len(a), len(b))
     if not len(a) or not len(b):
@@ -123,20 +124,57 @@ def welch(a, b) -> Estimate:
     diff = float(a.mean() - b.mean())
     if min(n) < MIN_SEEDS:
         return Estimate(diff, None, None, n)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    sa, sb = spread(a, resolution), spread(b, resolution)
+    if not sa and not sb:
+        return Estimate(diff, None, None, n)
+    va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
     se = float(np.sqrt(va + vb))
-    df = float((va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))) if se > 0 else math.inf
+    df = float((va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)))
     return Estimate(diff, se, df, n)
 
 
-def one_mean(values) -> Estimate:
-    """The mean of `values` with its standard error and n - 1 degrees of freedom."""
+def one_mean(values, resolution: float = 0.0) -> Estimate:
+    """The mean of `values` with its standard error and n - 1 degrees of freedom (the spread floored at
+    `resolution`, as in `welch`; no spread and no resolution: no noise estimate)."""
     v = _finite(values)
     if not len(v):
         return Estimate(None, None, None, (0,))
-    if len(v) < MIN_SEEDS:
+    s = spread(v, resolution) if len(v) >= MIN_SEEDS else 0.0
+    if not s:
         return Estimate(float(v.mean()), None, None, (len(v),))
-    return Estimate(float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))), float(len(v) - 1), (len(v),))
+    return Estimate(float(v.mean()), float(s / np.sqrt(len(v))), float(len(v) - 1), (len(v),))
+
+
+def spread(values, resolution: float = 0.0) -> float:
+    """The sample standard deviation (ddof 1), at least `resolution`: a quantity read in whole steps (epochs,
+    counts) that agrees over a few seeds has not shown zero noise, only noise below its step (the README's
+    stopping epochs move by 5-8 between training paths), so one step is the least spread assumed."""
+    v = _finite(values)
+    varies = len(v) > 1 and np.ptp(v) > 0  # equal values: no spread (not the rounding residue of std)
+    return max(float(v.std(ddof=1)) if varies else 0.0, float(resolution))
+
+
+def pooled_spread(samples, resolution: float = 0.0) -> tuple[float, int] | None:
+    """The seed noise of a quantity pooled over several configurations: sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1))
+    with its degrees of freedom sum (n_i - 1), each s_i floored at `resolution`; None without two values anywhere.
+    A design-based figure: the noise of one configuration's three seeds is itself noise (the true sigma can be
+    0.5-6x the estimate), the pool over the family's configurations much less so."""
+    groups = [g for g in (_finite(s) for s in samples) if len(g) > 1]
+    df = sum(len(g) - 1 for g in groups)
+    if not df:
+        return None
+    var = sum((len(g) - 1) * spread(g, resolution) ** 2 for g in groups) / df
+    return (float(np.sqrt(var)), df) if var > 0 else None
+
+
+def detectable_at(sd: float, df: float, n: int, sides: int = 2, alpha: float = ALPHA,
+                  power: float = POWER) -> float:
+    """The smallest true difference a design detects with `power` at two-sided `alpha`, for seed noise `sd`
+    (with `df` degrees of freedom) and n seeds a side: (t_{1-alpha/2} + t_power) x sd x sqrt(sides / n);
+    sides 1 for one configuration's mean against a number."""
+    t = stats.t if math.isfinite(df) else None
+    q = (lambda x: float(t.ppf(x, df))) if t else (lambda x: float(stats.norm.ppf(x)))
+    return (q(1 - alpha / 2) + q(power)) * sd * math.sqrt(sides / n)
 
 
 def seeds_needed(a, b, effect: float, alpha: float = ALPHA, power: float = POWER, cap: int = 1000) -> int | None:

@@ -26,6 +26,7 @@ from multimnist.config import from_dict, to_dict
 from multimnist.data.config import DEFAULT_PRESET, knobs, preset_config
 from multimnist.data.plans import load_plan
 from multimnist.errors import UserError
+from multimnist.evaluation.sequential import SPENDING
 from multimnist.executor import Executor
 from multimnist.experiments import autoencoder as ae
 from multimnist.experiments import classifier as clf
@@ -71,20 +72,21 @@ class Profile:
     n_generate: int = 1000  # generated images per sampler
     preset: str | None = DEFAULT_PRESET  # the generator preset of the study's data (data/config.py); None with `data`
     data: str | None = None  # a user's dataset (folder or .npz) to run the study on instead of a preset's
-    # Seeds a side at each look of the sequential design (report/pipeline.py), the first the profile's own: after a
-    # look, the configurations of every claim not yet decided train up to the next look's seeds; the last is the cap
-    # (max seeds a side). Empty: the profile's seeds only, one look.
-    looks: tuple[int, ...] = ()
+    # The cap of the sequential design, seeds a side (evaluation/sequential.py: looks at len(seeds), 5, 10 up to it):
+    # after each look, the configurations of the claims still open train up to the next look's seeds
+    # (report/pipeline.py); None: one look at `seeds`, a fixed design. `spending`: how the error rate is spent over
+    # the looks (pocock: more decided early; obrien-fleming: little spent before the cap).
+    max_seeds: int | None = None
+    spending: str = "pocock"
 
     def __post_init__(self):
-        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "autoencoder_seeds", "looks"):
+        for name in ("seeds", "ablation_seeds", "factors", "sweep_seeds", "autoencoder_seeds"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
-        if self.looks and (list(self.looks) != sorted(set(self.looks)) or self.looks[0] < 2):
-            raise UserError(f"profile {self.name!r}: looks must be increasing seed counts of at least 2, "
-                            f"got {list(self.looks)}")
-        if self.looks and self.looks[0] != len(self.seeds):
-            raise UserError(f"profile {self.name!r}: the first look is the profile's {len(self.seeds)} seed(s), "
-                            f"not {self.looks[0]}")
+        if self.max_seeds is not None and self.max_seeds < 2:
+            raise UserError(f"profile {self.name!r}: max_seeds must be at least 2 seeds a side, got {self.max_seeds}")
+        if self.spending not in SPENDING:
+            raise UserError(f"profile {self.name!r}: spending must be one of {', '.join(SPENDING)}, "
+                            f"got {self.spending!r}")
         if not self.seeds or not self.factors or not self.autoencoder_seeds:
             raise UserError("a profile needs at least one seed, one compression factor and one autoencoder seed")
         if self.data is not None:
@@ -101,7 +103,7 @@ class Profile:
         if not seeds:
             return self
         return replace(self, seeds=tuple(seeds), ablation_seeds=tuple(seeds), sweep_seeds=tuple(seeds),
-                       autoencoder_seeds=tuple(seeds), looks=())
+                       autoencoder_seeds=tuple(seeds), max_seeds=None)
 
     def with_data(self, preset: str | None = None, data: str | Path | None = None) -> Profile:
         """The profile on another preset's data, or on a user's dataset (`--preset`, `--data`: one or neither)."""
@@ -127,7 +129,7 @@ PROFILES = {
     # The study's settings: full data, each config's 50 epochs, 3 seeds for every configuration a claim compares,
     # then 5 and 10 for those of the claims 3 (then 5) seeds leave undecided.
     "paper": Profile("paper", train_size=None, seeds=(0, 1, 2), classifier_epochs=None, ablation_seeds=(0, 1, 2),
-                     sweep_seeds=(0, 1, 2), autoencoder_seeds=(0, 1, 2), looks=(3, 5, 10)),
+                     sweep_seeds=(0, 1, 2), autoencoder_seeds=(0, 1, 2), max_seeds=10),
     # A first look in a few minutes: smaller data, few epochs, one seed, no ablations or side sweeps.
     "quick": Profile(
         "quick", train_size=8000, seeds=(0,), classifier_epochs=6, ablations=False, side_sweeps=False,

@@ -26,7 +26,7 @@ from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
 from multimnist.report.across import STATUSES
-from multimnist.report.claims import FAMILIES, NOT_COUNTED, counts_text
+from multimnist.report.claims import CHALLENGER_HISTORY, FAMILIES, NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
 from multimnist.report.study import display_order, study_figures
 
@@ -60,8 +60,9 @@ def _headline(configs: dict) -> list[str]:
             for name in paper.HEADLINE if (c := configs.get(f"classifiers/{name}"))]
     if not rows:
         return []
-    return _table(["network", "seeds", "test", "best val", "train", "train - val gap", "study val / test / train"],
-                  rows)
+    table = _table(["network", "seeds", "test", "best val", "train", "train - val gap", "study val / test / train"],
+                   rows)
+    return table + ([f"The challenger: {CHALLENGER_HISTORY}.", ""] if any(r[0] == "challenger" for r in rows) else [])
 
 
 def _ablations(configs: dict) -> list[str]:
@@ -173,8 +174,10 @@ def across_tables(matrix: dict) -> str:
 
 
 def _status(claim: dict) -> str:
-    """'robust', or 'flips: holds under study (yes); no under faint' where the verdicts differ."""
-    return f"{claim['status']}: {claim['where']}" if claim["status"] in ("flips", "unsettled") else claim["status"]
+    """'robust', or 'flips: holds under study (yes); no under faint' where the verdicts differ (flips, consistent:
+    differ without a regime-by-effect difference, unsettled)."""
+    return (f"{claim['status']}: {claim['where']}" if claim["status"] in ("flips", "consistent", "unsettled")
+            else claim["status"])
 
 
 def _family_counts(claims: list[dict]) -> str:

@@ -153,14 +153,15 @@ def read_confusion(path: Path) -> dict:
 
 
 def _curves(path: Path) -> dict[str, list[float]]:
-    """The validation curves of a run's history.csv (a run without one has none to read)."""
+    """The validation curves of a run's history.csv (a run without one has none to read), and its `accuracy`
+    column where it has one: fit's running training-mode mean per epoch, the study's reading of training accuracy."""
     if not path.exists():
         return {}
     history = read_history(path)
     missing = [c for c in CURVES if c not in history]
     if missing:
         raise UserError(f"cannot read {path}: no {', '.join(missing)} column")
-    return {c: history[c] for c in CURVES}
+    return {c: history[c] for c in (*CURVES, "accuracy") if c in history}
 
 
 # --- results.json: every number the report's tables and the README quote ---

@@ -16,7 +16,7 @@ from pathlib import Path
 from multimnist import paper
 from multimnist.files import write_text
 from multimnist.formatting import MISSING, change, pct
-from multimnist.report.claims import Claim, counts_text, study_claims, verdict_counts
+from multimnist.report.claims import CHALLENGER_HISTORY, Claim, counts_text, study_claims, verdict_counts
 from multimnist.report.criteria import RULES, stat_text
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
 from multimnist.report.results import data_text, load_study, results_json, write_results
@@ -238,7 +238,7 @@ def _challenger_section(v: _View) -> Section:
     return _network_section(
         v, "Beyond the study: the best network under 100k parameters", "challenger",
         lambda m: f"A feed-forward challenger with {m.get('n_params') or 0:,} parameters; its recipe is "
-                  "src/multimnist/configs/challenger.yaml.",
+                  f"src/multimnist/configs/challenger.yaml: {CHALLENGER_HISTORY}.",
         ["unregularized", "regularized", "challenger"], "challenger")
 
 
@@ -331,8 +331,9 @@ def claims_section(claims: list[Claim]) -> Section:
     ours = [c for c in claims if c.beyond]
     s = Section("Claims", paragraphs=[
         "Each quantitative claim of the study (docs/claims.md maps every sentence to its claim), the study's figure, "
-        "ours (mean ± std (n seeds), the estimate with its 95% interval and the claimed effect), and the verdict. "
-        + RULES, counts_text(verdict_counts(claims)) + "."])
+        "ours (mean ± std (n seeds), the estimate with its interval and the claimed effect), the verdict, and the "
+        "look it was decided at (n seeds a side), or undecided at the cap. " + RULES,
+        counts_text(verdict_counts(claims)) + "."])
     s.tables.append(claims_table(counted, "The study's claims"))
     if apart:
         s.tables.append(claims_table(apart, "Not counted: figures the data was made to match (by construction), "
@@ -344,8 +345,8 @@ def claims_section(claims: list[Claim]) -> Section:
 
 
 def claims_table(items: list[Claim], title: str) -> Table:
-    return Table(["claim", "study §", "study", "ours", "verdict", "why", "n", "criterion"],
-                 [[c.statement, c.where, c.study, c.ours, c.verdict, c.why,
+    return Table(["claim", "study §", "study", "ours", "verdict", "decided", "why", "n", "criterion"],
+                 [[c.statement, c.where, c.study, c.ours, c.verdict, c.sequential.get("status") or MISSING, c.why,
                    ", ".join(f"{k} {n}" for k, n in c.n.items()) or MISSING, c.criterion] for c in items], title)
 
 
