@@ -168,6 +168,17 @@ def seeds_for(base: tuple[int, ...], wanted: int | None) -> tuple[int, ...]:
     return (*base, *range(start, start + wanted - len(base)))
 
 
+def study_configurations(profile: Profile) -> set[str]:
+    """The names `more_seeds` may give more seeds: the headline configs, the ablations and side sweeps' settings
+    the profile runs, cf-F for each compression factor, and `autoencoder` for the final autoencoders."""
+    names = {*HEADLINE, *(f"cf-{f}" for f in profile.factors), "autoencoder"}
+    if profile.ablations:
+        names |= set(ABLATIONS)
+    if profile.side_sweeps:
+        names |= {setting for kind in SIDE_SWEEPS for setting in clf.SWEEPS[kind]}
+    return names
+
+
 def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
                  scale: float, clf_cost: float, more: dict[str, int]) -> list[Step]:
     """The study's own steps: data, classifiers, side experiments, autoencoder, generation. A configuration named

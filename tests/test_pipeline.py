@@ -1,0 +1,63 @@
+"""report/pipeline.py: seeds until decided. The steps and the claims are stand-ins here: what is tested is the
+loop, which configurations get the next look's seeds, when it stops, and what looks.json records."""
+
+from __future__ import annotations
+
+import json
+import logging
+from types import SimpleNamespace
+
+from multimnist.evaluation.sequential import Design
+from multimnist.report import pipeline
+
+import pytest
+
+
+@pytest.fixture
+def fake_study(monkeypatch, tmp_path):
+    """run_study records the seeds it was asked for; claim b is open until regularized has 5 seeds, c forever
+    (one of its configurations, `ghost`, no step trains), a is decided from the first look."""
+    calls: list[dict] = []
+    state = {"more": {}}
+
+    def run_study(out, profile, report=None, more_seeds=None, **options):
+        state["more"] = dict(more_seeds or {})
+        calls.append({"more": dict(state["more"]), "report": report is not None})
+        return out
+
+    def claims(_loaded):
+        def claim(key, configs, open_):
+            status = "open: more seeds" if open_ else "decided at look 1"
+            return SimpleNamespace(key=key, configs=configs, sequential={"status": status})
+        seeds = state["more"].get("regularized", 3)
+        return [claim("a", ("unregularized",), False), claim("b", ("regularized", "cf-20"), seeds < 5),
+                claim("c", ("batch-8", "ghost"), True)]
+
+    monkeypatch.setattr(pipeline, "run_study", run_study)
+    monkeypatch.setattr(pipeline, "load_study", lambda out: {})
+    monkeypatch.setattr(pipeline, "study_claims", claims)
+    monkeypatch.setattr(pipeline, "study_design", lambda loaded: Design.up_to(3, 10, spending="pocock"))
+    monkeypatch.setattr(pipeline, "write_report", lambda out: out)
+    return calls
+
+
+def test_open_claims_get_the_next_looks_seeds_until_decided_or_the_cap(fake_study, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        pipeline.reproduce(tmp_path, "paper")
+    assert [c["more"] for c in fake_study] == [
+        {},
+        {"regularized": 5, "cf-20": 5, "batch-8": 5},
+        {"regularized": 5, "cf-20": 5, "batch-8": 10},
+        {"regularized": 5, "cf-20": 5, "batch-8": 10},  # the report, last, on the same seeds
+    ]
+    assert [c["report"] for c in fake_study] == [False, False, False, True]
+    looks = json.loads((tmp_path / "looks.json").read_text())
+    assert [(k["look"], k["seeds"], k["open"]) for k in looks["looks"]] == [(1, 3, ["b", "c"]), (2, 5, ["c"]),
+                                                                            (3, 10, ["c"])]
+    assert "no step trains ghost" in caplog.text
+
+
+def test_a_fixed_design_is_one_look(fake_study, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "study_design", lambda loaded: None)
+    pipeline.reproduce(tmp_path, "quick")
+    assert [c["more"] for c in fake_study] == [{}, {}] and not (tmp_path / "looks.json").exists()
