@@ -39,17 +39,27 @@ def explorer_section(payload: dict, page_bytes: int | None = None) -> Section:
         "plain JavaScript: pick a number to see the mean of its training codes decoded, move along the top "
         f"{len(payload['pca']['explained'])} principal directions of the training codes (in standard deviations "
         "along each), decode the straight line between two numbers' class means, and draw from the sampler "
-        f"'{sampler['name']}' ({sampler['fitted']}), fitted on the same {source.get('n_codes', '?')} training "
+        f"{_sampler_text(sampler)}, fitted on the same {_count(source.get('n_codes'))} training "
         "codes, with a seeded generator.",
         f"What it weighs: {_kb(data_bytes)} of data in {DATA_SCRIPT} beside this page, of which {_kb(kernel_bytes)} "
-        f"are the decoder's {n_weights:,} weights as {payload['encoding']} (base64)"
+        f"are the decoder's {n_weights:,} parameters as {payload['encoding']} (base64)"
         + (f"; this page itself {_kb(page_bytes)}" if page_bytes is not None else "")
         + ". The encoding moves no pixel of the class means by more than "
         f"{255 * payload.get('max_pixel_error', float('nan')):.2f} of 255 against the trained decoder.",
     ]
     s.widgets.append(Widget("explorer.html.j2", {"data_script": DATA_SCRIPT,
-                                                 "sampler": f"{sampler['name']} ({sampler['fitted']})"}))
+                                                 "sampler": _sampler_text(sampler)}))
     return s
+
+
+def _sampler_text(sampler: dict) -> str:
+    """'gmm, 4 components (by BIC)', or 'NAME (what was fitted)' when the description does not name it."""
+    fitted = sampler.get("fitted") or sampler["name"]
+    return fitted if fitted.startswith(sampler["name"]) else f"{sampler['name']} ({fitted})"
+
+
+def _count(n) -> str:
+    return f"{n:,}" if isinstance(n, int) else "?"
 
 
 def _size(packed: dict) -> int:

@@ -150,17 +150,19 @@
   var mainRow = el("div", {"class": "ex-row"}, pickPanel);
   var main = canvas(mainRow, "ex-big");
   main.id = "ex-main";
-  var sliders = el("div", {"class": "ex-sliders"}, mainRow), inputs = [];
+  var sliders = el("div", {"class": "ex-sliders"}, mainRow), inputs = [], values = [];
   for (var d = 0; d < K; d++) {
     var line = el("div", {"class": "ex-slider"}, sliders);
     label("direction " + (d + 1) + " (" + (100 * D.pca.explained[d]).toFixed(1) + "% of variance)", line);
     inputs.push(el("input", {type: "range", id: "ex-dir-" + (d + 1), min: -3, max: 3, step: 0.1, value: 0}, line));
     inputs[d].addEventListener("input", updateMain);
+    values.push(el("span", {"class": "ex-value"}, line));
   }
   function updateMain() {
     var code = classMean(Number(number.value));
     inputs.forEach(function (input, d) {
       var a = Number(input.value) * stds[d];
+      values[d].textContent = (input.value > 0 ? "+" : "") + Number(input.value).toFixed(1) + " sd";
       for (var i = 0; i < L; i++) { code[i] += a * dirs[d * L + i]; }
     });
     draw(main, decode(code));
