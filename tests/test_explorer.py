@@ -244,6 +244,18 @@ def test_the_pages_decoder_and_sampler_on_a_tiny_decoder(browser, tiny, tmp_path
     np.testing.assert_allclose(np.cov(draws, rowvar=False), cov, atol=0.08)
     mean_12 = page.js("() => Array.from(window.multimnistExplorer.classMean(12))")
     np.testing.assert_allclose(mean_12, tiny[1][20:40].mean(axis=0), rtol=1e-5)
+    shown = page.canvas("#ex-main", SHAPE)  # number 37 first, when there is one
+    want = np.rint(np.clip(decoder.predict(codes[40:].mean(axis=0, keepdims=True), verbose=0), 0, 1) * 255)
+    assert np.abs(shown.astype(int) - want.reshape(SHAPE)).max() <= 1
+    assert page.errors == []
+
+
+@pytest.mark.slow  # a browser
+@pytest.mark.parametrize("encoding", ["float16", "int8"])
+def test_the_page_unpacks_every_encoding_as_the_file_reader_does(browser, tiny, tmp_path, encoding):
+    payload = payload_of(tiny, encoding)
+    page = Page(browser, report_with(tmp_path, payload))
+    np.testing.assert_allclose(page.decode(tiny[1][:8]), decode(payload, tiny[1][:8]), atol=1e-6)
     assert page.errors == []
 
 

@@ -233,7 +233,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
              outputs=("generation",)),
         Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
              {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},
-             ("data", "autoencoder", "generation"), cost=90, outputs=("explorer",)),  # mostly the mixture fit
+             ("data", "autoencoder", "generation"), cost=45, outputs=("explorer",)),  # mostly refitting the mixture
     ]
     return steps
 
