@@ -73,7 +73,7 @@ def test_editing_a_config_reruns_its_step_and_the_steps_that_read_it(recorded, c
 
     path = configs_copy / "autoencoder.yaml"
     path.write_text(path.read_text().replace("learning_rate: 0.001", "learning_rate: 0.002"))
-    assert recorded() == ["compression-sweep", "autoencoder", "generation", "report"]
+    assert recorded() == ["compression-sweep", "autoencoder", "generation", "explorer", "report"]
 
     path = configs_copy / "unregularized.yaml"  # the base of every side sweep, and a headline network
     path.write_text(path.read_text() + "\ndata:\n  val_fraction: 0.25\n")

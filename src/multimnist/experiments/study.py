@@ -33,6 +33,7 @@ from multimnist.experiments import classifier as clf
 from multimnist.experiments import runs
 from multimnist.experiments.compare import compare_runs, confused_pair_change
 from multimnist.experiments.data import copy_data, dataset_files, inspect_data, make_data, read_study_data
+from multimnist.experiments.explorer import export_explorer, ranked_samplers
 from multimnist.experiments.generation import score_samplers
 from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 CLASSIFIER_EPOCH_SECONDS = 0.6  # one epoch of the study network on the full data, validation included
 CLASSIFIER_SETUP_SECONDS = 10  # loading, compiling, evaluating and drawing one classifier run
 AUTOENCODER_EPOCH_SECONDS = 5.5  # one autoencoder epoch on 80% of the full data
+EXPLORER_ENCODING = "float16"  # the decoder's weights in the report's explorer (latent/explorer.py ENCODINGS)
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
 
@@ -285,8 +287,20 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
               **extra(["autoencoder"])},
              ("data", "autoencoder", "reader"), cost=len(final_seeds) * (30 + 0.12 * profile.n_generate),
              outputs=("generation",)),
+        Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
+             {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},
+             ("data", "autoencoder", "generation"), cost=45, outputs=("explorer",)),  # mostly refitting the mixture
     ]
     return steps
+
+
+def study_explorer(out: Path, data: Path, seed: int) -> Path:
+    """OUT/explorer/explorer.json for the report's latent explorer: autoencoder `seed`, with the sampler that
+    read best on its generation scores among those that are Gaussian mixtures."""
+    run = f"autoencoder/final/seed-{seed}"
+    return export_explorer(out / run, data, out / "explorer",
+                           ranked_samplers(out / "generation" / f"seed-{seed}" / "scores.json"), EXPLORER_ENCODING,
+                           {"model_run": run})
 
 
 def _run_dirs(out: Path) -> list[Path]:

@@ -1,7 +1,8 @@
 """Render the study report: sections of paragraphs, tables and figures, as self-contained HTML and Markdown.
 
-Figures are referenced by paths relative to the report, inside the run folder; the HTML has no scripts,
-fonts or links outside it, so it works offline.
+Figures are referenced by paths relative to the report, inside the run folder; the HTML has no fonts, links
+or scripts from outside it, so it works offline. A section may carry a widget: a template of its own
+(templates/NAME.html.j2, the latent explorer's) that the HTML includes and the Markdown leaves out.
 """
 
 from __future__ import annotations
@@ -31,11 +32,18 @@ class Figure:
 
 
 @dataclass
+class Widget:
+    template: str  # under templates/, rendered with `w` bound to this widget
+    context: dict = field(default_factory=dict)
+
+
+@dataclass
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    widgets: list[Widget] = field(default_factory=list)  # HTML only
 
     @property
     def anchor(self) -> str:

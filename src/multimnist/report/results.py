@@ -13,6 +13,7 @@ the README render from it.
     RUN/autoencoder/sweep/cf-F/seed-S/                    the compression sweep
     RUN/autoencoder/final/seed-S/                         the final autoencoder, one per seed
     RUN/reader/, generation/seed-S/scores.json            the reader; the samplers scored on autoencoder seed S
+    RUN/explorer/explorer.json                            what the latent explorer runs (latent/explorer.py)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from multimnist.errors import UserError
 from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize, wilson_interval
 from multimnist.files import write_json
+from multimnist.latent.explorer import EXPLORER, read_explorer
 from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json
 from multimnist.paper import CONFUSED_PAIRS
 from multimnist.report.claims import pair_counts, verdict_counts
@@ -78,6 +80,7 @@ def load_study(run: str | Path) -> dict:
         "autoencoder": [require(read_json(d / METRICS), AUTOENCODER, d / METRICS)
                         for d in _seed_dirs(run / "autoencoder" / "final")],
         "reader": _optional(run / "reader" / METRICS, READER),
+        "explorer": read_explorer(run / "explorer" / EXPLORER),
         "generation": [_optional(d / "scores.json", SCORES, SCORE_ROW)
                        for d in _seed_dirs(run / "generation", "scores.json")],
     }

@@ -18,6 +18,7 @@ from multimnist.files import write_text
 from multimnist.formatting import MISSING, change, pct
 from multimnist.report.claims import CHALLENGER_HISTORY, Claim, counts_text, study_claims, verdict_counts
 from multimnist.report.criteria import RULES, stat_text
+from multimnist.report.explorer import explorer_section, write_data_script
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
 from multimnist.report.results import data_text, load_study, results_json, write_results
 
@@ -35,8 +36,18 @@ def write_report(run_dir: str | Path) -> Path:
         s.figures = [f for f in s.figures if (run_dir / f.path).is_file()]
     write_results(run_dir, results)
     write_text(run_dir / "report.md", render_markdown(title, subtitle, sections))
+    page = render_html(title, subtitle, sections)
+    if loaded.get("explorer"):  # the explorer states the page's size: render until the size it states holds
+        write_data_script(loaded["explorer"], run_dir)
+        i = next(i for i, s in enumerate(sections) if s.widgets)
+        for _ in range(3):
+            stated = len(page.encode())
+            sections[i] = explorer_section(loaded["explorer"], stated)
+            page = render_html(title, subtitle, sections)
+            if len(page.encode()) == stated:
+                break
     html = run_dir / "report.html"
-    write_text(html, render_html(title, subtitle, sections))
+    write_text(html, page)
     return html
 
 
@@ -50,7 +61,8 @@ def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]
     v = _View(run, loaded, results, claims)
     sections = [
         _data_section(v), _unregularized_section(v), _regularization_section(v), _side_section(v),
-        _challenger_section(v), _autoencoder_section(v), _generation_section(v), _regimes_section(v),
+        _challenger_section(v), _autoencoder_section(v), _generation_section(v),
+        *([explorer_section(loaded["explorer"])] if loaded.get("explorer") else []), _regimes_section(v),
         claims_section(claims), _provenance_section(v),
     ]
     return "Multi-MNIST study: reproduction report", subtitle, sections
