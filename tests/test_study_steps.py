@@ -87,7 +87,7 @@ def test_a_later_look_reruns_the_steps_of_the_configurations_given_more_seeds(re
     more = {"regularized": 5, "cf-20": 4, "batch-8": 5}
     assert recorded(more_seeds=more) == ["classifiers", "sweep-batch", "compare", "compression-sweep", "report"]
     assert recorded(more_seeds=more) == []
-    assert recorded(more_seeds={**more, "autoencoder": 2}) == ["autoencoder", "generation", "report"]
+    assert recorded(more_seeds={**more, "autoencoder": 2}) == ["autoencoder", "generation", "explorer", "report"]
 
 
 def test_more_seeds_continue_after_the_profiles_own():
