@@ -8,7 +8,7 @@ OUT ?= runs/study
 # trainings at a time: two keep both cores of a laptop busy
 JOBS ?= 2
 
-.PHONY: reproduce matrix test test-fast lint bench clean
+.PHONY: reproduce matrix test test-fast lint docs bench clean
 
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,7 @@ matrix: $(BIN)/multimnist
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # the inner loop: everything but the tests marked slow (end-to-end trainings, Ray, the whole pipeline, a fresh
 # venv, tests whose subject is a fresh Python process), in two pytest-xdist workers, with XLA's compiled programs kept
@@ -56,6 +57,10 @@ test-fast: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 
+# the documentation site (mkdocs.yml) into site/: open site/index.html, or `$(BIN)/mkdocs serve` while writing
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(BIN)/multimnist
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_pack.py
@@ -63,4 +68,4 @@ bench: $(BIN)/multimnist
 	if [ -f runs/paper/steps.json ]; then $(BIN)/python benchmarks/profile_floor.py runs/paper; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

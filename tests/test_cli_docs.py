@@ -1,23 +1,90 @@
-"""`multimnist docs`: the documents the help refers to, printed from the installed package."""
+"""`multimnist docs`: the user pages of the documentation site, printed from the installed package; the help texts
+name only pages that ship; the site's CLI reference is written from the parser and holds every command."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from multimnist.cli import main
+from multimnist.cli import build_parser, main
+from multimnist.cli.docs import ORDER, documents, for_terminal
+from multimnist.cli.reference import anchor, commands, markdown
 
-DOCS = Path(__file__).parents[1] / "docs"
+import yaml
+
+ROOT = Path(__file__).parents[1]
+SHIPPED = ROOT / "src" / "multimnist" / "docs"
 
 
-def test_docs_prints_the_repositorys_documents(capsys):
-    for name in ("calibration", "scaling", "challenger"):
+def site_pages() -> list[str]:
+    """The pages of mkdocs.yml's nav, as paths under docs/."""
+    def leaves(node):
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            for value in node.values():
+                yield from leaves(value)
+        else:
+            for item in node:
+                yield from leaves(item)
+
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)  # BaseLoader: no !tags needed
+    return list(leaves(config["nav"]))
+
+
+def test_docs_prints_the_user_pages_of_the_site(capsys):
+    """Every page of the site but the front page and the generated references ships, and nothing else: no lab
+    record of docs/notes/."""
+    pages = {p for p in site_pages() if p != "index.md" and not p.startswith("reference/")}
+    shipped = {f.name: f.resolve() for f in SHIPPED.glob("*.md")}
+    assert {str(path.relative_to(ROOT / "docs")) for path in shipped.values()} == pages
+    assert list(documents()) == list(ORDER)
+    for name in ORDER:
         assert main(["docs", name]) == 0
-        assert capsys.readouterr().out == (DOCS / f"{name}.md").read_text()
+        printed = capsys.readouterr().out
+        assert printed == for_terminal((SHIPPED / f"{name}.md").read_text(), set(ORDER))
+
+
+def test_links_print_as_the_command_that_shows_the_page():
+    text = "See [Calibration](../calibration.md#presets), [the API](reference/python.md) and [Ray](https://ray.io)."
+    assert for_terminal(text, {"calibration"}) == ("See Calibration (`multimnist docs calibration`), the API and "
+                                                   "[Ray](https://ray.io).")
+    assert for_terminal("![a figure](results/x.png)", {"x"}) == "![a figure](results/x.png)"
 
 
 def test_docs_lists_them_and_refuses_an_unknown_name(capsys):
     assert main(["docs"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "calibration  Calibrating the generator"
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0] == "getting-started  Getting started"
+    assert [line.split()[0] for line in listing] == list(ORDER)
     assert main(["docs", "calibrate"]) == 2
-    assert capsys.readouterr().err == "multimnist: error: no document named 'calibrate'; known: calibration, " \
-                                      "challenger, scaling\n"
+    assert capsys.readouterr().err == ("multimnist: error: no document named 'calibrate'; known: "
+                                       f"{', '.join(ORDER)}\n")
+
+
+def test_every_page_the_help_names_ships():
+    named = set()
+    for _, parser in commands(build_parser()):
+        named |= set(re.findall(r"multimnist docs ([a-z-]+)", " ".join(parser.format_help().split())))
+    assert named and named <= set(ORDER), f"help names pages that do not ship: {named - set(ORDER)}"
+
+
+def test_the_cli_reference_holds_every_command_with_its_help():
+    text = markdown()
+    paths = [path for path, _ in commands(build_parser())]
+    assert len(paths) > 20 and ("reproduce",) in paths and ("data", "make") in paths
+    for path, parser in commands(build_parser()):
+        title = " ".join(("multimnist", *path))
+        heading = re.search(rf"^(#+) {re.escape(title)} \{{#{anchor(path)}\}}$", text, re.M)
+        assert heading, f"no section for {title}"
+        assert len(heading.group(1)) == 2 + max(len(path) - 1, 0)
+        section = text[heading.end():].split("\n#", 1)[0]
+        assert section.strip().startswith("```text\nusage: " + title)
+        for action in parser._actions:  # every option of the command, with its help's first word
+            for option in action.option_strings:
+                assert option in section, f"{title}: {option} missing"
+    assert max(len(line) for line in text.splitlines()) <= 100  # wrapped at WIDTH, whatever the terminal
+
+
+def test_the_cli_page_has_the_place_for_the_reference():
+    assert "<!-- cli-reference -->" in (ROOT / "docs" / "reference" / "cli.md").read_text()
