@@ -8,7 +8,7 @@ from pathlib import Path
 
 from multimnist.cli import build_parser, main
 from multimnist.cli.docs import ORDER, documents, for_terminal
-from multimnist.cli.reference import anchor, commands, markdown
+from multimnist.cli.reference import anchor, commands, overview, pages
 
 import yaml
 
@@ -70,21 +70,29 @@ def test_every_page_the_help_names_ships():
 
 
 def test_the_cli_reference_holds_every_command_with_its_help():
-    text = markdown()
+    """One page a top-level command, a section a command with its --help and every option; the overview links
+    to every section."""
+    found = pages()
     paths = [path for path, _ in commands(build_parser())]
     assert len(paths) > 20 and ("reproduce",) in paths and ("data", "make") in paths
+    assert list(found) == [path[0] for path in paths if len(path) == 1]
+    table = overview()
+    assert table.startswith("```text\nusage: multimnist")
     for path, parser in commands(build_parser()):
-        title = " ".join(("multimnist", *path))
+        if not path:
+            continue
+        text, title = found[path[0]], " ".join(("multimnist", *path))
         heading = re.search(rf"^(#+) {re.escape(title)} \{{#{anchor(path)}\}}$", text, re.M)
         assert heading, f"no section for {title}"
-        assert len(heading.group(1)) == 2 + max(len(path) - 1, 0)
+        assert len(heading.group(1)) == min(len(path), 2)
         section = text[heading.end():].split("\n#", 1)[0]
         assert section.strip().startswith("```text\nusage: " + title)
-        for action in parser._actions:  # every option of the command, with its help's first word
+        for action in parser._actions:
             for option in action.option_strings:
                 assert option in section, f"{title}: {option} missing"
-    assert max(len(line) for line in text.splitlines()) <= 100  # wrapped at WIDTH, whatever the terminal
+        assert f"]({path[0]}.md#{anchor(path)})" in table
+    assert max(len(line) for text in found.values() for line in text.splitlines()) <= 80  # WIDTH, any terminal
 
 
 def test_the_cli_page_has_the_place_for_the_reference():
-    assert "<!-- cli-reference -->" in (ROOT / "docs" / "reference" / "cli.md").read_text()
+    assert "<!-- cli-reference -->" in (ROOT / "docs" / "reference" / "cli" / "index.md").read_text()

@@ -1,7 +1,8 @@
 """The command-line reference as Markdown, written from the parser itself so that it cannot drift from it.
 
-The documentation site renders it into its CLI page when it is built (docs/hooks.py); `commands()` is the one walk
-over the parser's commands (the completion script uses it too).
+The documentation site renders it when it is built (docs/hooks.py): `overview()` into reference/cli/index.md and
+one page a top-level command from `pages()`. `commands()` is the one walk over the parser's commands (the
+completion script uses it too).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import functools
 from collections.abc import Iterator
 
-WIDTH = 100  # help lines are wrapped at this width, whatever the terminal that builds the site
+WIDTH = 80  # help lines are wrapped at this width, whatever the terminal that builds the site
 
 
 def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
@@ -28,17 +29,38 @@ def anchor(path: tuple[str, ...]) -> str:
     return "-".join(("multimnist", *path))
 
 
-def markdown(parser: argparse.ArgumentParser | None = None, heading_level: int = 2) -> str:
-    """One section a command: a heading `multimnist PATH` and the command's --help, exactly as it prints (wrapped
-    at WIDTH columns). The command groups' sections list their commands, so the page reads top-down."""
+def help_text(parser: argparse.ArgumentParser) -> str:
+    """The command's --help exactly as it prints, wrapped at WIDTH columns."""
+    parser.formatter_class = functools.partial(parser.formatter_class, width=WIDTH)
+    return parser.format_help().rstrip()
+
+
+def section(path: tuple[str, ...], parser: argparse.ArgumentParser, level: int) -> str:
+    title = " ".join(("multimnist", *path))
+    return f"{'#' * level} {title} {{#{anchor(path)}}}\n\n```text\n{help_text(parser)}\n```\n"
+
+
+def _parser(parser: argparse.ArgumentParser | None) -> argparse.ArgumentParser:
     if parser is None:
         from multimnist.cli import build_parser
 
-        parser = build_parser()
-    sections = []
-    for path, sub in commands(parser):
-        sub.formatter_class = functools.partial(sub.formatter_class, width=WIDTH)
-        level = "#" * (heading_level + max(len(path) - 1, 0))
-        title = " ".join(("multimnist", *path))
-        sections.append(f"{level} {title} {{#{anchor(path)}}}\n\n```text\n{sub.format_help().rstrip()}\n```\n")
-    return "\n".join(sections)
+        return build_parser()
+    return parser
+
+
+def pages(parser: argparse.ArgumentParser | None = None) -> dict[str, str]:
+    """Top-level command name -> its page: the command's help, then each of its subcommands' (a group such as
+    `data` lists its commands first), in the parser's order."""
+    found: dict[str, list[str]] = {}
+    for path, sub in commands(_parser(parser)):
+        if path:
+            found.setdefault(path[0], []).append(section(path, sub, 1 if len(path) == 1 else 2))
+    return {name: "\n".join(parts) for name, parts in found.items()}
+
+
+def overview(parser: argparse.ArgumentParser | None = None) -> str:
+    """`multimnist --help` and a link to each command's page."""
+    parser = _parser(parser)
+    rows = [f"| [`multimnist {' '.join(path)}`]({path[0]}.md#{anchor(path)}) | {sub.description or ''} |"
+            for path, sub in commands(parser) if path]
+    return (f"```text\n{help_text(parser)}\n```\n\n| command | what it does |\n|---|---|\n" + "\n".join(rows) + "\n")
