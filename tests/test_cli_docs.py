@@ -91,7 +91,8 @@ def test_the_cli_reference_holds_every_command_with_its_help():
             for option in action.option_strings:
                 assert option in section, f"{title}: {option} missing"
         assert f"]({path[0]}.md#{anchor(path)})" in table
-    assert max(len(line) for text in found.values() for line in text.splitlines()) <= 80  # WIDTH, any terminal
+    helps = [line for text in found.values() for line in text.splitlines() if not line.startswith("#")]
+    assert max(map(len, helps)) <= 80  # wrapped at WIDTH, whatever the terminal running the tests
 
 
 def test_the_cli_page_has_the_place_for_the_reference():
