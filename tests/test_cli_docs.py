@@ -28,8 +28,16 @@ def site_pages() -> list[str]:
             for item in node:
                 yield from leaves(item)
 
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)  # BaseLoader: no !tags needed
-    return list(leaves(config["nav"]))
+    return list(leaves(site_config()["nav"]))
+
+
+def site_config() -> dict:
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)  # BaseLoader: no !tags needed
+
+
+def test_the_lab_records_stay_out_of_the_site():
+    assert "notes/" in site_config()["exclude_docs"].split()
+    assert not any(page.startswith("notes/") for page in site_pages())
 
 
 def test_docs_prints_the_user_pages_of_the_site(capsys):
