@@ -9,9 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the working tree's multimnist, installed or not
 
-from mkdocs.structure.files import File  # noqa: E402
-
+from multimnist.cli import build_parser  # noqa: E402
 from multimnist.cli.reference import overview, pages  # noqa: E402
+
+from mkdocs.structure.files import File  # noqa: E402
 
 INDEX = "reference/cli/index.md"
 MARKER = "<!-- cli-reference -->"
@@ -19,7 +20,8 @@ MARKER = "<!-- cli-reference -->"
 
 def on_config(config):
     """Each command's page in the nav, after the index, wherever the nav names the index."""
-    entries = [{"Overview": INDEX}, *({f"multimnist {name}": f"reference/cli/{name}.md"} for name in pages())]
+    names = pages(build_parser())
+    entries = [{"Overview": INDEX}, *({f"multimnist {name}": f"reference/cli/{name}.md"} for name in names)]
 
     def place(node):
         if isinstance(node, list):
@@ -33,7 +35,7 @@ def on_config(config):
 
 
 def on_files(files, config):
-    for name, text in pages().items():
+    for name, text in pages(build_parser()).items():
         files.append(File.generated(config, f"reference/cli/{name}.md", content=text))
     return files
 
@@ -43,4 +45,4 @@ def on_page_markdown(text, page, config, files):
         return text
     if MARKER not in text:
         raise ValueError(f"{INDEX} lacks {MARKER}, where the commands' help goes")
-    return text.replace(MARKER, overview())
+    return text.replace(MARKER, overview(build_parser()))

@@ -80,11 +80,11 @@ def test_every_page_the_help_names_ships():
 def test_the_cli_reference_holds_every_command_with_its_help():
     """One page a top-level command, a section a command with its --help and every option; the overview links
     to every section."""
-    found = pages()
+    found = pages(build_parser())
     paths = [path for path, _ in commands(build_parser())]
     assert len(paths) > 20 and ("reproduce",) in paths and ("data", "make") in paths
     assert list(found) == [path[0] for path in paths if len(path) == 1]
-    table = overview()
+    table = overview(build_parser())
     assert table.startswith("```text\nusage: multimnist")
     for path, parser in commands(build_parser()):
         if not path:
@@ -105,9 +105,9 @@ def test_the_cli_reference_holds_every_command_with_its_help():
 
 def test_the_cli_reference_is_the_same_on_any_terminal(monkeypatch):
     monkeypatch.setenv("COLUMNS", "40")
-    narrow = pages(), overview()
+    narrow = pages(build_parser()), overview(build_parser())
     monkeypatch.setenv("COLUMNS", "200")
-    assert (pages(), overview()) == narrow
+    assert (pages(build_parser()), overview(build_parser())) == narrow
 
 
 def test_the_cli_page_has_the_place_for_the_reference():

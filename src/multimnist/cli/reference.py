@@ -1,8 +1,9 @@
 """The command-line reference as Markdown, written from the parser itself so that it cannot drift from it.
 
-The documentation site renders it when it is built (docs/hooks.py): `overview()` into reference/cli/index.md and
-one page a top-level command from `pages()`. `commands()` is the one walk over the parser's commands (the
-completion script uses it too).
+The documentation site renders it when it is built (docs/hooks.py): `overview(build_parser())` into
+reference/cli/index.md and one page a top-level command from `pages(build_parser())`. `commands()` is the one
+walk over the parser's commands (the completion script uses it too). The parser is passed in: this module is
+imported by the CLI, so it imports nothing of it.
 """
 
 from __future__ import annotations
@@ -40,27 +41,18 @@ def section(path: tuple[str, ...], parser: argparse.ArgumentParser, level: int) 
     return f"{'#' * level} {title} {{#{anchor(path)}}}\n\n```text\n{help_text(parser)}\n```\n"
 
 
-def _parser(parser: argparse.ArgumentParser | None) -> argparse.ArgumentParser:
-    if parser is None:
-        from multimnist.cli import build_parser
-
-        return build_parser()
-    return parser
-
-
-def pages(parser: argparse.ArgumentParser | None = None) -> dict[str, str]:
+def pages(parser: argparse.ArgumentParser) -> dict[str, str]:
     """Top-level command name -> its page: the command's help, then each of its subcommands' (a group such as
     `data` lists its commands first), in the parser's order."""
     found: dict[str, list[str]] = {}
-    for path, sub in commands(_parser(parser)):
+    for path, sub in commands(parser):
         if path:
             found.setdefault(path[0], []).append(section(path, sub, 1 if len(path) == 1 else 2))
     return {name: "\n".join(parts) for name, parts in found.items()}
 
 
-def overview(parser: argparse.ArgumentParser | None = None) -> str:
+def overview(parser: argparse.ArgumentParser) -> str:
     """`multimnist --help` and a link to each command's page."""
-    parser = _parser(parser)
     rows = [f"| [`multimnist {' '.join(path)}`]({path[0]}.md#{anchor(path)}) | {sub.description or ''} |"
             for path, sub in commands(parser) if path]
     return (f"```text\n{help_text(parser)}\n```\n\n| command | what it does |\n|---|---|\n" + "\n".join(rows) + "\n")
