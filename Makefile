@@ -41,7 +41,7 @@ matrix: $(BIN)/multimnist
 	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across docs/results/across.json
 
 test: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
 	$(BIN)/python -m pytest
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
@@ -50,12 +50,12 @@ test: $(VENV)/.dev
 # on disk between runs (most of a run is compiling the tests' tiny networks) and Python's bytecode too, even where
 # the environment sets PYTHONDONTWRITEBYTECODE (importing the suite then recompiles ~1,000 files, ~3 s a worker)
 test-fast: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
 	PYTHONDONTWRITEBYTECODE= JAX_COMPILATION_CACHE_DIR=$(VENV)/xla-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 		JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 $(BIN)/python -m pytest -m 'not slow' -n 2
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
 
 # the documentation site (mkdocs.yml) into site/: open site/index.html, or `$(BIN)/mkdocs serve` while writing
 docs: $(VENV)/.dev
