@@ -8,7 +8,7 @@ OUT ?= runs/study
 # trainings at a time: two keep both cores of a laptop busy
 JOBS ?= 2
 
-.PHONY: reproduce matrix test test-fast lint bench clean
+.PHONY: reproduce matrix test test-fast lint docs bench clean
 
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,20 +41,25 @@ matrix: $(BIN)/multimnist
 	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across docs/results/across.json
 
 test: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
 	$(BIN)/python -m pytest
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # the inner loop: everything but the tests marked slow (end-to-end trainings, Ray, the whole pipeline, a fresh
 # venv, tests whose subject is a fresh Python process), in two pytest-xdist workers, with XLA's compiled programs kept
 # on disk between runs (most of a run is compiling the tests' tiny networks) and Python's bytecode too, even where
 # the environment sets PYTHONDONTWRITEBYTECODE (importing the suite then recompiles ~1,000 files, ~3 s a worker)
 test-fast: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
 	PYTHONDONTWRITEBYTECODE= JAX_COMPILATION_CACHE_DIR=$(VENV)/xla-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 		JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 $(BIN)/python -m pytest -m 'not slow' -n 2
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks docs
+
+# the documentation site (mkdocs.yml) into site/: open site/index.html, or `$(BIN)/mkdocs serve` while writing
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(BIN)/multimnist
 	$(BIN)/python benchmarks/bench_generate.py
@@ -63,4 +68,4 @@ bench: $(BIN)/multimnist
 	if [ -f runs/paper/steps.json ]; then $(BIN)/python benchmarks/profile_floor.py runs/paper; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

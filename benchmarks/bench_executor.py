@@ -13,7 +13,7 @@ Prints, for `multimnist.executor.run_jobs`:
     .venv/bin/python benchmarks/bench_executor.py [--jobs-n 40] [--folder-mb 5] [--train-jobs 3]
 
 Ray instances are started as `--executor ray` starts them (`multimnist.executor.ray.connect`). Figures only, no
-assertions; docs/scaling.md quotes them.
+assertions; docs/notes/scaling.md quotes them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 20's GPU checks as one command, for a lent device machine (docs/scaling.md, "On a GPU"):
+# Issue 20's GPU checks as one command, for a lent device machine (docs/notes/scaling.md, "On a GPU"):
 #   1. bench_pack.py on the GPU: seconds per epoch per network, share of the matmul peak and 50-epoch trainings a
 #      minute for plain Keras `fit` and packs of 1, 8, 32 and 128 (targets: >= 100 classifier trainings a minute);
 #   2. the paper profile, timed step by step (target: <= 5 min), then its arithmetic floor (profile_floor.py).

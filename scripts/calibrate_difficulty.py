@@ -5,7 +5,7 @@ Trains the study's section-3 network (1092-80-70-50, sigmoid, softmax, HeNormal,
 intensity range and blend), and prints per seed: test accuracy, best validation accuracy, training accuracy
 at the last epoch (Keras' running average, and evaluated in inference mode), and the study's curve targets
 (evaluation/fidelity.py). It is the independent check of a calibrated setting: use a data seed nobody
-calibrated on (the search used 1000), and read its test accuracy once (docs/calibration.md).
+calibrated on (the search used 1000), and read its test accuracy once (docs/notes/calibration.md).
 
     python scripts/calibrate_difficulty.py --preset study --data-seed 7 --seeds 0 1 2
     python scripts/calibrate_difficulty.py --intensity 0.4 1.0 --blend max --seeds 0 1 2   # first calibration

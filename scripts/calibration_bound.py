@@ -1,5 +1,5 @@
 """Lower bounds on each setting's score under today's targets, from the committed tables of the first search
-(docs/calibration.md, "The rescore"): those tables hold per-setting means only, no histories.
+(docs/notes/calibration.md, "The rescore"): those tables hold per-setting means only, no histories.
 
 A run's score is the sum of its targets' distances, so today's score is the first score minus the distances of
 the two dropped targets (`min_val_loss_epoch`, `val_loss_rise`) plus `val_stable`'s (>= 0). Where every seed
@@ -8,7 +8,8 @@ missed both dropped targets, their mean distances follow from the means in the t
 never fell below (best - 1) after its plateau. Where some seeds met `val_loss_rise`, its mean distance is at
 most (share failing) x 1, which still gives a bound.
 
-    python scripts/calibration_bound.py docs/calibration/search-seeds-100-102.json docs/calibration/bright-round.csv
+    python scripts/calibration_bound.py docs/notes/calibration/search-seeds-100-102.json \
+        docs/notes/calibration/bright-round.csv
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Trains each candidate below on training seeds 100, 101 and 102, seeds used for n
 figures use 0-2), on one dataset (`multimnist data make --out DIR`: the default preset, data seed 0), and ranks
 the candidates by the mean validation accuracy of the weights each run keeps (metrics.json `val_accuracy`; each
 seed also draws its own validation split). Test accuracy is never read or printed here: metrics.json holds it,
-and only VALIDATION_KEYS are taken from it. The table goes to docs/challenger/selection.csv (--table), and
-docs/challenger.md quotes it.
+and only VALIDATION_KEYS are taken from it. The table goes to docs/notes/challenger/selection.csv (--table), and
+docs/notes/challenger.md quotes it.
 
     multimnist data make --out runs/challenger-selection/data
     python scripts/select_challenger.py --data runs/challenger-selection/data \
@@ -34,7 +34,7 @@ from multimnist.models.classifier import count_params
 import numpy as np
 
 SEEDS = (100, 101, 102)  # for this selection only
-TABLE = Path(__file__).resolve().parents[1] / "docs" / "challenger" / "selection.csv"
+TABLE = Path(__file__).resolve().parents[1] / "docs" / "notes" / "challenger" / "selection.csv"
 
 # The recipe the candidates vary: the challenger as first written (chosen, wrongly, on test accuracy). It is
 # fixed here, not read from challenger.yaml, which holds this script's result.

@@ -1,23 +1,114 @@
-"""`multimnist docs`: the documents the help refers to, printed from the installed package."""
+"""`multimnist docs`: the user pages of the documentation site, printed from the installed package; the help texts
+name only pages that ship; the site's CLI reference is written from the parser and holds every command."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from multimnist.cli import main
+from multimnist.cli import build_parser, main
+from multimnist.cli.docs import ORDER, documents, for_terminal
+from multimnist.cli.reference import anchor, commands, overview, pages
 
-DOCS = Path(__file__).parents[1] / "docs"
+import yaml
+
+ROOT = Path(__file__).parents[1]
+SHIPPED = ROOT / "src" / "multimnist" / "docs"
 
 
-def test_docs_prints_the_repositorys_documents(capsys):
-    for name in ("calibration", "scaling", "challenger"):
+def site_pages() -> list[str]:
+    """The pages of mkdocs.yml's nav, as paths under docs/."""
+    def leaves(node):
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            for value in node.values():
+                yield from leaves(value)
+        else:
+            for item in node:
+                yield from leaves(item)
+
+    return list(leaves(site_config()["nav"]))
+
+
+def site_config() -> dict:
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)  # BaseLoader: no !tags needed
+
+
+def test_the_lab_records_stay_out_of_the_site():
+    assert "notes/" in site_config()["exclude_docs"].split()
+    assert not any(page.startswith("notes/") for page in site_pages())
+
+
+def test_docs_prints_the_user_pages_of_the_site(capsys):
+    """Every page of the site but the front page and the generated references ships, and nothing else: no lab
+    record of docs/notes/."""
+    pages = {p for p in site_pages() if p != "index.md" and not p.startswith("reference/")}
+    shipped = {f.name: f.resolve() for f in SHIPPED.glob("*.md")}
+    assert {str(path.relative_to(ROOT / "docs")) for path in shipped.values()} == pages
+    assert list(documents()) == list(ORDER)
+    for name in ORDER:
         assert main(["docs", name]) == 0
-        assert capsys.readouterr().out == (DOCS / f"{name}.md").read_text()
+        printed = capsys.readouterr().out
+        assert printed == for_terminal((SHIPPED / f"{name}.md").read_text(), set(ORDER))
+
+
+def test_links_print_as_the_command_that_shows_the_page():
+    text = "See [Calibration](../calibration.md#presets), [the API](reference/python.md) and [Ray](https://ray.io)."
+    assert for_terminal(text, {"calibration"}) == ("See Calibration (`multimnist docs calibration`), the API and "
+                                                   "[Ray](https://ray.io).")
+    assert for_terminal("![a figure](results/x.png)", {"x"}) == "![a figure](results/x.png)"
 
 
 def test_docs_lists_them_and_refuses_an_unknown_name(capsys):
     assert main(["docs"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "calibration  Calibrating the generator"
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0] == "getting-started  Getting started"
+    assert [line.split()[0] for line in listing] == list(ORDER)
     assert main(["docs", "calibrate"]) == 2
-    assert capsys.readouterr().err == "multimnist: error: no document named 'calibrate'; known: calibration, " \
-                                      "challenger, scaling\n"
+    assert capsys.readouterr().err == ("multimnist: error: no document named 'calibrate'; known: "
+                                       f"{', '.join(ORDER)}\n")
+
+
+def test_every_page_the_help_names_ships():
+    named = set()
+    for _, parser in commands(build_parser()):
+        named |= set(re.findall(r"multimnist docs ([a-z-]+)", " ".join(parser.format_help().split())))
+    assert named and named <= set(ORDER), f"help names pages that do not ship: {named - set(ORDER)}"
+
+
+def test_the_cli_reference_holds_every_command_with_its_help():
+    """One page a top-level command, a section a command with its --help and every option; the overview links
+    to every section."""
+    found = pages(build_parser())
+    paths = [path for path, _ in commands(build_parser())]
+    assert len(paths) > 20 and ("reproduce",) in paths and ("data", "make") in paths
+    assert list(found) == [path[0] for path in paths if len(path) == 1]
+    table = overview(build_parser())
+    assert table.startswith("```text\nusage: multimnist")
+    for path, parser in commands(build_parser()):
+        if not path:
+            continue
+        text, title = found[path[0]], " ".join(("multimnist", *path))
+        heading = re.search(rf"^(#+) {re.escape(title)} \{{#{anchor(path)}\}}$", text, re.M)
+        assert heading, f"no section for {title}"
+        assert len(heading.group(1)) == min(len(path), 2)
+        section = text[heading.end():].split("\n#", 1)[0]
+        assert section.strip().startswith("```text\nusage: " + title)
+        for action in parser._actions:
+            for option in action.option_strings:
+                assert option in section, f"{title}: {option} missing"
+        assert f"]({path[0]}.md#{anchor(path)})" in table
+    helps = [line for text in found.values() for line in text.splitlines() if not line.startswith("#")]
+    assert sum(len(line) > 80 for line in helps) <= 1  # wrapped at WIDTH (argparse cannot break the --sampler choices)
+
+
+def test_the_cli_reference_is_the_same_on_any_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = pages(build_parser()), overview(build_parser())
+    monkeypatch.setenv("COLUMNS", "200")
+    assert (pages(build_parser()), overview(build_parser())) == narrow
+
+
+def test_the_cli_page_has_the_place_for_the_reference():
+    assert "<!-- cli-reference -->" in (ROOT / "docs" / "reference" / "cli" / "index.md").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from multimnist.cli.options import command
+from multimnist.cli.reference import commands
 
 SHELLS = ("bash", "zsh")
 
@@ -60,7 +61,7 @@ def add_commands(subparsers) -> None:
 def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     """The completion script of `parser` (the whole `multimnist` command) for `shell`."""
     words, values = [], []
-    for path, sub in _commands(parser):
+    for path, sub in commands(parser):
         offered = []
         for action in sub._actions:
             if isinstance(action, argparse._SubParsersAction):
@@ -76,14 +77,6 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
         words.append(f'        "{" ".join(path)}") echo "{" ".join(offered)}";;')
     script = BASH.format(words="\n".join(words), values="\n".join(values))
     return script if shell == "bash" else ZSH + script
-
-
-def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _commands(sub, (*path, name))
 
 
 def _completion(args) -> int:

@@ -92,9 +92,9 @@ DEFAULT_PRESET = "study"
 
 # docs/calibration.md describes each; the report reads `calibrated_on` (as "by construction", not a finding).
 PRESETS: dict[str, Preset] = {
-    # The setting whose learning curves came closest to the study's in the calibration search (docs/calibration.md,
-    # "Calibrating to the study's learning curves"): each digit's intensity in [0.8, 1], each digit shifted up or
-    # down by up to 2 rows, training digits drawn from the first 25,000 MNIST training digits.
+    # The setting whose learning curves came closest to the study's in the calibration search (its record:
+    # docs/notes/calibration.md): each digit's intensity in [0.8, 1], each digit shifted up or down
+    # by up to 2 rows, training digits drawn from the first 25,000 MNIST training digits.
     "study": Preset(
         {"intensity": (0.8, 1.0), "jitter": 2, "train_pool": 25_000},
         "the calibrated setting",

@@ -51,7 +51,7 @@ EPOCHS = 50
 FIDELITY, SETTING, SEARCH_CONFIG = "fidelity.json", "setting.json", "search-config.json"
 
 # The built-in grid (52 settings): each block is expanded as a product; the union is searched. The one-seed
-# probes in docs/calibration.md say why: fewer source digits make the network memorize, vertical jitter moves
+# probes in docs/notes/calibration.md say why: fewer source digits make the network memorize, vertical jitter moves
 # the validation-loss minimum earlier, brighter digits buy back accuracy.
 BUILTIN_GRID: list[dict[str, list]] = [
     {"intensity": [[0.05, 1.0], [0.3, 1.0], [0.5, 1.0]], "jitter": [0, 1, 2, 3], "train_pool": [None, 25_000]},
