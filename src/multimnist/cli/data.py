@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range, whole
+from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, group, parse_range, whole
 from multimnist.data.config import preset_help
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def add_commands(subparsers) -> None:
 
     inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset "
                       "(needs pip install 'multimnist[report]')")
-    inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
+    inspect.add_argument("--data", type=dataset, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
     inspect.set_defaults(run=_inspect, extra="report")
@@ -55,7 +55,7 @@ def add_commands(subparsers) -> None:
     download.set_defaults(run=_download)
 
     export = command(data, "export", "write a dataset as PNGs in class folders or as Hugging Face Parquet files")
-    export.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    export.add_argument("--data", type=dataset, required=True, help="dataset folder (from `data make`) or .npz")
     export.add_argument("--format", required=True, choices=("imagefolder", "parquet"),
                         help="imagefolder: OUT/{train,test}/<two-digit number>/<index>.png (torchvision ImageFolder, "
                              "Keras image_dataset_from_directory, Hugging Face imagefolder); parquet: "

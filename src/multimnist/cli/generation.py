@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, command, whole
+from multimnist.cli.options import add_out, command, dataset, whole
 from multimnist.errors import UserError
 from multimnist.latent.samplers import SAMPLERS
 
@@ -22,13 +22,13 @@ def add_commands(subparsers) -> None:
     gen.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the sampler (default 0)")
     gen.add_argument("--fit-on", choices=("train", "test"), default="train",
                      help="encodings the sampler is fitted on (default train; the study used test)")
-    gen.add_argument("--data", type=Path, help="encode this dataset instead of using the run's saved encodings")
+    gen.add_argument("--data", type=dataset, help="encode this dataset instead of using the run's saved encodings")
     gen.set_defaults(run=_generate)
 
     score = command(subparsers, "score", "score every sampler's images with the digit-pair reader")
     score.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
     score.add_argument("--reader", type=Path, required=True, help="a finished reader run folder")
-    score.add_argument("--data", type=Path, required=True, help="the dataset the autoencoder was trained on")
+    score.add_argument("--data", type=dataset, required=True, help="the dataset the autoencoder was trained on")
     add_out(score, "folder for scores.csv/.md and the grids")
     score.add_argument("--n", type=whole("--n", 1), default=1000, help="images per sampler (default 1000)")
     score.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the samplers (default 0)")

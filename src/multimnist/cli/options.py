@@ -107,6 +107,28 @@ def existing_folder(text: str) -> Path:
     return path
 
 
+def dataset(text: str) -> Path:
+    """An argument type for --data: a dataset folder or .npz whose files are .npz archives with the arrays a
+    dataset holds, checked before the command imports Keras, JAX or matplotlib (seconds), reading no image."""
+    from multimnist.data.dataset import check_dataset_files
+
+    return _checked(check_dataset_files, text)
+
+
+def training_dataset(text: str) -> Path:
+    """--data of a command that trains: `dataset`, and its training labels hold enough classes and images."""
+    from multimnist.data.dataset import check_training_files
+
+    return _checked(check_training_files, text)
+
+
+def _checked(check, text: str) -> Path:
+    try:
+        return check(Path(text))
+    except UserError as e:
+        raise OptionError(f"--data: {e}") from None
+
+
 def whole(option: str, minimum: int = 0):
     """An argument type for a whole number >= `minimum` (seeds: 0, counts: 1), naming `option` when refused."""
 

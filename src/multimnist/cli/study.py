@@ -15,6 +15,7 @@ from multimnist.cli.options import (
     existing_folder,
     parse_range,
     run_options,
+    training_dataset,
 )
 from multimnist.data.config import PRESETS
 from multimnist.errors import UserError
@@ -32,7 +33,7 @@ def add_commands(subparsers) -> None:
     reproduce.add_argument("--preset", metavar="NAME",
                            help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: the "
                                 "profile's, study)")
-    reproduce.add_argument("--data", type=Path, metavar="DIR|FILE",
+    reproduce.add_argument("--data", type=training_dataset, metavar="DIR|FILE",
                            help="run the study on your dataset instead: a folder with train.npz and test.npz (x, y), "
                                 "or one .npz with x_train, y_train, x_test, y_test; labels the class numbers 1..50 "
                                 "(not with --preset)")

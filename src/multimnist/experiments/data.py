@@ -11,6 +11,7 @@ from pathlib import Path
 
 from multimnist.data import GeneratorConfig, export_dataset, load_mnist, make_dataset, read_dataset, save_dataset
 from multimnist.data.config import LABELS
+from multimnist.data.dataset import check_trainable
 from multimnist.data.export import Progress
 from multimnist.data.generate import Dataset
 from multimnist.data.inspect import class_stats, first_unique, hardness
@@ -52,17 +53,23 @@ def dataset_files(source: str | Path) -> dict[str, str]:
 
 
 def read_study_data(source: str | Path) -> Dataset:
-    """A user's dataset, checked as every reader checks it (shapes, dtypes, ranges, label convention) and holding
-    only the study's classes: the numbers 1..50."""
+    """A user's dataset, checked as every reader checks it (shapes, dtypes, ranges, label convention), with enough
+    to train on (`check_trainable`) and only the study's classes: the numbers 1..50."""
     ds = read_dataset(source)
+    check_trainable(ds.y_train, str(source))
+    check_study_labels(np.concatenate([ds.y_train, ds.y_test]), source)
+    return ds
+
+
+def check_study_labels(labels: np.ndarray, source: str | Path) -> None:
+    """Refuse labels outside the study's class numbers 1..50."""
     lo, hi = STUDY_CLASSES
-    labels = np.unique(np.concatenate([ds.y_train, ds.y_test]))
+    labels = np.unique(labels)
     outside = labels[(labels < lo) | (labels > hi)]
     if len(outside):
         raise UserError(f"{source}: labels {', '.join(map(str, outside[:5].tolist()))}"
                         f"{', ...' if len(outside) > 5 else ''} are not among the study's classes {lo}..{hi} (the "
                         "class numbers, a leading-zero '07' as 7)")
-    return ds
 
 
 def copy_data(source: str | Path, out: Path) -> Path:
