@@ -10,8 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, group, parse_range, whole
-from multimnist.data.config import preset_help
+from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, group, offer, parse_range, whole
+from multimnist.data.config import PRESETS, preset_help
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ def add_commands(subparsers) -> None:
                       "(default: the copy inside the package)")
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
-    make.add_argument("--preset", default=None,
-                      help=f"generator preset: {preset_help()}; `multimnist docs calibration` says how they were "
-                           "chosen")
+    offer(make.add_argument("--preset", default=None,
+                            help=f"generator preset: {preset_help()}; `multimnist docs calibration` says how they "
+                                 "were chosen"), PRESETS)
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=whole("--train-size", 1), help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"with --plan balanced only: its classes ({RANGE_HELP}; default 1..50, "

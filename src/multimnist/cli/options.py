@@ -40,6 +40,13 @@ def group(subparsers, name: str, help: str, dest: str, metavar: str = "ACTION"):
                                  help=f"one of these; `multimnist {name} {metavar} --help` for its options")
 
 
+def offer(action: argparse.Action, values) -> argparse.Action:
+    """Let shell completion offer `values` for an option that takes others too (a profile name or a YAML file):
+    `choices` would refuse the others. `multimnist completion` reads `action.offered`."""
+    action.offered = tuple(map(str, values))
+    return action
+
+
 def add_out(parser: argparse.ArgumentParser, help: str, **kwargs) -> None:
     """The output folder of a command that writes: locked while the command runs (see files.lock_folder)."""
     parser.add_argument("--out", type=Path, required=kwargs.pop("required", True), help=help, **kwargs)

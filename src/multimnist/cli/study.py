@@ -13,6 +13,7 @@ from multimnist.cli.options import (
     add_run_options,
     command,
     existing_folder,
+    offer,
     parse_range,
     run_options,
     training_dataset,
@@ -21,18 +22,20 @@ from multimnist.data.config import PRESETS
 from multimnist.errors import UserError
 from multimnist.layout import CONFIG, DATA_META, DATA_SPLITS, METRICS
 
+PROFILE_NAMES = ("quick", "paper")  # experiments.study.PROFILES' names, offered by shell completion (Keras-free here)
+
 
 def add_commands(subparsers) -> None:
     reproduce = command(subparsers, "reproduce", "run the whole study and write the report")
-    reproduce.add_argument("--profile", default="quick",
-                           help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
-                                "or a YAML file of profile fields (default quick)")
+    offer(reproduce.add_argument("--profile", default="quick",
+                                 help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
+                                      "or a YAML file of profile fields (default quick)"), PROFILE_NAMES)
     add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
     add_run_options(reproduce, seeds=None)
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
-    reproduce.add_argument("--preset", metavar="NAME",
-                           help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: the "
-                                "profile's, study)")
+    offer(reproduce.add_argument("--preset", metavar="NAME",
+                                 help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: "
+                                      "the profile's, study)"), PRESETS)
     reproduce.add_argument("--data", type=training_dataset, metavar="DIR|FILE",
                            help="run the study on your dataset instead: a folder with train.npz and test.npz (x, y), "
                                 "or one .npz with x_train, y_train, x_test, y_test; labels the class numbers 1..50 "

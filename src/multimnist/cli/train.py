@@ -13,19 +13,22 @@ from multimnist.cli.options import (
     add_run_options,
     command,
     group,
+    offer,
     parse_range,
     run_options,
     training_dataset,
     whole,
 )
+from multimnist.config import builtin_configs
 
 
 def add_commands(subparsers) -> None:
     train = group(subparsers, "train", "train a model into a run folder", dest="train_command", metavar="MODEL")
 
     clf = command(train, "classifier", "train a feed-forward classifier (study sections 3-4)")
-    clf.add_argument("--config", default="unregularized",
-                     help="built-in config name (e.g. unregularized, regularized, challenger) or a YAML file")
+    offer(clf.add_argument("--config", default="unregularized",
+                           help="built-in config name (e.g. unregularized, regularized, challenger) or a YAML file"),
+          [name for name in builtin_configs() if name not in ("autoencoder", "reader")])
     clf.add_argument("--data", type=training_dataset, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(clf, "run folder; with --seeds, the folder that gets NAME/seed-S run folders")
     seeds = clf.add_mutually_exclusive_group()
