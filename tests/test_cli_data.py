@@ -228,3 +228,14 @@ def test_installed_console_script(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2
     assert failed.stderr.startswith("multimnist: error: MNIST source not found") and "Traceback" not in failed.stderr
+
+
+def test_verbose_data_make_adds_the_settings_the_digits_and_the_time(tmp_path, capsys):
+    make = ["data", "make", "--plan", "balanced", "--train-size", "100"]
+    code, _, quiet = _run([*make, "--out", str(tmp_path / "a")], capsys)
+    code_v, _, verbose = _run([*make, "-v", "--out", str(tmp_path / "b")], capsys)
+    assert code == code_v == 0
+    assert "generator settings" not in quiet and len(verbose.splitlines()) == len(quiet.splitlines()) + 3
+    assert "generator settings: plan=balanced, classes=None, train_size=100," in verbose
+    assert "MNIST digits: vendored (sha256 " in verbose
+    assert "50 classes, 2..2 training images a class" in verbose

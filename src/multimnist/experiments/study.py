@@ -291,6 +291,7 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
     source = profile.data_source()
     log.info("data: %s", source_text(source))
+    log.debug("profile %s: %s", profile.name, ", ".join(f"{k}={v}" for k, v in asdict(profile).items()))
     write_json(out / "profile.json", {"profile": asdict(profile), "data": source, "jobs": n_jobs, "pack": pack,
                                       "multimnist_version": __version__})
 
@@ -304,6 +305,9 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
             log.info("[%d/%d] %s: done earlier, kept (%s)", i, len(steps), step.name, ", ".join(step.outputs))
             remaining -= step.cost
             continue
+        log.debug("[%d/%d] %s: inputs %s (%s); settings %s", i, len(steps), step.name, hashes[step.name],
+                  f"were {record['hash']} when it last finished" if record else "not finished before",
+                  ", ".join(step.settings) or "none")
         rate = (spent + 60) / (done_cost + 60)  # measured speed against the estimates, damped while little ran
         log.info("[%d/%d] %s -> %s (about %s left)", i, len(steps), step.name,
                  ", ".join(str(out / o) for o in step.outputs), duration(remaining * rate))
@@ -316,5 +320,7 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         done_cost += step.cost
         remaining -= step.cost
         log.info("[%d/%d] %s: finished in %s", i, len(steps), step.name, duration(seconds))
+        log.debug("[%d/%d] %s: estimated %s, took %s; summary %s", i, len(steps), step.name, duration(step.cost),
+                  duration(seconds), json.dumps(summary, default=str)[:300])
     log.info("report: %s", (out / "report.html").resolve())
     return out
