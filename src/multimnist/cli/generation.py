@@ -10,6 +10,7 @@ from pathlib import Path
 from multimnist.cli.options import add_out, command, dataset, whole
 from multimnist.errors import UserError
 from multimnist.latent.samplers import SAMPLERS
+from multimnist.layout import require_finished_run
 
 
 def add_commands(subparsers) -> None:
@@ -39,6 +40,7 @@ def add_commands(subparsers) -> None:
 
 
 def _generate(args) -> int:
+    require_finished_run(args.model, "autoencoder", "multimnist train autoencoder")  # before Keras and JAX load
     from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
 
     out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
@@ -51,6 +53,8 @@ def _score(args) -> int:
     unknown = sorted(set(names) - set(SAMPLERS))
     if unknown or not names:
         raise UserError(f"unknown sampler(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SAMPLERS)}")
+    require_finished_run(args.model, "autoencoder", "multimnist train autoencoder")  # before Keras and JAX load
+    require_finished_run(args.reader, "reader", f"multimnist train reader --out {args.reader}")
     from multimnist.experiments.generation import score_samplers  # Keras/JAX: slow to import
 
     score_samplers(args.model, args.reader, args.data, args.out, n=args.n, seed=args.seed, fit_on=args.fit_on,

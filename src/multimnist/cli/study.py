@@ -67,8 +67,12 @@ def _reproduce(args) -> int:
 def _report_target(args) -> Path:
     """The folder `report` writes to (and locks): RUN_DIR, or --out with --across."""
     if args.across:
-        if args.run_dir is not None or args.out is None:
-            raise UserError("report --across RUN_A RUN_B ... writes to --out DIR and takes no other folder")
+        if args.run_dir is not None:
+            raise UserError(f"report {args.run_dir} --across ...: give every folder after --across (report --across "
+                            "RUN_A RUN_B ... --out DIR), or one folder without --across (report RUN)")
+        if args.out is None:
+            raise UserError("report --across needs --out DIR, the folder to write across.html, across.md, across.json "
+                            "and effects.png to (e.g. report --across RUN_A RUN_B --out matrix/)")
         for run in args.across:  # before the report's imports, as for one folder
             _require_a_study(run)
         return args.out
