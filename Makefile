@@ -4,7 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= paper
-OUT ?= runs/study
+# each profile its own folder: runs/paper, runs/quick
+OUT ?= runs/$(PROFILE)
 # trainings at a time: two keep both cores of a laptop busy
 JOBS ?= 2
 

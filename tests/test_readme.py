@@ -57,3 +57,13 @@ def test_each_readme_example_runs_alone(block, tmp_path):
     for marker, output in PRINTS:
         if marker in block:
             assert output in done.stdout, done.stdout
+
+
+def test_the_set_up_starts_with_the_quick_profile_and_each_profile_writes_its_own_folder():
+    """The first commands a reader meets: the quick profile first, and the folders they name are the Makefile's
+    (OUT ?= runs/$(PROFILE)) and the CLI's (runs/PROFILE): plain `multimnist reproduce` and `make reproduce` apart."""
+    first = re.search(r"^```sh\n(.*?)^```", README.read_text(), re.DOTALL | re.MULTILINE)[1].splitlines()
+    assert first[0].startswith("make reproduce PROFILE=quick ") and first[0].endswith("writes runs/quick/report.html")
+    assert first[1].startswith("make reproduce ") and first[1].endswith("writes runs/paper/report.html")
+    makefile = (README.parent / "Makefile").read_text()
+    assert "\nPROFILE ?= paper\n" in makefile and "\nOUT ?= runs/$(PROFILE)\n" in makefile

@@ -235,3 +235,15 @@ def test_report_refuses_a_folder_that_holds_no_study(tmp_path, small_dataset_dir
             f"multimnist: error: {folder} holds {what}, not a study: give `multimnist report` the folder that "
             "`multimnist reproduce --out` wrote (it starts with profile.json)\n")
         assert sorted(p.name for p in folder.iterdir()) == before  # no report.html, report.md, results.json
+
+
+@pytest.mark.parametrize(("argv", "folder"), [([], "runs/quick"), (["--profile", "paper"], "runs/paper"),
+                                              (["--profile", "profiles/tiny.yaml"], "runs/tiny"),
+                                              (["--profile", "paper", "--out", "mine"], "mine")])
+def test_each_profile_has_its_own_default_folder(tmp_path, monkeypatch, argv, folder):
+    """Plain `reproduce` (quick) and `make reproduce` (paper) must not write into one folder."""
+    written = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(study, "reproduce", lambda out, **kwargs: written.append(out))
+    assert main(["reproduce", *argv]) == 0
+    assert written == [Path(folder)]

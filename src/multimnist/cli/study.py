@@ -30,7 +30,9 @@ def add_commands(subparsers) -> None:
     offer(reproduce.add_argument("--profile", default="quick",
                                  help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
                                       "or a YAML file of profile fields (default quick)"), PROFILE_NAMES)
-    add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
+    add_out(reproduce, "output folder (default runs/PROFILE: runs/quick, runs/paper, or the YAML file's name)",
+            required=False)
+    reproduce.set_defaults(writes=_reproduce_target)
     add_run_options(reproduce, seeds=None)
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
     offer(reproduce.add_argument("--preset", metavar="NAME",
@@ -62,6 +64,14 @@ def _reproduce(args) -> int:
     with session(options.get("executor")):  # with Ray: one instance for every step
         reproduce(args.out, profile=args.profile, seeds=seeds, preset=args.preset, data=args.data, **options)
     return 0
+
+
+def _reproduce_target(args) -> Path:
+    """The folder `reproduce` writes to (and locks): --out, or runs/PROFILE, so that the quick profile's smoke test
+    and the paper profile's run do not share a folder (each would redo the other's steps)."""
+    if args.out is None:
+        args.out = Path("runs") / Path(args.profile).stem
+    return args.out
 
 
 def _report_target(args) -> Path:
