@@ -67,3 +67,18 @@ def test_the_set_up_starts_with_the_quick_profile_and_each_profile_writes_its_ow
     assert first[1].startswith("make reproduce ") and first[1].endswith("writes runs/paper/report.html")
     makefile = (README.parent / "Makefile").read_text()
     assert "\nPROFILE ?= paper\n" in makefile and "\nOUT ?= runs/$(PROFILE)\n" in makefile
+
+
+def test_the_examples_run_in_order_in_one_folder_write_apart():
+    """A reader runs the blocks one after another in one folder: no block exports into a folder another block
+    exported into (export_dataset refuses a folder that is not empty, and `force` would mix two datasets' files),
+    and a block that reads a dataset root another made asks for nothing that root does not hold."""
+    targets = [t for block in BLOCKS for t in re.findall(r'export_dataset\([^,]+\),\s*"([^"]+)"', block)]
+    assert len(targets) >= 3 and len(targets) == len(set(targets)), targets
+    roots: dict[str, set[str]] = {}
+    for block in BLOCKS:
+        for root, options in re.findall(r'MultiMNIST\("([^"]+)",?([^)\n]*)\)', block):
+            roots.setdefault(root, set()).add(re.search(r"train_size=([\d_]+)", options)[1]
+                                              if "train_size" in options else "any")
+    for root, sizes in roots.items():  # one size asked per root, or one size and the root's own ("any")
+        assert len(sizes - {"any"}) <= 1, (root, sizes)
