@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PROFILE ?= paper
 # each profile its own folder: runs/paper, runs/quick
 OUT ?= runs/$(PROFILE)
-# trainings at a time: two keep both cores of a laptop busy
+# jobs at a time: on 2 cores two workers add no matmul throughput but overlap each other's host work
+# (batch plans, checkpoints, evaluation); the committed paper runs used 2 (docs/scaling.md)
 JOBS ?= 2
 
 .PHONY: reproduce matrix test test-fast lint bench clean

@@ -119,7 +119,8 @@ def test_data_export_command(tmp_path, small_dataset_dir, capsys, monkeypatch):
     assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "parquet",
                  "--out", str(tmp_path / "pq")]) == 2
     err = capsys.readouterr().err
-    assert err == "multimnist: error: --format parquet needs pyarrow: pip install 'multimnist[parquet]'\n"
+    assert err == ("multimnist: error: --format parquet needs pyarrow: pip install -e '.[parquet]' in the multimnist "
+                   "clone\n")
 
 
 def test_export_progress_ends_at_all_images_and_says_the_result_once(tmp_path, small_dataset_dir, capsys):

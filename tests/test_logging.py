@@ -38,8 +38,8 @@ def test_help_names_no_file_that_a_pip_install_lacks():
             assert "docs/" not in (action.help or ""), f"{' '.join(path)} {action.option_strings} points to docs/"
     data = dict(_parsers(build_parser()))
     assert "multimnist docs calibration" in " ".join(data[("multimnist", "data", "make")].format_help().split())
-    assert "multimnist[report]" in data[("multimnist", "data", "inspect")].description
-    assert "multimnist[report]" in data[("multimnist", "report")].description
+    assert "needs the [report] extra" in data[("multimnist", "data", "inspect")].description
+    assert "needs the [report] extra" in data[("multimnist", "report")].description
 
 
 def test_a_misspelled_option_prints_its_commands_usage(tmp_path, capsys):

@@ -43,7 +43,7 @@ def add_commands(subparsers) -> None:
     make.set_defaults(run=_make)
 
     inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset "
-                      "(needs pip install 'multimnist[report]')")
+                      "(needs the [report] extra)")
     inspect.add_argument("--data", type=dataset, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
@@ -60,7 +60,7 @@ def add_commands(subparsers) -> None:
                         help="imagefolder: OUT/{train,test}/<two-digit number>/<index>.png (torchvision ImageFolder, "
                              "Keras image_dataset_from_directory, Hugging Face imagefolder); parquet: "
                              "OUT/data/{train,test}-00000-of-00001.parquet in the Hugging Face image layout "
-                             "(needs pip install 'multimnist[parquet]'); both with a README.md dataset card")
+                             "(needs the [parquet] extra); both with a README.md dataset card")
     add_out(export, "folder to write (must be empty unless --force)")
     export.add_argument("--force", action="store_true",
                         help="export into a folder that is not empty: files of the same names are replaced")

@@ -76,8 +76,8 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
                             help="networks trained together in one compiled program, one job per pack "
                                  "(default: 8 on CPUs, 32 on a GPU); 1 trains each alone")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="where the runs go: this machine (default) or a Ray cluster (pip install "
-                             "'multimnist[ray]'; see `multimnist docs scaling`)")
+                        help="where the runs go: this machine (default) or a Ray cluster (the [ray] extra; see "
+                             "`multimnist docs scaling`)")
     parser.add_argument("--address", default=None,
                         help="with --executor ray: the cluster to join (auto, or HOST:PORT); default: start a "
                              "local Ray instance for this command")

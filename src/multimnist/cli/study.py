@@ -45,8 +45,8 @@ def add_commands(subparsers) -> None:
     reproduce.set_defaults(run=_reproduce)
 
     report = command(subparsers, "report", "write report.html and report.md for a reproduce folder, or with --across "
-                                          "a table of every claim's verdict in each of several (needs pip install "
-                                          "'multimnist[report]')")
+                                          "a table of every claim's verdict in each of several (needs the [report] "
+                                          "extra)")
     report.add_argument("run_dir", type=existing_folder, nargs="?", help="the folder `reproduce --out` wrote")
     report.add_argument("--across", type=existing_folder, nargs="+", metavar="RUN",
                         help="finished reproduce folders, one per regime (a preset's data, or yours): write the claims "

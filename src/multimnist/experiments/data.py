@@ -100,14 +100,14 @@ def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard:
 
     out = Path(out)
     first = first_unique(ds.y_train, 16)
-    sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]}" for i in first], out / "samples.png",
+    sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]:02d}" for i in first], out / "samples.png",
                        title="First 16 training samples with distinct labels")
     train, test = class_stats(ds.y_train, ds.classes), class_stats(ds.y_test, ds.classes)
     class_histogram_figure(train, out / "histogram.png",
                            f"Training samples per class: mean {train['mean']:.0f}, std {train['std']:.0f}")
     score, measure = hardness(ds, _digits_for(ds, mnist))
     hard = np.argsort(-score, kind="stable")[:n_hard]
-    sample_grid_figure(ds.x_test[hard], [f"{ds.y_test[i]} ({score[i]:.2f})" for i in hard], out / "hard.png",
+    sample_grid_figure(ds.x_test[hard], [f"{ds.y_test[i]:02d} ({score[i]:.2f})" for i in hard], out / "hard.png",
                        title=f"Hardest test samples by {measure.split(' (')[0]} (label, score)")
     stats = {"train": train, "test": test, "hardness_measure": measure,
              "hard_samples": [{"index": int(i), "label": int(ds.y_test[i]), "score": float(score[i])} for i in hard],
