@@ -87,7 +87,8 @@ def test_no_jobs():
 
 def test_ray_missing_is_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    with pytest.raises(UserError, match=r"^the Ray back end needs Ray: pip install -e '\.\[ray\]' in the multimnist clone$"):
+    with pytest.raises(UserError, match=r"^the Ray back end needs Ray: pip install -e '\.\[ray\]' in the multimnist "
+                                        r"clone$"):
         run_jobs([Job("a", square_slowly, {"x": 1})], executor="ray")
 
 

@@ -101,7 +101,8 @@ def test_inspect_names_a_missing_dataset_before_a_missing_extra(tmp_path):
             f"sys.exit(main(['data', 'inspect', '--data', {str(tmp_path / 'missing')!r}, '--out', "
             f"{str(tmp_path / 'out')!r}]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert (out.returncode, out.stderr) == (2, f"multimnist: error: --data: dataset not found: {tmp_path / 'missing'}\n")
+    assert (out.returncode, out.stderr) == (2, f"multimnist: error: --data: dataset not found: "
+                                               f"{tmp_path / 'missing'}\n")
 
 
 def test_importing_the_package_is_cheap():
