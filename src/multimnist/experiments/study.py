@@ -42,10 +42,21 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-# Rough costs on 2 cores, two jobs at a time, for the time-left estimate only.
-CLASSIFIER_EPOCH_SECONDS = 0.6  # one epoch of the study network on the full data, validation included
-CLASSIFIER_SETUP_SECONDS = 10  # loading, compiling, evaluating and drawing one classifier run
-AUTOENCODER_EPOCH_SECONDS = 5.5  # one autoencoder epoch on 80% of the full data
+# The time-left estimate follows measured runs. PAPER_SECONDS: each step of the paper profile on the `study` preset,
+# on the 2-core development machine, otherwise idle, --jobs 2 (docs/results/runs/study/steps.json, 2026-12-02;
+# tests/test_study.py checks the two agree). SETUP_SECONDS: what one run of a step costs whatever its data and
+# epochs (imports, compiling, evaluating, drawing; for generation, fitting the samplers and scoring, per autoencoder
+# seed), from the quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all)
+# scaled by 83/558 to its idle total in the README. A step's estimate is its runs' setup plus the paper step's
+# seconds beyond setup scaled by its work against the paper's (step_sizes): the paper profile's estimate is its
+# measured time (84.8 min), the quick profile's 1.3 min.
+PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations": 780.4, "sweep-depth": 267.0,
+                 "sweep-optimizer": 364.5, "sweep-batch": 399.2, "sweep-activation": 114.0, "compare": 0.1,
+                 "compression-sweep": 2285.1, "autoencoder": 395.5, "reader": 84.5, "generation": 112.6,
+                 "report": 0.4}
+SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2.8, "sweep-depth": 2.8,
+                 "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
+                 "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 30.0, "report": 0.4}
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
 
@@ -130,36 +141,69 @@ class Step:
     run: Callable[[], object]  # does the work; returns a JSON-able summary
     settings: dict  # what the step's result depends on, besides its upstream steps
     needs: tuple[str, ...] = ()
-    cost: float = 1.0  # rough seconds on 2 cores, for the time-left estimate
+    cost: float = 1.0  # expected seconds on the development machine (estimate_seconds), for the time left
     outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
 
 
 def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None,
                 pack: int | None = None) -> list[Step]:
     """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device)."""
-    full_size = sum(load_plan("study").values())
-    scale = (profile.train_size or full_size) / full_size
+    steps = _study_steps(out, profile, n_jobs, executor, pack)
+    for step in steps:
+        step.cost = estimate_seconds(step.name, profile)
+    return steps
+
+
+def step_sizes(profile: Profile) -> dict[str, tuple[int, float]]:
+    """Each step's (runs, work) for the time estimate: work is networks x epochs x share of the full data for the
+    trainings, fitted encodings for generation (a GMM's BIC search dominates it), images for data and inspect."""
+    full = sum(load_plan("study").values())
+    scale = (profile.train_size or full) / full
     epochs = profile.classifier_epochs or 50
-    clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
-    return _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost)
+    sizes = {"data": (1, scale), "inspect": (1, scale), "compare": (1, 1.0), "report": (1, 1.0),
+             "classifiers": (len(HEADLINE) * len(profile.seeds), len(HEADLINE) * len(profile.seeds) * epochs * scale)}
+    if profile.ablations:
+        runs = len(ABLATIONS) * len(profile.ablation_seeds)
+        sizes["ablations"] = (runs, runs * epochs * scale)
+    if profile.side_sweeps:
+        for kind in SIDE_SWEEPS:
+            runs = len(clf.SWEEPS[kind]) * len(profile.ablation_seeds)
+            slow = SLOW_BATCH_FACTOR - 1 if kind == "batch" else 0
+            sizes[f"sweep-{kind}"] = (runs, (runs + slow * len(profile.ablation_seeds)) * epochs * scale)
+    runs = len(profile.factors) * len(profile.sweep_seeds)
+    sizes["compression-sweep"] = (runs, runs * (profile.sweep_epochs or 20) * scale)
+    runs = len(profile.autoencoder_seeds)
+    sizes["autoencoder"] = (runs, runs * (profile.autoencoder_epochs or 30) * scale)
+    sizes["reader"] = (1, (profile.reader_train_size or 60000) * (profile.reader_epochs or 10))
+    fitted = min(0.8 * full * scale, 10000)  # the GMM fits a 10,000-encoding subset at most (latent/samplers.py)
+    sizes["generation"] = (runs, runs * fitted)
+    return sizes
 
 
-def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
-                 scale: float, clf_cost: float) -> list[Step]:
+def estimate_seconds(step: str, profile: Profile) -> float:
+    """A step's expected seconds on the development machine: its runs' setup, plus the paper profile's measured
+    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS)."""
+    runs, work = step_sizes(profile)[step]
+    paper_runs, paper_work = step_sizes(PROFILES["paper"])[step]
+    beyond = max(PAPER_SECONDS[step] - SETUP_SECONDS[step] * paper_runs, 0.0)
+    return SETUP_SECONDS[step] * runs + beyond * work / paper_work
+
+
+def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None,
+                 pack: int | None) -> list[Step]:
     """The study's own steps: data, classifiers, side experiments, autoencoder, generation."""
     data = out / "data"
     if profile.data is not None:  # the user's files, by content: other data in the same files is redone
         step = Step("data", lambda: str(copy_data(profile.data, data)), {"files": dataset_files(profile.data)},
-                    cost=15, outputs=("data",))
+                    outputs=("data",))
     else:
         generator = preset_config(profile.preset, train_size=profile.train_size)
         step = Step("data", lambda: str(make_data(data, generator, seed=0)),
                     {"preset": profile.preset, "knobs": knobs(generator), "train_size": profile.train_size, "seed": 0},
-                    cost=15, outputs=("data",))
+                    outputs=("data",))
     steps = [
         step,
-        Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), cost=10,
-             outputs=("inspect",)),
+        Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), outputs=("inspect",)),
     ]
 
     def classifiers(names, root, seeds):
@@ -170,15 +214,13 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         return {n: to_dict(clf.load_classifier_config(n, epochs=profile.classifier_epochs)) for n in names}
 
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", profile.seeds),
-                      {"configs": configs(HEADLINE), "seeds": profile.seeds}, ("data",),
-                      cost=len(HEADLINE) * len(profile.seeds) * clf_cost, outputs=("classifiers",)))
+                      {"configs": configs(HEADLINE), "seeds": profile.seeds}, ("data",), outputs=("classifiers",)))
     if profile.ablations:
         steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", profile.ablation_seeds),
                           {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds}, ("data",),
-                          cost=len(ABLATIONS) * len(profile.ablation_seeds) * clf_cost, outputs=("ablations",)))
+                          outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
-            runs = len(clf.SWEEPS[kind]) + (SLOW_BATCH_FACTOR - 1 if kind == "batch" else 0)
             steps.append(Step(
                 f"sweep-{kind}",
                 lambda kind=kind: clf.run_sweep(kind, data, out / "sweeps" / kind, seeds=profile.ablation_seeds,
@@ -186,7 +228,8 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                                 executor=executor, replace=True, pack=pack),
                 {"kind": kind, "seeds": profile.ablation_seeds,
                  "configs": {n: to_dict(c) for n, c in clf.sweep_configs(kind, profile.classifier_epochs).items()}},
-                ("data",), cost=runs * len(profile.ablation_seeds) * clf_cost, outputs=(f"sweeps/{kind}",)))
+                ("data",), outputs=(f"sweeps/{kind}",)))
+
     def compare():
         rows = compare_runs(_run_dirs(out), out / "compare")
         pairs = confused_pair_change(out / "classifiers" / "unregularized", out / "classifiers" / "regularized",
@@ -194,9 +237,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         return {"configs": [r["name"] for r in rows], "pairs": len(pairs)}
 
     steps.append(Step("compare", compare, {},
-                      tuple(s.name for s in steps if s.name not in ("data", "inspect")), cost=5,
-                      outputs=("compare",)))
-    ae_cost = AUTOENCODER_EPOCH_SECONDS * scale
+                      tuple(s.name for s in steps if s.name not in ("data", "inspect")), outputs=("compare",)))
     steps += [
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
@@ -204,8 +245,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                           executor=executor, replace=True, pack=pack),
              {"factors": profile.factors, "seeds": profile.sweep_seeds,
               "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs))},
-             ("data",), cost=len(profile.factors) * len(profile.sweep_seeds) * (profile.sweep_epochs or 20) * ae_cost,
-             outputs=("autoencoder/sweep",)),
+             ("data",), outputs=("autoencoder/sweep",)),
         Step("autoencoder",
              lambda: ae.run_autoencoders(
                  [ae.load_autoencoder_config(seed=s, epochs=profile.autoencoder_epochs)
@@ -213,22 +253,18 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                  data, [out / "autoencoder" / "final" / f"seed-{s}" for s in profile.autoencoder_seeds], n_jobs,
                  executor, replace=True, pack=pack),
              {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs)),
-              "seeds": profile.autoencoder_seeds}, ("data",),
-             cost=len(profile.autoencoder_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
-             outputs=("autoencoder/final",)),
+              "seeds": profile.autoencoder_seeds}, ("data",), outputs=("autoencoder/final",)),
         Step("reader",
              lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
                                   train_size=profile.reader_train_size, replace=True),
              {"config": to_dict(load_reader_config(seed=0, epochs=profile.reader_epochs,
-                                                   train_size=profile.reader_train_size))},
-             cost=180 if profile.reader_epochs is None else 20 + 5 * profile.reader_epochs, outputs=("reader",)),
+                                                   train_size=profile.reader_train_size))}, outputs=("reader",)),
         Step("generation",
              lambda: {f"seed-{s}": score_samplers(out / "autoencoder" / "final" / f"seed-{s}", out / "reader", data,
                                                   out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0)
                       for s in profile.autoencoder_seeds},
              {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds},
-             ("data", "autoencoder", "reader"), cost=len(profile.autoencoder_seeds) * (30 + 0.12 * profile.n_generate),
-             outputs=("generation",)),
+             ("data", "autoencoder", "reader"), outputs=("generation",)),
     ]
     return steps
 
@@ -286,8 +322,8 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     state_path = out / "steps.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     steps = build_steps(out, profile, n_jobs, executor, pack)
-    steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps), cost=10,
-                      outputs=("report.html", "report.md", "results.json")))
+    steps.append(Step("report", lambda: str(write_report(out)), {}, tuple(s.name for s in steps),
+                      estimate_seconds("report", profile), outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
     source = profile.data_source()
     log.info("data: %s", source_text(source))
