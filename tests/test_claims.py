@@ -573,3 +573,11 @@ def test_long_claim_cells_are_cut_with_the_whole_text_below_and_on_hover():
     assert rows[1].startswith("| cf 20 is best | (0) cf 20 minus cf 21") and rows[1].endswith("… [note 1] |")
     assert f"[note 1] criterion of 'cf 20 is best': {long}" in md
     assert f'title="{long}"' in html and f"[note 1] criterion of &#39;cf 20 is best&#39;: {long}" in html
+
+
+def test_the_data_sentence_leaves_out_unset_knobs():
+    from multimnist.report.results import data_text
+
+    text = data_text({"kind": "preset", "preset": "study", "knobs": {"blend": "max", "offset_min": None,
+                                                                     "train_distinct": None, "jitter": 2}, "seed": 0})
+    assert text == "generator preset 'study' (blend max, jitter 2; data seed 0)"
