@@ -93,7 +93,8 @@ def test_export_refuses_a_folder_in_use_unless_forced(tmp_path, tiny):
 
 def test_parquet_without_pyarrow_is_one_line(tmp_path, tiny, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    with pytest.raises(UserError, match=r"^--format parquet needs pyarrow: pip install 'multimnist\[parquet\]'$"):
+    with pytest.raises(UserError, match=r"^--format parquet needs pyarrow: pip install -e '\.\[parquet\]' in the "
+                                        r"multimnist clone$"):
         export_dataset(tiny, tmp_path, "parquet")
     assert not any(tmp_path.iterdir())
 

@@ -69,7 +69,7 @@ def test_quiet_and_verbose_set_the_logging_level(tmp_path, capsys, flags, progre
 
 def test_quiet_still_shows_errors(tmp_path, capsys):
     assert main(["-qq", "train", "classifier", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 2
-    assert capsys.readouterr().err == f"multimnist: error: dataset not found: {tmp_path / 'none'}\n"
+    assert capsys.readouterr().err == f"multimnist: error: --data: dataset not found: {tmp_path / 'none'}\n"
 
 
 # slow: its subject is a real process whose output goes to a file, not a terminal: two `python -m multimnist`
