@@ -388,3 +388,10 @@ def test_inspect_and_export_take_data_too_small_to_train_on(tmp_path, capsys):
     code, out, err = _run(["data", "export", "--data", str(tmp_path / "mine.npz"), "--format", "imagefolder",
                            "--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "wrote 6 PNG files" in out, err
+
+
+def test_the_readme_states_the_minimum_the_code_enforces():
+    from multimnist.data.dataset import MIN_CLASSES, MIN_TRAIN
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"training needs at least {MIN_CLASSES} classes and {MIN_TRAIN} training images" in readme
