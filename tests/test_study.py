@@ -251,15 +251,17 @@ def test_each_profile_has_its_own_default_folder(tmp_path, monkeypatch, argv, fo
 
 def test_time_estimates_follow_the_measured_runs():
     """The paper profile's estimate is the committed paper run's step times (it predicted 2 h 33 min for a run of
-    85 min before); the quick profile's is near its 83 s measured on the idle machine, generation included."""
+    85 min before); the quick profile's is near its 83 s measured on the idle machine, with generation's share as
+    measured."""
     measured = json.loads((Path(__file__).parents[1] / "docs/results/runs/study/steps.json").read_text())
     assert study.PAPER_SECONDS == {name: rec["seconds"] for name, rec in measured.items()}
     paper, quick = (study.build_steps(Path("unused"), PROFILES[name]) for name in ("paper", "quick"))
     assert {s.name: round(s.cost, 1) for s in paper} == {k: v for k, v in study.PAPER_SECONDS.items() if k != "report"}
     assert sum(s.cost for s in paper) / 60 == pytest.approx(84.8, abs=0.1)
     quick_seconds = {s.name: s.cost for s in quick}
-    assert 70 <= sum(quick_seconds.values()) <= 95
-    assert quick_seconds["generation"] >= 30  # fitting the samplers on one autoencoder seed: ~35 s measured
+    assert 70 <= sum(quick_seconds.values()) <= 100
+    # generation took half the quick run's time (295 of 558 s under load); its estimate was 78 of 186 s before
+    assert quick_seconds["generation"] >= 0.4 * sum(quick_seconds.values())
     between = study.Profile("half", train_size=40000, seeds=(0, 1), classifier_epochs=25)
     assert sum(quick_seconds.values()) < sum(s.cost for s in study.build_steps(Path("unused"), between)) \
         < sum(s.cost for s in paper)

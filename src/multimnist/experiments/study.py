@@ -45,18 +45,18 @@ log = logging.getLogger(__name__)
 # The time-left estimate follows measured runs. PAPER_SECONDS: each step of the paper profile on the `study` preset,
 # on the 2-core development machine, otherwise idle, --jobs 2 (docs/results/runs/study/steps.json, 2026-12-02;
 # tests/test_study.py checks the two agree). SETUP_SECONDS: what one run of a step costs whatever its data and
-# epochs (imports, compiling, evaluating, drawing; for generation, fitting the samplers and scoring, per autoencoder
-# seed), from the quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all)
+# epochs (imports, compiling, evaluating, drawing; for generation, once for all its autoencoder seeds), from the
+# quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all, generation 295 s)
 # scaled by 83/558 to its idle total in the README. A step's estimate is its runs' setup plus the paper step's
 # seconds beyond setup scaled by its work against the paper's (step_sizes): the paper profile's estimate is its
-# measured time (84.8 min), the quick profile's 1.3 min.
+# measured time (84.8 min), the quick profile's 1.6 min.
 PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations": 780.4, "sweep-depth": 267.0,
                  "sweep-optimizer": 364.5, "sweep-batch": 399.2, "sweep-activation": 114.0, "compare": 0.1,
                  "compression-sweep": 2285.1, "autoencoder": 395.5, "reader": 84.5, "generation": 112.6,
                  "report": 0.4}
 SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2.8, "sweep-depth": 2.8,
                  "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
-                 "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 30.0, "report": 0.4}
+                 "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 33.0, "report": 0.4}
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
 
@@ -176,7 +176,7 @@ def step_sizes(profile: Profile) -> dict[str, tuple[int, float]]:
     sizes["autoencoder"] = (runs, runs * (profile.autoencoder_epochs or 30) * scale)
     sizes["reader"] = (1, (profile.reader_train_size or 60000) * (profile.reader_epochs or 10))
     fitted = min(0.8 * full * scale, 10000)  # the GMM fits a 10,000-encoding subset at most (latent/samplers.py)
-    sizes["generation"] = (runs, runs * fitted)
+    sizes["generation"] = (1, runs * fitted)  # one setup (imports, the reader) for all autoencoder seeds
     return sizes
 
 
