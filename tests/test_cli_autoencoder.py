@@ -77,3 +77,22 @@ def test_user_errors_are_one_line(root, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (root / "x" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["generate", "--n", "3"],
+                                  ["score", "--reader", "{final}/seed-0", "--data", "{data}"]])
+def test_a_folder_of_runs_as_model_names_the_run_inside_it(tmp_path, capsys, argv):
+    """A study's autoencoder/final holds seed-0, seed-1, ...: `--model .../final` points at them, before Keras loads."""
+    final = tmp_path / "autoencoder" / "final"
+    for seed in (0, 1):
+        (final / f"seed-{seed}").mkdir(parents=True)
+        (final / f"seed-{seed}" / "metrics.json").write_text("{}")
+    y = np.repeat([3, 7], 5)
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((10, 28, 39), np.uint8), y_train=y,
+             x_test=np.zeros((10, 28, 39), np.uint8), y_test=y)
+    argv = [a.format(final=final, data=tmp_path / "d.npz") for a in argv]
+    assert main([*argv, "--model", str(final), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"multimnist: error: {final} holds finished runs in its folders (seed-0, seed-1), not one itself: "
+                   f"give one of them, e.g. {final / 'seed-0'}\n")
+    assert not (tmp_path / "x").exists()

@@ -23,6 +23,10 @@ complete_line multimnist -q data make --se
 complete_line multimnist data make --blend ""
 complete_line multimnist data export --data d --format p
 complete_line multimnist data make --out ""
+complete_line multimnist reproduce --profile ""
+complete_line multimnist reproduce --preset f
+complete_line multimnist data make --preset ""
+complete_line multimnist train classifier --config reg
 complete -p multimnist
 """
 
@@ -41,6 +45,10 @@ def test_the_bash_script_completes_commands_options_and_values(tmp_path, capsys)
         "max sum alpha",
         "parquet",
         "",  # --out takes a file name: bash's own completion (-o default)
+        "quick paper",  # and a YAML file: names that match none of these fall back to file names
+        "faint few-source-digits",
+        "study faint few-source-digits",
+        "regularized",
         "complete -o default -F _multimnist multimnist",
     ]
 
@@ -50,3 +58,10 @@ def test_the_zsh_script_is_the_bash_one_through_bashcompinit():
     assert zsh.endswith(bash) and "bashcompinit && bashcompinit" in zsh
     if shutil.which("zsh"):
         assert subprocess.run(["zsh", "-n"], input=zsh, text=True).returncode == 0
+
+
+def test_the_profile_names_offered_are_the_profiles():
+    from multimnist.cli.study import PROFILE_NAMES
+    from multimnist.experiments.study import PROFILES
+
+    assert sorted(PROFILE_NAMES) == sorted(PROFILES)

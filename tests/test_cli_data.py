@@ -111,13 +111,17 @@ def test_make_user_errors(tmp_path, capsys, extra, message):
         (["data", "make", "--seed", "1.5"], "--seed must be a whole number >= 0, got '1.5'"),
         (["data", "make", "--train-size", "-5"], "--train-size must be a whole number >= 1, got -5"),
         (["generate", "--model", "m", "--n", "0"], "--n must be a whole number >= 1, got 0"),
-        (["train", "classifier", "--data", "d", "--epochs", "0"], "--epochs must be a whole number >= 1, got 0"),
-        (["train", "classifier", "--data", "d", "--seeds=-1..2"], "--seeds: must be whole numbers >= 0, got -1"),
+        (["train", "classifier", "--epochs", "0", "--data", "d"], "--epochs must be a whole number >= 1, got 0"),
+        (["train", "classifier", "--data", "{data}", "--seeds=-1..2"], "--seeds: must be whole numbers >= 0, got -1"),
         (["reproduce", "--jobs", "0"], "--jobs must be a whole number >= 1, got 0"),
     ],
     ids=["seed-negative", "seed-float", "train-size", "n", "epochs", "seeds", "jobs"],
 )
 def test_bad_numbers_are_one_line_naming_the_option(tmp_path, capsys, argv, line):
+    y = np.repeat([3, 7], 5)  # the least data a command trains on (data/dataset.py: MIN_CLASSES, MIN_TRAIN)
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((10, 28, 39), np.uint8), y_train=y, x_test=np.zeros((10, 28, 39),
+             np.uint8), y_test=y)
+    argv = [a.replace("{data}", str(tmp_path / "d.npz")) for a in argv]
     code, _, err = _run([*argv, "--out", str(tmp_path / "out")], capsys)
     assert (code, err) == (2, f"multimnist: error: {line}\n")
     assert not (tmp_path / "out").exists()
@@ -224,3 +228,14 @@ def test_installed_console_script(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2
     assert failed.stderr.startswith("multimnist: error: MNIST source not found") and "Traceback" not in failed.stderr
+
+
+def test_verbose_data_make_adds_the_settings_the_digits_and_the_time(tmp_path, capsys):
+    make = ["data", "make", "--plan", "balanced", "--train-size", "100"]
+    code, _, quiet = _run([*make, "--out", str(tmp_path / "a")], capsys)
+    code_v, _, verbose = _run([*make, "-v", "--out", str(tmp_path / "b")], capsys)
+    assert code == code_v == 0
+    assert "generator settings" not in quiet and len(verbose.splitlines()) == len(quiet.splitlines()) + 3
+    assert "generator settings: plan=balanced, classes=None, train_size=100," in verbose
+    assert "MNIST digits: vendored (sha256 " in verbose
+    assert "50 classes, 2..2 training images a class" in verbose

@@ -112,3 +112,36 @@ def test_the_cli_reference_is_the_same_on_any_terminal(monkeypatch):
 
 def test_the_cli_page_has_the_place_for_the_reference():
     assert "<!-- cli-reference -->" in (ROOT / "docs" / "reference" / "cli" / "index.md").read_text()
+
+
+def _options(*path: str) -> set[str]:
+    from multimnist.cli import build_parser
+
+    parser = build_parser()
+    for name in path:
+        parser = next(a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict)).choices[name]
+    return {o for action in parser._actions for o in action.option_strings}
+
+
+def test_scaling_names_the_commands_that_take_the_run_options_as_the_parser_has_them():
+    text = " ".join((ROOT / "docs" / "scaling.md").read_text().split())
+    assert ("`reproduce`, `train classifier --seeds`, every `sweep`, and `calibrate search`, which trains each "
+            "setting alone, so it has no `--pack`") in text
+    shared = {"--jobs", "--executor", "--address", "--no-shared-fs"}
+    for path in (["reproduce"], ["train", "classifier"], ["sweep", "depth"], ["sweep", "compression"],
+                 ["calibrate", "search"]):
+        assert shared <= _options(*path), path
+    assert "--pack" not in _options("calibrate", "search") and "--pack" in _options("reproduce")
+
+
+def test_scaling_and_the_makefile_agree_on_jobs_2():
+    """The Makefile passes --jobs 2; the scaling page says what it buys on 2 cores, and that make uses it."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nJOBS ?= 2\n" in makefile and "--jobs $(JOBS)" in makefile
+    text = " ".join((ROOT / "docs" / "scaling.md").read_text().split())
+    assert "rarely helps" not in text and "`make reproduce` passes `--jobs 2`" in text
+
+
+def test_install_commands_name_the_clone_not_a_published_package():
+    for path in (ROOT / "README.md", *(p for p in (ROOT / "docs").rglob("*.md") if "notes" not in p.parts)):
+        assert "pip install 'multimnist[" not in path.read_text(), path

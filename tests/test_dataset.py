@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import io
 import json
+import re
 from pathlib import Path
 
 import multimnist.data
@@ -377,3 +379,24 @@ def test_data_modules_import_one_way():
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         later = {f"multimnist.data.{m}" for m in chain[i + 1:]}
         assert not imported & later, f"data/{name}.py imports {imported & later}"
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    """What np.save writes for `array`."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("write", "words"), [
+    (lambda p: p.write_bytes(_npy_bytes(np.zeros((3, 28, 39), np.uint8))), "is not an .npz archive (it holds one "
+                                                                           "array"),
+    (lambda p: p.write_text("x,y\n1,2\n"), "is not an .npz archive (np.savez's zip of arrays)"),
+])
+def test_load_names_a_file_that_is_not_an_npz_archive(tmp_path, write, words):
+    """np.load returns a bare array for an .npy (whatever its name), which has no `with`; a text file gets numpy's
+    advice to load it unsafely: both are one UserError that says what the file is not."""
+    write(tmp_path / "mine.npz")
+    with pytest.raises(UserError, match=re.escape(words)) as refused:
+        read_dataset(tmp_path / "mine.npz")
+    assert "allow_pickle" not in str(refused.value)

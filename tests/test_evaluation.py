@@ -75,3 +75,12 @@ def test_summary_is_plain_data_in_class_order():
     s = classification_summary([17, 19, 30, 50], [17, 19, 30, 30], CLASSES, [5, 6, 7, 8])
     assert s["test_accuracy"] == 0.75 and s["per_class_accuracy"] == [1.0, 1.0, 1.0, 0.0]
     assert s["confused_pairs"][0] == {"true": 50, "predicted": 30, "count": 1, "share": 1.0}
+
+
+def test_frequency_correlation_of_balanced_classes_is_undefined_without_a_warning(recwarn):
+    """Balanced classes (data make --plan balanced, or a user's data) give one count for all: no rank correlation,
+    and no SciPy warning with a source path on the user's screen."""
+    r = frequency_correlation(np.array([0.5, 0.6, 0.8]), np.array([10, 10, 10]))
+    assert np.isnan(r["spearman_rho"]) and np.isnan(r["p_value"]) and r["n_classes"] == 3
+    assert np.isnan(frequency_correlation(np.array([1.0, 1.0, 1.0]), np.array([1, 2, 3]))["spearman_rho"])
+    assert not recwarn.list

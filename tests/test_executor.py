@@ -87,7 +87,8 @@ def test_no_jobs():
 
 def test_ray_missing_is_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    with pytest.raises(UserError, match=r"^the Ray back end needs Ray: pip install 'multimnist\[ray\]'$"):
+    with pytest.raises(UserError, match=r"^the Ray back end needs Ray: pip install -e '\.\[ray\]' in the multimnist "
+                                        r"clone$"):
         run_jobs([Job("a", square_slowly, {"x": 1})], executor="ray")
 
 
@@ -201,7 +202,7 @@ def test_cli_ray_options_without_ray_and_without_ray_executor(small_dataset_dir,
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main([*sweep, "--out", str(tmp_path / "b"), "--executor", "ray"]) != 0
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        "multimnist: error: the Ray back end needs Ray: pip install 'multimnist[ray]'"
+        "multimnist: error: the Ray back end needs Ray: pip install -e '.[ray]' in the multimnist clone"
     assert not (tmp_path / "b" / "cf-20").exists()  # nothing trained
 
 

@@ -93,7 +93,8 @@ def test_export_refuses_a_folder_in_use_unless_forced(tmp_path, tiny):
 
 def test_parquet_without_pyarrow_is_one_line(tmp_path, tiny, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    with pytest.raises(UserError, match=r"^--format parquet needs pyarrow: pip install 'multimnist\[parquet\]'$"):
+    with pytest.raises(UserError, match=r"^--format parquet needs pyarrow: pip install -e '\.\[parquet\]' in the "
+                                        r"multimnist clone$"):
         export_dataset(tiny, tmp_path, "parquet")
     assert not any(tmp_path.iterdir())
 
@@ -119,7 +120,8 @@ def test_data_export_command(tmp_path, small_dataset_dir, capsys, monkeypatch):
     assert main(["data", "export", "--data", str(small_dataset_dir), "--format", "parquet",
                  "--out", str(tmp_path / "pq")]) == 2
     err = capsys.readouterr().err
-    assert err == "multimnist: error: --format parquet needs pyarrow: pip install 'multimnist[parquet]'\n"
+    assert err == ("multimnist: error: --format parquet needs pyarrow: pip install -e '.[parquet]' in the multimnist "
+                   "clone\n")
 
 
 def test_export_progress_ends_at_all_images_and_says_the_result_once(tmp_path, small_dataset_dir, capsys):

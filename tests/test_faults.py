@@ -37,6 +37,16 @@ def _one_line(err: str) -> str:
     return lines[-1]
 
 
+def _least_data(path: Path) -> Path:
+    """The least data a command trains on (data/dataset.py: MIN_CLASSES, MIN_TRAIN): 2 classes, 10 images."""
+    import numpy as np
+
+    y = np.repeat([3, 7], 5)
+    np.savez(path, x_train=np.zeros((10, 28, 39), np.uint8), y_train=y, x_test=np.zeros((2, 28, 39), np.uint8),
+             y_test=y[:2])
+    return path
+
+
 def _leftovers(folder: Path) -> list[str]:
     """Temporary and lock files under `folder` (and the lock beside it)."""
     names = [p.name for p in folder.rglob("*") if ".tmp" in p.name or p.name.endswith(".lock")]
@@ -64,11 +74,12 @@ def holder(tmp_path):
 @pytest.mark.parametrize("argv", [
     MAKE,
     ["reproduce", "--profile", "quick"],
-    ["train", "classifier", "--data", "{tmp}/no-data"],
-    ["sweep", "depth", "--data", "{tmp}/no-data"],
+    ["train", "classifier", "--data", "{tmp}/d.npz"],
+    ["sweep", "depth", "--data", "{tmp}/d.npz"],
 ], ids=["data-make", "reproduce", "train", "sweep"])
 def test_a_folder_in_use_stops_the_second_process_at_once(holder, tmp_path, capsys, argv):
     out, proc = holder
+    _least_data(tmp_path / "d.npz")  # a good --data: the lock is what stops the command
     argv = [a.format(tmp=tmp_path) for a in argv]
     code, _, err = _run([*argv, "--out", str(out)], capsys)
     assert code == 1
@@ -279,3 +290,108 @@ def test_file_error_finds_the_file_inside_an_h5py_message():
                "'run/backup/latest.weights.h5', file descriptor = 5, errno = 28, error message = 'No space left')")
     assert str(file_error(OSError(errno.ENOSPC, message))) == "disk full: cannot write run/backup/latest.weights.h5"
     assert str(file_error(OSError(errno.EIO, "line one\nline two"))) == "line one"
+
+
+# --- a bad --data: one line, exit 2, before Keras, JAX or matplotlib load ---
+
+def _bad_data(tmp_path: Path, kind: str) -> Path:
+    """A --data argument that is wrong in the way `kind` names."""
+    import numpy as np
+
+    if kind in ("npy", "npy-renamed"):
+        path = tmp_path / ("x.npy" if kind == "npy" else "x.npz")
+        with open(path, "wb") as f:
+            np.save(f, np.zeros((3, 28, 39), np.uint8))
+        return path
+    if kind == "text":
+        path = tmp_path / "train.npz"
+        path.write_text("not numbers\n")
+        return path
+    if kind == "missing":
+        return tmp_path / "nothing.npz"
+    if kind == "empty-folder":
+        (tmp_path / "empty").mkdir()
+        return tmp_path / "empty"
+    if kind == "no-arrays":
+        np.savez(tmp_path / "wrong.npz", images=np.zeros((3, 28, 39), np.uint8))
+        return tmp_path / "wrong.npz"
+    raise AssertionError(kind)
+
+
+BAD_DATA = {"npy": "is not an .npz archive (it holds one array, as np.save writes)",
+            "npy-renamed": "is not an .npz archive (it holds one array, as np.save writes)",
+            "text": "is not an .npz archive (np.savez's zip of arrays)",
+            "missing": "dataset not found",
+            "empty-folder": "missing dataset file",
+            "no-arrays": "has no 'x_train' array"}
+DATA_COMMANDS = {"data inspect": ["data", "inspect"], "data export": ["data", "export", "--format", "imagefolder"],
+                 "train classifier": ["train", "classifier"], "train autoencoder": ["train", "autoencoder"],
+                 "sweep depth": ["sweep", "depth"], "sweep compression": ["sweep", "compression"],
+                 "calibrate score": ["calibrate", "score"], "reproduce": ["reproduce"],
+                 "score": ["score", "--model", ".", "--reader", "."], "generate": ["generate", "--model", "."]}
+
+
+@pytest.mark.parametrize("kind", BAD_DATA)
+@pytest.mark.parametrize("command", DATA_COMMANDS)
+def test_a_bad_data_file_is_one_line_and_exit_2_in_every_command(tmp_path, capsys, command, kind):
+    data = _bad_data(tmp_path, kind)
+    code, _, err = _run([*DATA_COMMANDS[command], "--data", str(data), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert _one_line(err) == f"multimnist: error: --data: {err.split('--data: ', 1)[1].strip()}"
+    assert BAD_DATA[kind] in err and "allow_pickle" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # a fresh interpreter, so that nothing an earlier test imported counts
+def test_a_bad_data_file_is_refused_before_keras_jax_or_matplotlib_load(tmp_path):
+    data = _bad_data(tmp_path, "npy")
+    calls = [[*argv, "--data", str(data), "--out", str(tmp_path / "out")] for argv in DATA_COMMANDS.values()]
+    code = textwrap.dedent(f"""
+        import contextlib, io, sys
+        from multimnist.cli import main
+        with contextlib.redirect_stderr(io.StringIO()):
+            codes = [main(argv) for argv in {calls!r}]
+        print(codes, sorted(m for m in ("keras", "jax", "matplotlib", "scipy", "sklearn") if m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == f"{[2] * len(calls)} []", done.stdout + done.stderr
+
+
+TOO_LITTLE = {"one class": ({3: 12}, "12 training images of 1 class;"),
+              "too few in all": ({3: 4, 7: 5}, "9 training images of 2 classes;"),
+              "one image": ({3: 1}, "1 training image of 1 class;")}
+
+
+@pytest.mark.parametrize("case", TOO_LITTLE)
+@pytest.mark.parametrize("command", ["train classifier", "train autoencoder", "sweep depth", "calibrate score",
+                                     "reproduce"])
+def test_data_too_small_to_train_on_is_refused_with_the_minimum(tmp_path, capsys, command, case):
+    import numpy as np
+
+    counts, words = TOO_LITTLE[case]
+    y = np.repeat(list(counts), list(counts.values()))
+    np.savez(tmp_path / "mine.npz", x_train=np.zeros((len(y), 28, 39), np.uint8), y_train=y,
+             x_test=np.zeros((1, 28, 39), np.uint8), y_test=y[:1])
+    code, _, err = _run([*DATA_COMMANDS[command], "--data", str(tmp_path / "mine.npz"), "--out",
+                         str(tmp_path / "out")], capsys)
+    assert code == 2 and words in _one_line(err)
+    assert "training needs at least 2 classes and 10 training images (the 20% validation split then holds 2)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_inspect_and_export_take_data_too_small_to_train_on(tmp_path, capsys):
+    import numpy as np
+
+    y = np.array([3, 3, 3])
+    np.savez(tmp_path / "mine.npz", x_train=np.zeros((3, 28, 39), np.uint8), y_train=y,
+             x_test=np.zeros((3, 28, 39), np.uint8), y_test=y)
+    code, out, err = _run(["data", "export", "--data", str(tmp_path / "mine.npz"), "--format", "imagefolder",
+                           "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "wrote 6 PNG files" in out, err
+
+
+def test_the_readme_states_the_minimum_the_code_enforces():
+    from multimnist.data.dataset import MIN_CLASSES, MIN_TRAIN
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"training needs at least {MIN_CLASSES} classes and {MIN_TRAIN} training images" in readme

@@ -136,3 +136,19 @@ def test_inspect_user_dataset_without_sources(tmp_path):
     assert stats["train"]["counts"] == {c: 6 for c in range(20)}
     for name in (*FIGURES, "stats.json"):
         assert (tmp_path / "out" / name).is_file()
+
+
+def test_the_grids_title_each_image_by_its_two_digit_number(tmp_path, monkeypatch):
+    """Numbers 1..9 are drawn with a leading 0 (compose.split_label: 7 -> (0, 7)), so the grids say "07", not "7"."""
+    from multimnist.figures import png as figures
+
+    y = np.array([2, 5, 9, 12, 2, 5, 9, 12, 2, 5])
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((10, 28, 39), np.uint8), y_train=y,
+             x_test=np.zeros((10, 28, 39), np.uint8), y_test=y)
+    titled = []
+    monkeypatch.setattr(figures, "sample_grid_figure", lambda images, titles, path, **kw: titled.append(titles))
+    monkeypatch.setattr(figures, "class_histogram_figure", lambda *a, **kw: None)
+    inspect_data(tmp_path / "d.npz", tmp_path / "f")
+    samples, hard = titled
+    assert samples == ["02", "05", "09", "12"]
+    assert sorted(t.split(" ")[0] for t in hard) == sorted(f"{v:02d}" for v in y)

@@ -52,7 +52,7 @@ def test_a_command_needing_a_missing_extra_says_which_to_install(tmp_path, small
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert out.stderr == ("multimnist: error: this command needs matplotlib, which the core install leaves out: "
-                          "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+                          "pip install -e '.[report]' in the multimnist clone (or '.[all]')\n")
 
 
 REPORT_ALONE = """
@@ -91,7 +91,7 @@ def test_the_report_command_without_scipy_names_the_report_extra(study_folder):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2
     assert out.stderr == ("multimnist: error: this command needs scipy, which the core install leaves out: "
-                          "pip install 'multimnist[report]' (or 'multimnist[all]')\n")
+                          "pip install -e '.[report]' in the multimnist clone (or '.[all]')\n")
     assert not (study_folder / "report.html").exists()
 
 
@@ -101,7 +101,8 @@ def test_inspect_names_a_missing_dataset_before_a_missing_extra(tmp_path):
             f"sys.exit(main(['data', 'inspect', '--data', {str(tmp_path / 'missing')!r}, '--out', "
             f"{str(tmp_path / 'out')!r}]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert (out.returncode, out.stderr) == (2, f"multimnist: error: dataset not found: {tmp_path / 'missing'}\n")
+    assert (out.returncode, out.stderr) == (2, f"multimnist: error: --data: dataset not found: "
+                                               f"{tmp_path / 'missing'}\n")
 
 
 def test_importing_the_package_is_cheap():
@@ -176,13 +177,13 @@ def test_the_core_alone_makes_and_loads_data_in_a_fresh_venv(tmp_path):
     """)
     run = subprocess.run([str(bin_ / "python"), "-c", use], capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "parquet: --format parquet needs pyarrow: pip install 'multimnist[parquet]'" in run.stdout
+    assert "parquet: --format parquet needs pyarrow: pip install -e '.[parquet]' in the multimnist clone" in run.stdout
     assert run.stdout.strip().endswith("[]")
     assert list((tmp_path / "xdg" / "multimnist" / "datasets").iterdir())  # cached under XDG_CACHE_HOME
 
     train = subprocess.run([str(bin_ / "multimnist"), "train", "classifier", "--data", str(tmp_path / "d"), "--out",
                             str(tmp_path / "run")], capture_output=True, text=True, timeout=120, env=env)
-    assert train.returncode == 2 and "pip install 'multimnist[train]'" in train.stderr
+    assert train.returncode == 2 and "pip install -e '.[train]' in the multimnist clone" in train.stderr
     assert len(train.stderr.splitlines()) == 1, train.stderr
 
     for extra in ("keras", "jax", "matplotlib", "sklearn"):

@@ -38,8 +38,8 @@ def test_help_names_no_file_that_a_pip_install_lacks():
             assert "docs/" not in (action.help or ""), f"{' '.join(path)} {action.option_strings} points to docs/"
     data = dict(_parsers(build_parser()))
     assert "multimnist docs calibration" in " ".join(data[("multimnist", "data", "make")].format_help().split())
-    assert "multimnist[report]" in data[("multimnist", "data", "inspect")].description
-    assert "multimnist[report]" in data[("multimnist", "report")].description
+    assert "needs the [report] extra" in data[("multimnist", "data", "inspect")].description
+    assert "needs the [report] extra" in data[("multimnist", "report")].description
 
 
 def test_a_misspelled_option_prints_its_commands_usage(tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_quiet_and_verbose_set_the_logging_level(tmp_path, capsys, flags, progre
 
 def test_quiet_still_shows_errors(tmp_path, capsys):
     assert main(["-qq", "train", "classifier", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 2
-    assert capsys.readouterr().err == f"multimnist: error: dataset not found: {tmp_path / 'none'}\n"
+    assert capsys.readouterr().err == f"multimnist: error: --data: dataset not found: {tmp_path / 'none'}\n"
 
 
 # slow: its subject is a real process whose output goes to a file, not a terminal: two `python -m multimnist`

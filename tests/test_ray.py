@@ -20,7 +20,7 @@ from multimnist.executor import Executor, Job, run_jobs, session
 import pytest
 
 pytestmark = pytest.mark.slow  # every test here starts a Ray instance (seconds) or runs on one
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'multimnist[ray]' (CI installs it)")
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]' (CI installs it)")
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
 RAY = Executor("ray")
 TIMING = {"seconds_per_epoch"}  # the only figure of metrics.json allowed to differ between two runs

@@ -57,3 +57,28 @@ def test_each_readme_example_runs_alone(block, tmp_path):
     for marker, output in PRINTS:
         if marker in block:
             assert output in done.stdout, done.stdout
+
+
+def test_the_set_up_starts_with_the_quick_profile_and_each_profile_writes_its_own_folder():
+    """The first commands a reader meets: the quick profile first, and the folders they name are the Makefile's
+    (OUT ?= runs/$(PROFILE)) and the CLI's (runs/PROFILE): plain `multimnist reproduce` and `make reproduce` apart."""
+    first = re.search(r"^```sh\n(.*?)^```", README.read_text(), re.DOTALL | re.MULTILINE)[1].splitlines()
+    assert first[0].startswith("make reproduce PROFILE=quick ") and first[0].endswith("writes runs/quick/report.html")
+    assert first[1].startswith("make reproduce ") and first[1].endswith("writes runs/paper/report.html")
+    makefile = (README.parent / "Makefile").read_text()
+    assert "\nPROFILE ?= paper\n" in makefile and "\nOUT ?= runs/$(PROFILE)\n" in makefile
+
+
+def test_the_examples_run_in_order_in_one_folder_write_apart():
+    """A reader runs the blocks one after another in one folder: no block exports into a folder another block
+    exported into (export_dataset refuses a folder that is not empty, and `force` would mix two datasets' files),
+    and a block that reads a dataset root another made asks for nothing that root does not hold."""
+    targets = [t for block in BLOCKS for t in re.findall(r'export_dataset\([^,]+\),\s*"([^"]+)"', block)]
+    assert len(targets) >= 3 and len(targets) == len(set(targets)), targets
+    roots: dict[str, set[str]] = {}
+    for block in BLOCKS:
+        for root, options in re.findall(r'MultiMNIST\("([^"]+)",?([^)\n]*)\)', block):
+            roots.setdefault(root, set()).add(re.search(r"train_size=([\d_]+)", options)[1]
+                                              if "train_size" in options else "any")
+    for root, sizes in roots.items():  # one size asked per root, or one size and the root's own ("any")
+        assert len(sizes - {"any"}) <= 1, (root, sizes)

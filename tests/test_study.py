@@ -21,6 +21,7 @@ from pathlib import Path
 import multimnist.experiments.study as study
 from multimnist.cli import main
 from multimnist.experiments.study import PROFILES, load_profile
+from multimnist.report import pipeline as top
 from multimnist.report.claims import VERDICTS, study_claims
 from multimnist.report.pipeline import reproduce
 from multimnist.report.results import load_study
@@ -238,3 +239,34 @@ def test_report_refuses_a_folder_that_holds_no_study(tmp_path, small_dataset_dir
             f"multimnist: error: {folder} holds {what}, not a study: give `multimnist report` the folder that "
             "`multimnist reproduce --out` wrote (it starts with profile.json)\n")
         assert sorted(p.name for p in folder.iterdir()) == before  # no report.html, report.md, results.json
+
+
+@pytest.mark.parametrize(("argv", "folder"), [([], "runs/quick"), (["--profile", "paper"], "runs/paper"),
+                                              (["--profile", "profiles/tiny.yaml"], "runs/tiny"),
+                                              (["--profile", "paper", "--out", "mine"], "mine")])
+def test_each_profile_has_its_own_default_folder(tmp_path, monkeypatch, argv, folder):
+    """Plain `reproduce` (quick) and `make reproduce` (paper) must not write into one folder."""
+    written = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(top, "reproduce", lambda out, **kwargs: written.append(out))
+    assert main(["reproduce", *argv]) == 0
+    assert written == [Path(folder)]
+
+
+def test_time_estimates_follow_the_measured_runs():
+    """The paper profile's estimate is the committed paper run's step times (it predicted 2 h 33 min for a run of
+    85 min before); the quick profile's is near its 83 s measured on the idle machine, with generation's share as
+    measured."""
+    measured = json.loads((Path(__file__).parents[1] / "docs/results/runs/study/steps.json").read_text())
+    assert study.PAPER_SECONDS == {name: rec["seconds"] for name, rec in measured.items()}
+    paper, quick = ([s for s in study.build_steps(Path("unused"), PROFILES[name]) if s.name in study.PAPER_SECONDS]
+                    for name in ("paper", "quick"))  # the steps the committed run had (not the explorer yet)
+    assert {s.name: round(s.cost, 1) for s in paper} == {k: v for k, v in study.PAPER_SECONDS.items() if k != "report"}
+    assert sum(s.cost for s in paper) / 60 == pytest.approx(84.8, abs=0.1)
+    quick_seconds = {s.name: s.cost for s in quick}
+    assert 70 <= sum(quick_seconds.values()) <= 100
+    # generation took half the quick run's time (295 of 558 s under load); its estimate was 78 of 186 s before
+    assert quick_seconds["generation"] >= 0.4 * sum(quick_seconds.values())
+    between = study.Profile("half", train_size=40000, seeds=(0, 1), classifier_epochs=25)
+    assert sum(quick_seconds.values()) < sum(s.cost for s in study.build_steps(Path("unused"), between)) \
+        < sum(s.cost for s in paper)

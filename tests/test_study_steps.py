@@ -125,3 +125,24 @@ def test_other_data_in_the_same_file_is_redone(recorded, tmp_path):
     write(1)
     assert recorded(mine) == [s for s in first if s != "reader"]
     assert recorded(PROFILE) == [s for s in first if s != "reader"]  # back to the preset's data: redone too
+
+
+def test_verbose_logging_says_why_each_step_runs_and_what_it_took(recorded, configs_copy, caplog):
+    """-v (DEBUG) adds the profile's fields, each step's input hash and why it runs, its estimate and its time."""
+    with caplog.at_level("DEBUG", logger="multimnist"):
+        recorded()
+    debug = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG" and r.name.endswith("study")]
+    assert any(m.startswith("profile steps-test: name=steps-test, train_size=500, seeds=(0, 1, 2)") for m in debug)
+    assert any(m.startswith("[3/") and "classifiers: inputs " in m and "not finished before" in m for m in debug)
+    assert any("classifiers: estimated " in m and ", took " in m for m in debug)
+    caplog.clear()
+    path = configs_copy / "regularized.yaml"
+    path.write_text(path.read_text().replace("dropout: 0.1", "dropout: 0.2"))
+    with caplog.at_level("DEBUG", logger="multimnist"):
+        recorded()
+    assert any("classifiers: inputs " in r.getMessage() and "when it last finished" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="multimnist"):  # without -v: none of it
+        recorded()
+    assert caplog.records and not any(r.levelname == "DEBUG" for r in caplog.records)

@@ -17,6 +17,11 @@ EXTRAS = {
 }
 
 
+def install_hint(extra: str) -> str:
+    """How to add an extra: from the clone, as multimnist is installed (the name is not a published package's)."""
+    return f"pip install -e '.[{extra}]' in the multimnist clone"
+
+
 def missing_extra(error: ModuleNotFoundError, needs: str | None = None) -> UserError | None:
     """A one-line UserError for an import of an uninstalled extra; None for any other missing module.
 
@@ -28,4 +33,4 @@ def missing_extra(error: ModuleNotFoundError, needs: str | None = None) -> UserE
         return None
     extra = needs if needs in holders else holders[0]
     return UserError(f"this command needs {module}, which the core install leaves out: "
-                     f"pip install 'multimnist[{extra}]' (or 'multimnist[all]')")
+                     f"{install_hint(extra)} (or '.[all]')")

@@ -36,6 +36,21 @@ def is_complete(run_dir: str | Path) -> bool:
     return (Path(run_dir) / METRICS).is_file()
 
 
+def require_finished_run(run_dir: str | Path, what: str, command: str) -> Path:
+    """`run_dir` if it holds a finished run; else a UserError that names the finished runs inside it (a study's
+    autoencoder/final holds seed-0, seed-1, ...: the run is the seed folder), or says how to make one."""
+    run_dir = Path(run_dir)
+    if is_complete(run_dir):
+        return run_dir
+    inside = sorted(p.parent for p in run_dir.glob(f"*/{METRICS}")) if run_dir.is_dir() else []
+    if inside:
+        names = ", ".join(p.name for p in inside[:3]) + (", ..." if len(inside) > 3 else "")
+        raise UserError(f"{run_dir} holds finished runs in its folders ({names}), not one itself: give one of them, "
+                        f"e.g. {inside[0]}")
+    missing = "" if run_dir.exists() else " (no such folder)"
+    raise UserError(f"{run_dir} holds no finished {what} run{missing}: train one with `{command}`")
+
+
 def read_json(path: str | Path):
     path = Path(path)
     try:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, add_run_options, command, group, parse_range, run_options, whole
+from multimnist.cli.options import (
+    add_out,
+    add_run_options,
+    command,
+    group,
+    parse_range,
+    run_options,
+    training_dataset,
+    whole,
+)
 
 SEEDS_HELP = "calibration seeds, used for nothing else (default 100..102)"
 
@@ -18,7 +27,7 @@ def add_commands(subparsers) -> None:
                       dest="calibrate_command")
     score = command(calibrate, "score", "train the study network on a dataset and score its curves against the "
                                         "study's (every target, then one weighted score; lower is closer)")
-    score.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    score.add_argument("--data", type=training_dataset, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(score, "folder for seed-S runs and score.json")
     score.add_argument("--epochs", type=whole("--epochs", 1), default=50,
                        help="epochs per run (default 50, the study's)")

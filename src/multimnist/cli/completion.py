@@ -68,8 +68,8 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
                 offered += list(action.choices)
             elif action.option_strings:
                 offered += action.option_strings
-                if action.nargs != 0:  # takes a value: its choices, or file names
-                    listed = " ".join(map(str, action.choices or ()))
+                if action.nargs != 0:  # takes a value: its choices, the names it offers (options.offer), or files
+                    listed = " ".join(map(str, action.choices or getattr(action, "offered", ())))
                     keys = "|".join(f'"{" ".join((*path, o))}"' for o in action.option_strings)
                     values.append(f"        {keys}) echo \"{listed}\";;")
             elif action.choices:

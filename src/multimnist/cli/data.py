@@ -10,8 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from multimnist.cli.options import RANGE_HELP, add_out, command, group, parse_range, whole
-from multimnist.data.config import preset_help
+from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, group, offer, parse_range, whole
+from multimnist.data.config import PRESETS, preset_help
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ def add_commands(subparsers) -> None:
                       "(default: the copy inside the package)")
     make.add_argument("--download", action="store_true",
                       help="first download the IDX files from a public mirror into --mnist (or ~/.cache/multimnist)")
-    make.add_argument("--preset", default=None,
-                      help=f"generator preset: {preset_help()}; `multimnist docs calibration` says how they were "
-                           "chosen")
+    offer(make.add_argument("--preset", default=None,
+                            help=f"generator preset: {preset_help()}; `multimnist docs calibration` says how they "
+                                 "were chosen"), PRESETS)
     make.add_argument("--plan", default="study", help="study (default), balanced, or a YAML/JSON file of counts")
     make.add_argument("--train-size", type=whole("--train-size", 1), help="scale the plan to this many training images")
     make.add_argument("--classes", help=f"with --plan balanced only: its classes ({RANGE_HELP}; default 1..50, "
@@ -43,8 +43,8 @@ def add_commands(subparsers) -> None:
     make.set_defaults(run=_make)
 
     inspect = command(data, "inspect", "sample grid, class histogram, hard samples and stats.json of a dataset "
-                      "(needs pip install 'multimnist[report]')")
-    inspect.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
+                      "(needs the [report] extra)")
+    inspect.add_argument("--data", type=dataset, required=True, help="dataset folder or .npz")
     add_out(inspect, "folder for the figures and stats.json")
     inspect.add_argument("--mnist", type=Path, help="the MNIST the dataset was made from, if not the vendored one")
     inspect.set_defaults(run=_inspect, extra="report")
@@ -55,12 +55,12 @@ def add_commands(subparsers) -> None:
     download.set_defaults(run=_download)
 
     export = command(data, "export", "write a dataset as PNGs in class folders or as Hugging Face Parquet files")
-    export.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    export.add_argument("--data", type=dataset, required=True, help="dataset folder (from `data make`) or .npz")
     export.add_argument("--format", required=True, choices=("imagefolder", "parquet"),
                         help="imagefolder: OUT/{train,test}/<two-digit number>/<index>.png (torchvision ImageFolder, "
                              "Keras image_dataset_from_directory, Hugging Face imagefolder); parquet: "
                              "OUT/data/{train,test}-00000-of-00001.parquet in the Hugging Face image layout "
-                             "(needs pip install 'multimnist[parquet]'); both with a README.md dataset card")
+                             "(needs the [parquet] extra); both with a README.md dataset card")
     add_out(export, "folder to write (must be empty unless --force)")
     export.add_argument("--force", action="store_true",
                         help="export into a folder that is not empty: files of the same names are replaced")

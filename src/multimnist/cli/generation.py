@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, command, whole
+from multimnist.cli.options import add_out, command, dataset, whole
 from multimnist.errors import UserError
 from multimnist.latent.samplers import SAMPLERS
+from multimnist.layout import require_finished_run
 
 
 def add_commands(subparsers) -> None:
@@ -22,13 +23,13 @@ def add_commands(subparsers) -> None:
     gen.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the sampler (default 0)")
     gen.add_argument("--fit-on", choices=("train", "test"), default="train",
                      help="encodings the sampler is fitted on (default train; the study used test)")
-    gen.add_argument("--data", type=Path, help="encode this dataset instead of using the run's saved encodings")
+    gen.add_argument("--data", type=dataset, help="encode this dataset instead of using the run's saved encodings")
     gen.set_defaults(run=_generate)
 
     score = command(subparsers, "score", "score every sampler's images with the digit-pair reader")
     score.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
     score.add_argument("--reader", type=Path, required=True, help="a finished reader run folder")
-    score.add_argument("--data", type=Path, required=True, help="the dataset the autoencoder was trained on")
+    score.add_argument("--data", type=dataset, required=True, help="the dataset the autoencoder was trained on")
     add_out(score, "folder for scores.csv/.md and the grids")
     score.add_argument("--n", type=whole("--n", 1), default=1000, help="images per sampler (default 1000)")
     score.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the samplers (default 0)")
@@ -39,6 +40,7 @@ def add_commands(subparsers) -> None:
 
 
 def _generate(args) -> int:
+    require_finished_run(args.model, "autoencoder", "multimnist train autoencoder")  # before Keras and JAX load
     from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
 
     out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
@@ -51,6 +53,8 @@ def _score(args) -> int:
     unknown = sorted(set(names) - set(SAMPLERS))
     if unknown or not names:
         raise UserError(f"unknown sampler(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SAMPLERS)}")
+    require_finished_run(args.model, "autoencoder", "multimnist train autoencoder")  # before Keras and JAX load
+    require_finished_run(args.reader, "reader", f"multimnist train reader --out {args.reader}")
     from multimnist.experiments.generation import score_samplers  # Keras/JAX: slow to import
 
     score_samplers(args.model, args.reader, args.data, args.out, n=args.n, seed=args.seed, fit_on=args.fit_on,

@@ -40,6 +40,13 @@ def group(subparsers, name: str, help: str, dest: str, metavar: str = "ACTION"):
                                  help=f"one of these; `multimnist {name} {metavar} --help` for its options")
 
 
+def offer(action: argparse.Action, values) -> argparse.Action:
+    """Let shell completion offer `values` for an option that takes others too (a profile name or a YAML file):
+    `choices` would refuse the others. `multimnist completion` reads `action.offered`."""
+    action.offered = tuple(map(str, values))
+    return action
+
+
 def add_out(parser: argparse.ArgumentParser, help: str, **kwargs) -> None:
     """The output folder of a command that writes: locked while the command runs (see files.lock_folder)."""
     parser.add_argument("--out", type=Path, required=kwargs.pop("required", True), help=help, **kwargs)
@@ -69,8 +76,8 @@ def add_run_options(parser: argparse.ArgumentParser, seeds: str | None = "0", se
                             help="networks trained together in one compiled program, one job per pack "
                                  "(default: 8 on CPUs, 32 on a GPU); 1 trains each alone")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="where the runs go: this machine (default) or a Ray cluster (pip install "
-                             "'multimnist[ray]'; see `multimnist docs ray`)")
+                        help="where the runs go: this machine (default) or a Ray cluster (the [ray] extra; see "
+                             "`multimnist docs ray`)")
     parser.add_argument("--address", default=None,
                         help="with --executor ray: the cluster to join (auto, or HOST:PORT); default: start a "
                              "local Ray instance for this command")
@@ -105,6 +112,28 @@ def existing_folder(text: str) -> Path:
     if not path.is_dir():
         raise OptionError(f"no such folder: {path}")
     return path
+
+
+def dataset(text: str) -> Path:
+    """An argument type for --data: a dataset folder or .npz whose files are .npz archives with the arrays a
+    dataset holds, checked before the command imports Keras, JAX or matplotlib (seconds), reading no image."""
+    from multimnist.data.dataset import check_dataset_files
+
+    return _checked(check_dataset_files, text)
+
+
+def training_dataset(text: str) -> Path:
+    """--data of a command that trains: `dataset`, and its training labels hold enough classes and images."""
+    from multimnist.data.dataset import check_training_files
+
+    return _checked(check_training_files, text)
+
+
+def _checked(check, text: str) -> Path:
+    try:
+        return check(Path(text))
+    except UserError as e:
+        raise OptionError(f"--data: {e}") from None
 
 
 def whole(option: str, minimum: int = 0):

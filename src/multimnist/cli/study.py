@@ -13,34 +13,40 @@ from multimnist.cli.options import (
     add_run_options,
     command,
     existing_folder,
+    offer,
     parse_range,
     run_options,
+    training_dataset,
 )
 from multimnist.data.config import PRESETS
 from multimnist.errors import UserError
 from multimnist.layout import CONFIG, DATA_META, DATA_SPLITS, METRICS
 
+PROFILE_NAMES = ("quick", "paper")  # experiments.study.PROFILES' names, offered by shell completion (Keras-free here)
+
 
 def add_commands(subparsers) -> None:
     reproduce = command(subparsers, "reproduce", "run the whole study and write the report")
-    reproduce.add_argument("--profile", default="quick",
-                           help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
-                                "or a YAML file of profile fields (default quick)")
-    add_out(reproduce, "output folder (default runs/study)", default=Path("runs/study"), required=False)
+    offer(reproduce.add_argument("--profile", default="quick",
+                                 help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
+                                      "or a YAML file of profile fields (default quick)"), PROFILE_NAMES)
+    add_out(reproduce, "output folder (default runs/PROFILE: runs/quick, runs/paper, or the YAML file's name)",
+            required=False)
+    reproduce.set_defaults(writes=_reproduce_target)
     add_run_options(reproduce, seeds=None)
     reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
-    reproduce.add_argument("--preset", metavar="NAME",
-                           help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: the "
-                                "profile's, study)")
-    reproduce.add_argument("--data", type=Path, metavar="DIR|FILE",
+    offer(reproduce.add_argument("--preset", metavar="NAME",
+                                 help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: "
+                                      "the profile's, study)"), PRESETS)
+    reproduce.add_argument("--data", type=training_dataset, metavar="DIR|FILE",
                            help="run the study on your dataset instead: a folder with train.npz and test.npz (x, y), "
                                 "or one .npz with x_train, y_train, x_test, y_test; labels the class numbers 1..50 "
                                 "(not with --preset)")
     reproduce.set_defaults(run=_reproduce)
 
     report = command(subparsers, "report", "write report.html and report.md for a reproduce folder, or with --across "
-                                          "a table of every claim's verdict in each of several (needs pip install "
-                                          "'multimnist[report]')")
+                                          "a table of every claim's verdict in each of several (needs the [report] "
+                                          "extra)")
     report.add_argument("run_dir", type=existing_folder, nargs="?", help="the folder `reproduce --out` wrote")
     report.add_argument("--across", type=existing_folder, nargs="+", metavar="RUN",
                         help="finished reproduce folders, one per regime (a preset's data, or yours): write the claims "
@@ -60,11 +66,23 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _reproduce_target(args) -> Path:
+    """The folder `reproduce` writes to (and locks): --out, or runs/PROFILE, so that the quick profile's smoke test
+    and the paper profile's run do not share a folder (each would redo the other's steps)."""
+    if args.out is None:
+        args.out = Path("runs") / Path(args.profile).stem
+    return args.out
+
+
 def _report_target(args) -> Path:
     """The folder `report` writes to (and locks): RUN_DIR, or --out with --across."""
     if args.across:
-        if args.run_dir is not None or args.out is None:
-            raise UserError("report --across RUN_A RUN_B ... writes to --out DIR and takes no other folder")
+        if args.run_dir is not None:
+            raise UserError(f"report {args.run_dir} --across ...: give every folder after --across (report --across "
+                            "RUN_A RUN_B ... --out DIR), or one folder without --across (report RUN)")
+        if args.out is None:
+            raise UserError("report --across needs --out DIR, the folder to write across.html, across.md, across.json "
+                            "and effects.png to (e.g. report --across RUN_A RUN_B --out matrix/)")
         for run in args.across:  # before the report's imports, as for one folder
             _require_a_study(run)
         return args.out

@@ -5,8 +5,6 @@ The experiments import Keras and JAX, so they are imported inside each command (
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from multimnist.cli.options import (
     RANGE_HELP,
     add_out,
@@ -15,6 +13,7 @@ from multimnist.cli.options import (
     group,
     parse_range,
     run_options,
+    training_dataset,
     whole,
 )
 
@@ -31,7 +30,7 @@ def add_commands(subparsers) -> None:
                   metavar="KNOB")
     for kind, what in CLASSIFIER_KNOBS.items():
         knob = command(sweep, kind, f"the classifier over {what} (study section 3)")
-        knob.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
+        knob.add_argument("--data", type=training_dataset, required=True, help="dataset folder or .npz")
         add_out(knob, "folder for SETTING/seed-S runs and compare.*")
         knob.add_argument("--epochs", type=whole("--epochs", 1), help="override the 50 epochs")
         add_run_options(knob)
@@ -39,7 +38,7 @@ def add_commands(subparsers) -> None:
 
     comp = command(sweep, "compression", "one autoencoder per compression factor (study figures 12-13)")
     comp.add_argument("--factors", required=True, help=f"compression factors ({RANGE_HELP}, e.g. 20..30)")
-    comp.add_argument("--data", type=Path, required=True, help="dataset folder or .npz")
+    comp.add_argument("--data", type=training_dataset, required=True, help="dataset folder or .npz")
     add_out(comp, "folder for cf-F/seed-S runs, sweep.* and figures")
     comp.add_argument("--epochs", type=whole("--epochs", 1), help="override the config's number of epochs")
     comp.add_argument("--config", default="autoencoder", help="the autoencoder config every factor starts from")

@@ -6,8 +6,6 @@ The experiments import Keras and JAX, so they are imported inside each command: 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from multimnist.cli.options import (
     RANGE_HELP,
     add_out,
@@ -15,19 +13,23 @@ from multimnist.cli.options import (
     add_run_options,
     command,
     group,
+    offer,
     parse_range,
     run_options,
+    training_dataset,
     whole,
 )
+from multimnist.config import builtin_configs
 
 
 def add_commands(subparsers) -> None:
     train = group(subparsers, "train", "train a model into a run folder", dest="train_command", metavar="MODEL")
 
     clf = command(train, "classifier", "train a feed-forward classifier (study sections 3-4)")
-    clf.add_argument("--config", default="unregularized",
-                     help="built-in config name (e.g. unregularized, regularized, challenger) or a YAML file")
-    clf.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    offer(clf.add_argument("--config", default="unregularized",
+                           help="built-in config name (e.g. unregularized, regularized, challenger) or a YAML file"),
+          [name for name in builtin_configs() if name not in ("autoencoder", "reader")])
+    clf.add_argument("--data", type=training_dataset, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(clf, "run folder; with --seeds, the folder that gets NAME/seed-S run folders")
     seeds = clf.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=whole("--seed"), help="seed of this run (default: the config's, 0)")
@@ -39,7 +41,7 @@ def add_commands(subparsers) -> None:
 
     ae = command(train, "autoencoder", "train the dense autoencoder (study section 5)")
     ae.add_argument("--config", default="autoencoder", help="built-in config name or a YAML file")
-    ae.add_argument("--data", type=Path, required=True, help="dataset folder (from `data make`) or .npz")
+    ae.add_argument("--data", type=training_dataset, required=True, help="dataset folder (from `data make`) or .npz")
     add_out(ae, "run folder")
     ae.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the run (default 0)")
     ae.add_argument("--epochs", type=whole("--epochs", 1), help="override the config's number of epochs")

@@ -84,17 +84,99 @@ def _check_label_convention(path: Path, meta: dict, y: np.ndarray) -> None:
                         "mean, add meta.json with {\"labels\": \"number\"} beside train.npz")
 
 
-def _read_npz(path: Path, suffix: str) -> dict[str, np.ndarray]:
+# The least a dataset needs to be trained on: two classes (a classifier tells classes apart; one class makes a
+# 1-way softmax that learns nothing) and ten training images (the 20% validation split then holds two: with fewer
+# it may hold one or none, and the validation curves, early stopping and intervals have nothing to stand on). A class
+# may have a single image, as the study's own plan has at small sizes: it is one class among the others.
+MIN_CLASSES = 2
+MIN_TRAIN = 10
+NPY_MAGIC = b"\x93NUMPY"  # the first bytes of one array saved by np.save
+ZIP_MAGIC = b"PK\x03\x04"  # of a zip archive (an .npz)
+
+
+def check_dataset_files(path: str | Path) -> Path:
+    """Check a dataset path without reading its images, in a fraction of a second: it exists, and each file is an
+    .npz archive holding the arrays `load_dataset` reads. The CLI runs this before it imports Keras, JAX or
+    matplotlib, so that a wrong file is one line at once; `load_dataset` checks the contents."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"dataset not found: {path}")
+    if path.is_dir():
+        missing = [name for name in DATA_SPLITS.values() if not (path / name).is_file()]
+        if missing:
+            raise UserError(f"missing dataset file {path / missing[0]}: a dataset folder holds train.npz and "
+                            "test.npz (or give one .npz with x_train, y_train, x_test, y_test)")
+        for name in DATA_SPLITS.values():
+            _npz_keys(path / name, "")
+    else:
+        _npz_keys(path, "_train")
+        _npz_keys(path, "_test")
+    return path
+
+
+def check_training_files(path: str | Path) -> Path:
+    """`check_dataset_files`, then the training labels alone (not the images): enough classes and images to train
+    on (MIN_CLASSES, MIN_TRAIN). For the commands that train."""
+    path = check_dataset_files(path)
+    check_trainable(read_labels(path)["train"], str(path))
+    return path
+
+
+def read_labels(path: Path) -> dict[str, np.ndarray]:
+    """The labels of each split of a dataset `check_dataset_files` passed, reading no image: {"train": y, ...}."""
+    labels = {}
+    for split, name in DATA_SPLITS.items():
+        file, key = (path / name, "y") if path.is_dir() else (path, f"y_{split}")
+        try:
+            with np.load(file, allow_pickle=False) as f:
+                labels[split] = f[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise UserError(f"cannot read {file}: {str(e).splitlines()[0]}") from None
+    return labels
+
+
+def check_trainable(y_train: np.ndarray, where: str) -> None:
+    """Refuse training labels too few to train on, stating the minimum (MIN_CLASSES, MIN_TRAIN)."""
+    if y_train.ndim != 1:
+        return  # a shape problem: load_dataset names it
+    n_classes = len(np.unique(y_train))
+    if n_classes < MIN_CLASSES or len(y_train) < MIN_TRAIN:
+        raise UserError(f"{where}: {len(y_train)} training image{'s' * (len(y_train) != 1)} of {n_classes} "
+                        f"class{'es' * (n_classes != 1)}; training needs at least {MIN_CLASSES} classes and "
+                        f"{MIN_TRAIN} training images (the 20% validation split then holds 2)")
+
+
+def _npz_keys(path: Path, suffix: str) -> list[str]:
+    """The array names of an .npz file (x, y, ... with `suffix` taken off), refusing what is not one."""
     if not path.is_file():
         raise UserError(f"missing dataset file {path}")
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            start = f.read(len(NPY_MAGIC))
+        if start.startswith(ZIP_MAGIC):
+            raise UserError(f"cannot read {path}: a damaged .npz archive (cut short?)")
+        one_array = start == NPY_MAGIC
+        what = "it holds one array, as np.save writes" if one_array else "np.savez's zip of arrays"
+        raise UserError(f"{path} is not an .npz archive ({what}): save x and y with np.savez for each split, or "
+                        "x_train, y_train, x_test, y_test in one .npz")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = [k[: len(k) - len(suffix)] if suffix else k for k in f.files if k.endswith(suffix)]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+    for key in ("x", "y"):
+        if key not in keys:
+            raise UserError(f"{path} has no '{key}{suffix}' array")
+    return keys
+
+
+def _read_npz(path: Path, suffix: str) -> dict[str, np.ndarray]:
+    _npz_keys(path, suffix)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k[: len(k) - len(suffix)] if suffix else k: f[k] for k in f.files if k.endswith(suffix)}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-    for key in ("x", "y"):
-        if key not in arrays:
-            raise UserError(f"{path} has no '{key}{suffix}' array")
     return arrays
 
 

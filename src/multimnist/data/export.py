@@ -5,7 +5,7 @@
   so their class indices equal `load_data()`'s labels).
 - `parquet`: OUT/data/{train,test}-00000-of-00001.parquet with an `image` column of {bytes, path} PNGs and
   a `label` column of class indices, the Hugging Face `features` in the schema metadata (so `datasets` reads
-  the label names); needs pyarrow (`pip install 'multimnist[parquet]'`).
+  the label names); needs pyarrow (the [parquet] extra).
 
 Both end with OUT/README.md, a dataset card (counts, label mapping, how it was made, license, citation), written
 last. Every file is written atomically, and the same dataset gives the same bytes, from the CLI or from Python:
@@ -24,6 +24,7 @@ from multimnist._version import __version__
 from multimnist.data.generate import Dataset
 from multimnist.data.prepare import encode_labels
 from multimnist.errors import UserError
+from multimnist.extras import install_hint
 from multimnist.files import atomic_path, write_bytes, write_text
 
 import numpy as np
@@ -127,7 +128,7 @@ def _require_pyarrow() -> None:
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        raise UserError("--format parquet needs pyarrow: pip install 'multimnist[parquet]'") from None
+        raise UserError(f"--format parquet needs pyarrow: {install_hint('parquet')}") from None
 
 
 class _QuotingDumper(yaml.SafeDumper):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +29,8 @@ from multimnist.data.mnist import Digits, load_mnist
 from multimnist.errors import UserError
 from multimnist.files import lock_folder, sha256_arrays
 from multimnist.layout import DATA_META, DATA_SPLITS
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,14 @@ def ensure_dataset(folder: str | Path, config: GeneratorConfig, seed: int = 0,
         if found is not None:
             (log.warning if found.damaged else log.info)("%s: %s; generating it again", folder, found.reason)
         digits = mnist if isinstance(mnist, Digits) else load_mnist(mnist)
+        log.debug("generator settings: %s", ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
+        log.debug("MNIST digits: %s (sha256 %s), %d training and %d test digits", digits.source, digits.sha256[:16],
+                  len(digits.y_train), len(digits.y_test))
+        start = time.perf_counter()
         ds = make_dataset(digits, config, seed=seed)
+        counts = np.unique(ds.y_train, return_counts=True)[1]
+        log.debug("generated in %.1f s: %d classes, %d..%d training images a class", time.perf_counter() - start,
+                  len(counts), counts.min(), counts.max())
         log.info("made %d training and %d test images (preset %s, seed %d); writing %s", len(ds.y_train),
                  len(ds.y_test), ds.meta["preset"] or "custom", seed, folder)
         (folder / DATA_META).unlink(missing_ok=True)  # written last: until then the folder is an unfinished dataset

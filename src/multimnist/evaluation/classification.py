@@ -72,7 +72,10 @@ def frequency_correlation(accuracy: np.ndarray, train_counts: np.ndarray) -> dic
     A clearly positive rho supports the study's claim that rare classes are confused most.
     """
     ok = np.isfinite(accuracy)
-    rho, p = stats.spearmanr(np.asarray(train_counts)[ok], np.asarray(accuracy)[ok])
+    counts, accuracy = np.asarray(train_counts)[ok], np.asarray(accuracy)[ok]
+    if len(np.unique(counts)) < 2 or len(np.unique(accuracy)) < 2:  # balanced classes, or one accuracy for all:
+        return {"spearman_rho": float("nan"), "p_value": float("nan"), "n_classes": int(ok.sum())}  # undefined
+    rho, p = stats.spearmanr(counts, accuracy)
     return {"spearman_rho": float(rho), "p_value": float(p), "n_classes": int(ok.sum())}
 
 

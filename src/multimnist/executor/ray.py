@@ -39,10 +39,11 @@ from multimnist.executor.staging import (
     run_in_scratch,
     write_folder,
 )
+from multimnist.extras import install_hint
 
 log = logging.getLogger(__name__)
 
-RAY_MISSING = "the Ray back end needs Ray: pip install 'multimnist[ray]'"
+RAY_MISSING = f"the Ray back end needs Ray: {install_hint('ray')}"
 AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 

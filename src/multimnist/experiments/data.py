@@ -11,6 +11,7 @@ from pathlib import Path
 
 from multimnist.data import GeneratorConfig, export_dataset, load_mnist, make_dataset, read_dataset, save_dataset
 from multimnist.data.config import LABELS
+from multimnist.data.dataset import check_trainable
 from multimnist.data.export import Progress
 from multimnist.data.generate import Dataset
 from multimnist.data.inspect import class_stats, first_unique, hardness
@@ -52,17 +53,23 @@ def dataset_files(source: str | Path) -> dict[str, str]:
 
 
 def read_study_data(source: str | Path) -> Dataset:
-    """A user's dataset, checked as every reader checks it (shapes, dtypes, ranges, label convention) and holding
-    only the study's classes: the numbers 1..50."""
+    """A user's dataset, checked as every reader checks it (shapes, dtypes, ranges, label convention), with enough
+    to train on (`check_trainable`) and only the study's classes: the numbers 1..50."""
     ds = read_dataset(source)
+    check_trainable(ds.y_train, str(source))
+    check_study_labels(np.concatenate([ds.y_train, ds.y_test]), source)
+    return ds
+
+
+def check_study_labels(labels: np.ndarray, source: str | Path) -> None:
+    """Refuse labels outside the study's class numbers 1..50."""
     lo, hi = STUDY_CLASSES
-    labels = np.unique(np.concatenate([ds.y_train, ds.y_test]))
+    labels = np.unique(labels)
     outside = labels[(labels < lo) | (labels > hi)]
     if len(outside):
         raise UserError(f"{source}: labels {', '.join(map(str, outside[:5].tolist()))}"
                         f"{', ...' if len(outside) > 5 else ''} are not among the study's classes {lo}..{hi} (the "
                         "class numbers, a leading-zero '07' as 7)")
-    return ds
 
 
 def copy_data(source: str | Path, out: Path) -> Path:
@@ -93,14 +100,14 @@ def inspect_data(data: Path, out: Path, mnist: str | Path | None = None, n_hard:
 
     out = Path(out)
     first = first_unique(ds.y_train, 16)
-    sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]}" for i in first], out / "samples.png",
+    sample_grid_figure(ds.x_train[first], [f"{ds.y_train[i]:02d}" for i in first], out / "samples.png",
                        title="First 16 training samples with distinct labels")
     train, test = class_stats(ds.y_train, ds.classes), class_stats(ds.y_test, ds.classes)
     class_histogram_figure(train, out / "histogram.png",
                            f"Training samples per class: mean {train['mean']:.0f}, std {train['std']:.0f}")
     score, measure = hardness(ds, _digits_for(ds, mnist))
     hard = np.argsort(-score, kind="stable")[:n_hard]
-    sample_grid_figure(ds.x_test[hard], [f"{ds.y_test[i]} ({score[i]:.2f})" for i in hard], out / "hard.png",
+    sample_grid_figure(ds.x_test[hard], [f"{ds.y_test[i]:02d} ({score[i]:.2f})" for i in hard], out / "hard.png",
                        title=f"Hardest test samples by {measure.split(' (')[0]} (label, score)")
     stats = {"train": train, "test": test, "hardness_measure": measure,
              "hard_samples": [{"index": int(i), "label": int(ds.y_test[i]), "score": float(score[i])} for i in hard],

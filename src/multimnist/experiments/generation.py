@@ -32,7 +32,7 @@ from multimnist.figures.png import number_counts_figure, sample_grid_figure
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
 from multimnist.formatting import csv_text
 from multimnist.latent.samplers import SAMPLERS, describe, make_sampler
-from multimnist.layout import is_complete, read_metrics
+from multimnist.layout import read_metrics, require_finished_run
 from multimnist.models.autoencoder import split
 from multimnist.models.reader import reading_model
 from multimnist.training.inference import predict
@@ -48,9 +48,7 @@ GRID = 50  # images shown in a sampler's grid figure
 
 def load_autoencoder(run):
     """(autoencoder, encoder, decoder) of a finished autoencoder run folder."""
-    run = Path(run)
-    if not is_complete(run):
-        raise UserError(f"{run} holds no finished autoencoder run: train one with `multimnist train autoencoder`")
+    run = require_finished_run(run, "autoencoder", "multimnist train autoencoder")
     return split(load_model(run))
 
 

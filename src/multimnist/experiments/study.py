@@ -45,10 +45,21 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-# Rough costs on 2 cores, two jobs at a time, for the time-left estimate only.
-CLASSIFIER_EPOCH_SECONDS = 0.6  # one epoch of the study network on the full data, validation included
-CLASSIFIER_SETUP_SECONDS = 10  # loading, compiling, evaluating and drawing one classifier run
-AUTOENCODER_EPOCH_SECONDS = 5.5  # one autoencoder epoch on 80% of the full data
+# The time-left estimate follows measured runs. PAPER_SECONDS: each step of the paper profile on the `study` preset,
+# on the 2-core development machine, otherwise idle, --jobs 2 (docs/results/runs/study/steps.json, 2026-12-02;
+# tests/test_study.py checks the two agree). SETUP_SECONDS: what one run of a step costs whatever its data and
+# epochs (imports, compiling, evaluating, drawing; for generation, once for all its autoencoder seeds), from the
+# quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all, generation 295 s)
+# scaled by 83/558 to its idle total in the README. A step's estimate is its runs' setup plus the paper step's
+# seconds beyond setup scaled by its work against the paper's (step_sizes): the paper profile's estimate is its
+# measured time (84.8 min), the quick profile's 1.6 min.
+PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations": 780.4, "sweep-depth": 267.0,
+                 "sweep-optimizer": 364.5, "sweep-batch": 399.2, "sweep-activation": 114.0, "compare": 0.1,
+                 "compression-sweep": 2285.1, "autoencoder": 395.5, "reader": 84.5, "generation": 112.6,
+                 "report": 0.4}
+SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2.8, "sweep-depth": 2.8,
+                 "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
+                 "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 33.0, "report": 0.4}
 EXPLORER_ENCODING = "float16"  # the decoder's weights in the report's explorer (latent/explorer.py ENCODINGS)
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
@@ -147,7 +158,7 @@ class Step:
     run: Callable[[], object]  # does the work; returns a JSON-able summary
     settings: dict  # what the step's result depends on, besides its upstream steps
     needs: tuple[str, ...] = ()
-    cost: float = 1.0  # rough seconds on 2 cores, for the time-left estimate
+    cost: float = 1.0  # expected seconds on the development machine (estimate_seconds), for the time left
     outputs: tuple[str, ...] = field(default_factory=tuple)  # folders under OUT it writes
 
 
@@ -155,11 +166,54 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
                 pack: int | None = None, more_seeds: Mapping[str, int] | None = None) -> list[Step]:
     """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device);
     `more_seeds`: seeds wanted by configuration (see `seeds_for`), beyond the profile's."""
-    full_size = sum(load_plan("study").values())
-    scale = (profile.train_size or full_size) / full_size
+    more = dict(more_seeds or {})
+    steps = _study_steps(out, profile, n_jobs, executor, pack, more)
+    for step in steps:
+        if step.name in PAPER_SECONDS:
+            step.cost = estimate_seconds(step.name, profile, more)
+    return steps
+
+
+def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[str, tuple[int, float]]:
+    """Each step's (runs, work) for the time estimate: work is networks x epochs x share of the full data for the
+    trainings (with the seeds a later look added: `more`), fitted encodings for generation (a GMM's search dominates
+    it), images for data and inspect."""
+    more = more or {}
+    full = sum(load_plan("study").values())
+    scale = (profile.train_size or full) / full
     epochs = profile.classifier_epochs or 50
-    clf_cost = epochs * CLASSIFIER_EPOCH_SECONDS * scale + CLASSIFIER_SETUP_SECONDS
-    return _study_steps(out, profile, n_jobs, executor, pack, scale, clf_cost, dict(more_seeds or {}))
+
+    def trainings(names, base) -> int:
+        return sum(len(seeds_for(base, more.get(n))) for n in names)
+
+    headline = trainings(HEADLINE, profile.seeds)
+    sizes = {"data": (1, scale), "inspect": (1, scale), "compare": (1, 1.0), "report": (1, 1.0),
+             "classifiers": (headline, headline * epochs * scale)}
+    if profile.ablations:
+        runs = trainings(ABLATIONS, profile.ablation_seeds)
+        sizes["ablations"] = (runs, runs * epochs * scale)
+    if profile.side_sweeps:
+        for kind in SIDE_SWEEPS:
+            runs = trainings(clf.SWEEPS[kind], profile.ablation_seeds)
+            slow = (SLOW_BATCH_FACTOR - 1) * trainings(["batch-8"], profile.ablation_seeds) if kind == "batch" else 0
+            sizes[f"sweep-{kind}"] = (runs, (runs + slow) * epochs * scale)
+    runs = trainings([f"cf-{f}" for f in profile.factors], profile.sweep_seeds)
+    sizes["compression-sweep"] = (runs, runs * (profile.sweep_epochs or 20) * scale)
+    runs = len(seeds_for(profile.autoencoder_seeds, more.get("autoencoder")))
+    sizes["autoencoder"] = (runs, runs * (profile.autoencoder_epochs or 30) * scale)
+    sizes["reader"] = (1, (profile.reader_train_size or 60000) * (profile.reader_epochs or 10))
+    fitted = min(0.8 * full * scale, 10000)  # the GMM fits a 10,000-encoding subset at most (latent/samplers.py)
+    sizes["generation"] = (1, runs * fitted)  # one setup (imports, the reader) for all autoencoder seeds
+    return sizes
+
+
+def estimate_seconds(step: str, profile: Profile, more: Mapping[str, int] | None = None) -> float:
+    """A step's expected seconds on the development machine: its runs' setup, plus the paper profile's measured
+    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS)."""
+    runs, work = step_sizes(profile, more)[step]
+    paper_runs, paper_work = step_sizes(PROFILES["paper"])[step]
+    beyond = max(PAPER_SECONDS[step] - SETUP_SECONDS[step] * paper_runs, 0.0)
+    return SETUP_SECONDS[step] * runs + beyond * work / paper_work
 
 
 def seeds_for(base: tuple[int, ...], wanted: int | None) -> tuple[int, ...]:
@@ -182,7 +236,7 @@ def study_configurations(profile: Profile) -> set[str]:
 
 
 def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | None, pack: int | None,
-                 scale: float, clf_cost: float, more: dict[str, int]) -> list[Step]:
+                 more: dict[str, int]) -> list[Step]:
     """The study's own steps: data, classifiers, side experiments, autoencoder, generation. A configuration named
     in `more` (a config's name, a sweep setting's, cf-F for a compression factor, `autoencoder` for the final
     autoencoders) trains that many seeds instead of the profile's."""
@@ -197,16 +251,15 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     data = out / "data"
     if profile.data is not None:  # the user's files, by content: other data in the same files is redone
         step = Step("data", lambda: str(copy_data(profile.data, data)), {"files": dataset_files(profile.data)},
-                    cost=15, outputs=("data",))
+                    outputs=("data",))
     else:
         generator = preset_config(profile.preset, train_size=profile.train_size)
         step = Step("data", lambda: str(make_data(data, generator, seed=0)),
                     {"preset": profile.preset, "knobs": knobs(generator), "train_size": profile.train_size, "seed": 0},
-                    cost=15, outputs=("data",))
+                    outputs=("data",))
     steps = [
         step,
-        Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), cost=10,
-             outputs=("inspect",)),
+        Step("inspect", lambda: inspect_data(data, out / "inspect")["train"], {}, ("data",), outputs=("inspect",)),
     ]
 
     def classifiers(names, root, seeds):
@@ -222,17 +275,16 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     headline = seeds(HEADLINE, profile.seeds)
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", headline),
                       {"configs": configs(HEADLINE), "seeds": profile.seeds, **extra(HEADLINE)}, ("data",),
-                      cost=trainings(headline) * clf_cost, outputs=("classifiers",)))
+                      outputs=("classifiers",)))
     if profile.ablations:
         ablations = seeds(ABLATIONS, profile.ablation_seeds)
         steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", ablations),
                           {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds, **extra(ABLATIONS)},
-                          ("data",), cost=trainings(ablations) * clf_cost, outputs=("ablations",)))
+                          ("data",), outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
             settings = clf.sweep_configs(kind, profile.classifier_epochs)
             by_setting = seeds(settings, profile.ablation_seeds)
-            slow = (SLOW_BATCH_FACTOR - 1) * len(by_setting.get("batch-8", ()))  # batch 8: ~6 runs' time each
             steps.append(Step(
                 f"sweep-{kind}",
                 lambda kind=kind, by_setting=by_setting: clf.run_sweep(
@@ -240,7 +292,8 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                     n_jobs=n_jobs, executor=executor, replace=True, pack=pack),
                 {"kind": kind, "seeds": profile.ablation_seeds,
                  "configs": {n: to_dict(c) for n, c in settings.items()}, **extra(settings)},
-                ("data",), cost=(trainings(by_setting) + slow) * clf_cost, outputs=(f"sweeps/{kind}",)))
+                ("data",), outputs=(f"sweeps/{kind}",)))
+
     def compare():
         rows = compare_runs(_run_dirs(out), out / "compare")
         pairs = confused_pair_change(out / "classifiers" / "unregularized", out / "classifiers" / "regularized",
@@ -248,9 +301,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
         return {"configs": [r["name"] for r in rows], "pairs": len(pairs)}
 
     steps.append(Step("compare", compare, {},
-                      tuple(s.name for s in steps if s.name not in ("data", "inspect")), cost=5,
-                      outputs=("compare",)))
-    ae_cost = AUTOENCODER_EPOCH_SECONDS * scale
+                      tuple(s.name for s in steps if s.name not in ("data", "inspect")), outputs=("compare",)))
     cf_names = [f"cf-{f}" for f in profile.factors]
     by_factor = {f: seeds_for(profile.sweep_seeds, more.get(f"cf-{f}")) for f in profile.factors}
     final_seeds = seeds_for(profile.autoencoder_seeds, more.get("autoencoder"))
@@ -261,8 +312,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                           executor=executor, replace=True, pack=pack),
              {"factors": profile.factors, "seeds": profile.sweep_seeds,
               "config": to_dict(ae.load_autoencoder_config(epochs=profile.sweep_epochs)), **extra(cf_names)},
-             ("data",), cost=sum(map(len, by_factor.values())) * (profile.sweep_epochs or 20) * ae_cost,
-             outputs=("autoencoder/sweep",)),
+             ("data",), outputs=("autoencoder/sweep",)),
         Step("autoencoder",
              lambda: runs.run(
                  ae.AUTOENCODER,
@@ -271,22 +321,19 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                  executor, replace=True, pack=pack),
              {"config": to_dict(ae.load_autoencoder_config(seed=0, epochs=profile.autoencoder_epochs)),
               "seeds": profile.autoencoder_seeds, **extra(["autoencoder"])}, ("data",),
-             cost=len(final_seeds) * (profile.autoencoder_epochs or 30) * ae_cost,
              outputs=("autoencoder/final",)),
         Step("reader",
              lambda: train_reader(out / "reader", seed=0, epochs=profile.reader_epochs,
                                   train_size=profile.reader_train_size, replace=True),
              {"config": to_dict(load_reader_config(seed=0, epochs=profile.reader_epochs,
-                                                   train_size=profile.reader_train_size))},
-             cost=180 if profile.reader_epochs is None else 20 + 5 * profile.reader_epochs, outputs=("reader",)),
+                                                   train_size=profile.reader_train_size))}, outputs=("reader",)),
         Step("generation",
              lambda: {f"seed-{s}": score_samplers(out / "autoencoder" / "final" / f"seed-{s}", out / "reader", data,
                                                   out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0)
                       for s in final_seeds},
              {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds,
               **extra(["autoencoder"])},
-             ("data", "autoencoder", "reader"), cost=len(final_seeds) * (30 + 0.12 * profile.n_generate),
-             outputs=("generation",)),
+             ("data", "autoencoder", "reader"), outputs=("generation",)),
         Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
              {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},
              ("data", "autoencoder", "generation"), cost=45, outputs=("explorer",)),  # mostly refitting the mixture
@@ -360,11 +407,13 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     steps = build_steps(out, profile, n_jobs, executor, pack, more_seeds)
     if report is not None:
-        steps.append(Step("report", lambda: str(report(out)), {}, tuple(s.name for s in steps), cost=10,
+        steps.append(Step("report", lambda: str(report(out)), {}, tuple(s.name for s in steps),
+                          cost=estimate_seconds("report", profile),
                           outputs=("report.html", "report.md", "results.json")))
     log.info("multimnist reproduce: profile %s, %d steps, writing to %s", profile.name, len(steps), out.resolve())
     source = profile.data_source()
     log.info("data: %s", source_text(source))
+    log.debug("profile %s: %s", profile.name, ", ".join(f"{k}={v}" for k, v in asdict(profile).items()))
     write_json(out / "profile.json", {"profile": asdict(profile), "data": source, "jobs": n_jobs, "pack": pack,
                                       "multimnist_version": __version__})
 
@@ -378,6 +427,9 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
             log.info("[%d/%d] %s: done earlier, kept (%s)", i, len(steps), step.name, ", ".join(step.outputs))
             remaining -= step.cost
             continue
+        log.debug("[%d/%d] %s: inputs %s (%s); settings %s", i, len(steps), step.name, hashes[step.name],
+                  f"were {record['hash']} when it last finished" if record else "not finished before",
+                  ", ".join(step.settings) or "none")
         rate = (spent + 60) / (done_cost + 60)  # measured speed against the estimates, damped while little ran
         log.info("[%d/%d] %s -> %s (about %s left)", i, len(steps), step.name,
                  ", ".join(str(out / o) for o in step.outputs), duration(remaining * rate))
@@ -390,6 +442,8 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         done_cost += step.cost
         remaining -= step.cost
         log.info("[%d/%d] %s: finished in %s", i, len(steps), step.name, duration(seconds))
+        log.debug("[%d/%d] %s: estimated %s, took %s; summary %s", i, len(steps), step.name, duration(step.cost),
+                  duration(seconds), json.dumps(summary, default=str)[:300])
     if report is not None:
         log.info("report: %s", (out / "report.html").resolve())
     return out

@@ -113,7 +113,10 @@ def data_construction(meta: Mapping | None) -> dict[str, str]:
     meta = meta or {}
     if meta.get("source") is not None and not meta.get("generator"):
         return {}
-    return by_construction(meta.get("preset"))
+    made = by_construction(meta.get("preset"))
+    if (meta.get("generator") or {}).get("plan", "study") != "study":
+        made.pop("class_imbalance")  # another plan's counts (balanced, a plan file) were not solved to match
+    return made
 
 
 # --- the claims ---

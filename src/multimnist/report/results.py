@@ -218,7 +218,7 @@ def data_text(source: dict | None) -> str:
     """A study's data in a sentence: the preset and its knobs, or each of the user's files with its SHA-256."""
     if not source:
         return "unknown data (no data/meta.json)"
-    details = [", ".join(f"{k} {v}" for k, v in (source.get("knobs") or {}).items()),
+    details = [", ".join(f"{k} {v}" for k, v in (source.get("knobs") or {}).items() if v is not None),  # None: unset
                "" if source.get("seed") is None else f"data seed {source['seed']}"]
     details = "; ".join(d for d in details if d)
     made = f"generator preset '{source.get('preset') or 'none (own settings)'}'" + (f" ({details})" if details else "")

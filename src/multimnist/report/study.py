@@ -52,12 +52,13 @@ def write_report(run_dir: str | Path) -> Path:
 
 
 def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]) -> tuple[str, str, list[Section]]:
-    name = (results.get("profile") or {}).get("name", "?")
-    subtitle = (f"Reproduction of D. Bertoldi, 'Regularization techniques and Autoencoder on Multi-MNIST', made by "
-                f"multimnist {results.get('version') or '?'} with the '{name}' profile on "
-                f"{data_text(results.get('data_source'))}. Our numbers are mean ± std "
-                "(ddof 1, n seeds); the study's are single runs. Each claim is judged by the 95% interval of its "
-                "estimate against the effect the study states.")
+    profile = results.get("profile") or {}
+    name = profile.get("name", "?")
+    subtitle = (f"{profile_note(profile)}Reproduction of D. Bertoldi, 'Regularization techniques and Autoencoder on "
+                f"Multi-MNIST', made by multimnist {results.get('version') or '?'} with the '{name}' profile on "
+                f"{data_text(results.get('data_source'))}. Section and figure numbers follow the study's. Our numbers "
+                "are mean ± std (ddof 1, n seeds); the study's are single runs. Each claim is judged by the 95% "
+                "interval of its estimate against the effect the study states.")
     v = _View(run, loaded, results, claims)
     sections = [
         _data_section(v), _unregularized_section(v), _regularization_section(v), _side_section(v),
@@ -66,6 +67,21 @@ def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]
         claims_section(claims), _provenance_section(v),
     ]
     return "Multi-MNIST study: reproduction report", subtitle, sections
+
+
+def profile_note(profile: dict) -> str:
+    """What a report made with a smaller profile than the study's is for, said first; "" for the paper profile."""
+    name = profile.get("name")
+    if name == "paper":
+        return ""
+    size = profile.get("train_size")
+    settings = (f"{size:,} training images" if size else "the full data") + (
+        f", {profile['classifier_epochs']} epochs" if profile.get("classifier_epochs") else "") + (
+        f", {len(profile['seeds'])} seed{'s' * (len(profile['seeds']) != 1)}" if profile.get("seeds") else "")
+    what = ("The quick profile is a smoke test: it runs every step of the study in minutes" if name == "quick" else
+            f"The '{name}' profile is not the study's settings: it runs the study")
+    return (f"{what} ({settings}) to show the pipeline works, so its numbers are not the study's and most claims "
+            "come out untestable or n/a. For the study's numbers run `multimnist reproduce --profile paper`. ")
 
 
 class _View:
@@ -129,8 +145,10 @@ def _data_section(v: _View) -> Section:
     (rare, n_rare), (common, n_common) = paper.RAREST, paper.COMMONEST
     rows += [["rarest / commonest class", f"{t['min_class']} ({t['min_count']}) / {t['max_class']} ({t['max_count']})",
               f"{rare} ({n_rare}) / {common} ({n_common})"]]
+    planned = (meta.get("generator") or {}).get("plan") == "study"
     s.tables.append(Table(["training set", "ours", "study"], rows,
-                          "Class statistics (study figure 2; the class plan was solved to match them)"))
+                          "Class statistics (study figure 2; " + ("the study plan's counts were solved to match them)"
+                                                                  if planned else "beside the study's)")))
     s.figures += [v.fig("inspect/samples.png", "Figure 1: the first 16 training samples with distinct labels"),
                   v.fig("inspect/histogram.png", "Figure 2: training samples per class, mean and std marked"),
                   v.fig("inspect/hard.png", "Figure 3: hard-to-read test samples (highest ink overlap)")]
@@ -319,8 +337,7 @@ def _generation_section(v: _View) -> Section:
     seeds = ", ".join(map(str, g["autoencoder_seeds"]))
     s.paragraphs.append(
         f"An image is readable when the digit-pair reader is at least {g['readable_threshold']:.0%} sure of both "
-        f"digits. {g['n_per_seed']} images per sampler on each autoencoder seed ({seeds}); distinct numbers on the "
-        f"same number of readable images for every row of a seed ({', '.join(map(str, g['equal_n']))}). Two "
+        f"digits. {g['n_per_seed']} images per sampler on each autoencoder seed ({seeds}); {_equal_n_text(g)}. Two "
         "controls: 'reconstruction' (test images through the same autoencoder: what the reader makes of its blur, "
         "the ceiling of any sampler on it) and 'real' (held-out images).")
     s.tables.append(generation_table(g))
@@ -333,6 +350,13 @@ def _generation_section(v: _View) -> Section:
         s.figures.append(v.fig(f"generation/seed-{first}/{row['sampler']}.png",
                                f"'{row['sampler']}' on autoencoder seed {first}, titled with what the reader reads"))
     return s
+
+
+def _equal_n_text(g: dict) -> str:
+    """How many readable images each row's distinct numbers count on, per seed (None: too few to count on)."""
+    counts = [f"{n} on seed {seed}" if n else f"none on seed {seed} (too few readable images)"
+              for seed, n in zip(g["autoencoder_seeds"], g["equal_n"], strict=False)]
+    return f"distinct numbers on the same number of readable images for every row of a seed: {', '.join(counts)}"
 
 
 def claims_section(claims: list[Claim]) -> Section:

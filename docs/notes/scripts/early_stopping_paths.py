@@ -8,7 +8,7 @@ This script trains the dropout_0.1 ablation (the same network without early stop
 configs/regularized.yaml (the pack trainer's own implementation of Keras' rule) applied to each curve: the epochs
 where the loss improved by more than min_delta, where it would stop, and which epoch it would keep.
 
-    python scripts/early_stopping_paths.py runs/paper-study [--seeds 0 1 2 3 4] [--json out.json]
+    python docs/notes/scripts/early_stopping_paths.py runs/paper-study [--seeds 0 1 2 3 4] [--json out.json]
 
 RUN/data is the run's dataset; RUN/ablations/dropout_0.1/seed-*/history.csv its pack-trained curves.
 """

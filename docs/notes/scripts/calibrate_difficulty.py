@@ -7,8 +7,9 @@ at the last epoch (Keras' running average, and evaluated in inference mode), and
 (evaluation/fidelity.py). It is the independent check of a calibrated setting: use a data seed nobody
 calibrated on (the search used 1000), and read its test accuracy once (docs/notes/calibration.md).
 
-    python scripts/calibrate_difficulty.py --preset study --data-seed 7 --seeds 0 1 2
-    python scripts/calibrate_difficulty.py --intensity 0.4 1.0 --blend max --seeds 0 1 2   # first calibration
+    python docs/notes/scripts/calibrate_difficulty.py --preset study --data-seed 7 --seeds 0 1 2
+    # the first calibration:
+    python docs/notes/scripts/calibrate_difficulty.py --intensity 0.4 1.0 --blend max --seeds 0 1 2
 
 Without --data-seed each seed draws its own dataset with that seed (how the first calibration ran).
 """

@@ -8,7 +8,7 @@ missed both dropped targets, their mean distances follow from the means in the t
 never fell below (best - 1) after its plateau. Where some seeds met `val_loss_rise`, its mean distance is at
 most (share failing) x 1, which still gives a bound.
 
-    python scripts/calibration_bound.py docs/notes/calibration/search-seeds-100-102.json \
+    python docs/notes/scripts/calibration_bound.py docs/notes/calibration/search-seeds-100-102.json \
         docs/notes/calibration/bright-round.csv
 """
 

@@ -3,8 +3,8 @@
 # in a folder that comes back whole: search.csv, search.json and finished.tar.gz (every finished setting's
 # setting.json and each seed's fidelity.json: extract it into a search folder to resume there, or here).
 #
-#   scripts/calibration_device.sh RESULTS [GRID.yaml|builtin] [JOBS] [BUDGET_S] [TRAIN_SIZE|full] [EPOCHS] [SEEDS]
-#   e.g. on the device: scripts/calibration_device.sh "$OUT" docs/notes/calibration/bright-round.yaml 16 520
+#   docs/notes/scripts/calibration_device.sh RESULTS [GRID.yaml|builtin] [JOBS] [BUDGET_S] [TRAIN_SIZE|full] [EPOCHS] [SEEDS]
+#   e.g. on the device: docs/notes/scripts/calibration_device.sh "$OUT" docs/notes/calibration/bright-round.yaml 16 520
 #
 # PLATFORM=cpu (default) runs JOBS single-threaded CPU workers: the study network is tiny (96k parameters),
 # so a step costs ~2 ms on one core and the GPU brings little; PLATFORM=gpu shares the GPU between the JOBS

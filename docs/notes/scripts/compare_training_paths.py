@@ -5,7 +5,7 @@ e.g. a paper run's `classifiers` and extra seeds trained beside it) and prints, 
 ± std both ways and the difference (pack - fit) with its 95% Welch interval and p. The figures are new draws
 either way (other shuffling, other dropout masks), so "alike" means: no difference beyond seed noise.
 
-    python scripts/compare_training_paths.py --fit runs/paper/classifiers runs/equiv/fit \\
+    python docs/notes/scripts/compare_training_paths.py --fit runs/paper/classifiers runs/equiv/fit \\
         --pack runs/paper-pack/classifiers runs/equiv/pack [--json out.json]
 """
 

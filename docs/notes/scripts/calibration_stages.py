@@ -1,6 +1,7 @@
 """Calibration search in two stages on a borrowed machine: every setting on seed 100, then the best on 101-102.
 
-Usage: python scripts/calibration_stages.py OUT JOBS STAGE1_SECONDS STAGE2_SECONDS [TRAIN_SIZE|full EPOCHS TOP]
+Usage: python docs/notes/scripts/calibration_stages.py OUT JOBS STAGE1_SECONDS STAGE2_SECONDS \
+    [TRAIN_SIZE|full EPOCHS TOP]
 Each stage runs in its own process group, killed whole when its time is up; finished runs are kept.
 """
 import json
