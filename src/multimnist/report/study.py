@@ -14,9 +14,17 @@ import re
 from pathlib import Path
 
 from multimnist import paper
+from multimnist.evaluation.sequential import Design
 from multimnist.files import write_text
 from multimnist.formatting import MISSING, change, pct
-from multimnist.report.claims import CHALLENGER_HISTORY, Claim, counts_text, study_claims, verdict_counts
+from multimnist.report.claims import (
+    CHALLENGER_HISTORY,
+    Claim,
+    counts_text,
+    study_claims,
+    study_design,
+    verdict_counts,
+)
 from multimnist.report.criteria import RULES, stat_text
 from multimnist.report.explorer import explorer_section, write_data_script
 from multimnist.report.html import Figure, Section, Table, relative, render_html, render_markdown
@@ -64,7 +72,7 @@ def collect_sections(run: Path, loaded: dict, results: dict, claims: list[Claim]
         _data_section(v), _unregularized_section(v), _regularization_section(v), _side_section(v),
         _challenger_section(v), _autoencoder_section(v), _generation_section(v),
         *([explorer_section(loaded["explorer"])] if loaded.get("explorer") else []), _regimes_section(v),
-        claims_section(claims), _provenance_section(v),
+        claims_section(claims, study_design(loaded)), _provenance_section(v),
     ]
     return "Multi-MNIST study: reproduction report", subtitle, sections
 
@@ -359,9 +367,9 @@ def _equal_n_text(g: dict) -> str:
     return f"distinct numbers on the same number of readable images for every row of a seed: {', '.join(counts)}"
 
 
-def claims_section(claims: list[Claim]) -> Section:
+def claims_section(claims: list[Claim], design: Design | None = None) -> Section:
     """Counts per verdict, the study's judged claims, those not counted (by construction, dependent), and the
-    project's own claims apart."""
+    project's own claims apart; the run's sequential design, when it has one."""
     counted = [c for c in claims if c.counted]
     apart = [c for c in claims if not c.beyond and not c.counted]
     ours = [c for c in claims if c.beyond]
@@ -369,6 +377,7 @@ def claims_section(claims: list[Claim]) -> Section:
         "Each quantitative claim of the study (docs/claims.md maps every sentence to its claim), the study's figure, "
         "ours (mean ± std (n seeds), the estimate with its interval and the claimed effect), the verdict, and the "
         "look it was decided at (n seeds a side), or undecided at the cap. " + RULES,
+        *([f"This run: {design.describe()}."] if design is not None else []),
         counts_text(verdict_counts(claims)) + "."])
     s.tables.append(claims_table(counted, "The study's claims"))
     if apart:
