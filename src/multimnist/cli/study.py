@@ -28,13 +28,15 @@ PROFILE_NAMES = ("quick", "paper")  # experiments.study.PROFILES' names, offered
 def add_commands(subparsers) -> None:
     reproduce = command(subparsers, "reproduce", "run the whole study and write the report")
     offer(reproduce.add_argument("--profile", default="quick",
-                                 help="quick: minutes, smaller data, few epochs; paper: the study's settings; "
-                                      "or a YAML file of profile fields (default quick)"), PROFILE_NAMES)
+                                 help="quick: minutes, smaller data, few epochs, a smoke test; paper: the study's "
+                                      "settings, 3 seeds then 5 and 10 for the configurations of the claims still "
+                                      "undecided; or a YAML file of profile fields (default quick)"), PROFILE_NAMES)
     add_out(reproduce, "output folder (default runs/PROFILE: runs/quick, runs/paper, or the YAML file's name)",
             required=False)
     reproduce.set_defaults(writes=_reproduce_target)
     add_run_options(reproduce, seeds=None)
-    reproduce.add_argument("--seeds", help=f"seeds for every network ({RANGE_HELP}; default: the profile's)")
+    reproduce.add_argument("--seeds", help=f"seeds for every network, a fixed design without more seeds later "
+                                           f"({RANGE_HELP}; default: the profile's)")
     offer(reproduce.add_argument("--preset", metavar="NAME",
                                  help=f"run the study on this generator preset's data: {', '.join(PRESETS)} (default: "
                                       "the profile's, study)"), PRESETS)
