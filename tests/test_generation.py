@@ -10,6 +10,7 @@ from multimnist.data import GeneratorConfig, load_mnist, make_dataset, save_data
 from multimnist.errors import UserError
 from multimnist.evaluation.generation import (
     CONFIDENT,
+    DIVERSITY_N,
     ROW_KEYS,
     compare_rows,
     diversity,
@@ -178,7 +179,7 @@ def test_equal_footing_does_not_favour_a_sampler_for_reading_more_images():
     for s in range(20):
         rng = np.random.default_rng(s)
         few, many = rng.choice(100, 100, p=ZIPF), rng.choice(100, 600, p=ZIPF)
-        m, fig = equal_footing({"few": few, "many": many}, seed=s)
+        m, fig = equal_footing({"few": few, "many": many}, seed=s, min_readable=100)
         assert m == 100 and fig["few"]["distinct_numbers_ci"][0] == fig["few"]["distinct_numbers_ci"][1]  # all kept
         raw.append(len(set(many)) - len(set(few)))
         equal.append(fig["many"]["distinct_numbers"] - fig["few"]["distinct_numbers"])
@@ -203,7 +204,7 @@ def test_diversity_test_separates_different_distributions():
 def test_equal_footing_needs_enough_readable_images():
     rng = np.random.default_rng(0)
     m, fig = equal_footing({"a": rng.choice(100, 300), "b": rng.choice(100, 50), "c": rng.choice(100, 19)})
-    assert m == 50 and fig["c"]["distinct_numbers"] is None and fig["c"]["entropy_bits_ci"] is None
+    assert m == DIVERSITY_N and fig["c"]["distinct_numbers"] is None and fig["c"]["entropy_bits_ci"] is None
     assert "19 readable images" in fig["c"]["diversity_note"] and fig["a"]["diversity_note"] is None
     m, fig = equal_footing({"a": rng.choice(100, 5)})
     assert m is None and fig["a"]["distinct_numbers"] is None
@@ -249,7 +250,7 @@ def _synthetic_table(seed=0):
 def test_score_table_puts_every_row_on_equal_footing(tmp_path):
     table = _synthetic_table()
     by = {r["sampler"]: r for r in table["rows"]}
-    assert table["equal_n"] == 60 and table["readable_threshold"] == CONFIDENT and table["n"] == 1000
+    assert table["equal_n"] == DIVERSITY_N and table["readable_threshold"] == CONFIDENT and table["n"] == 1000
     assert [r["kind"] for r in table["rows"]] == ["sampler"] * 4 + ["real"]
     real = by["real"]
     assert real["readable"] == 950 and real["outside_1_50"] == 5
@@ -266,7 +267,7 @@ def test_score_table_puts_every_row_on_equal_footing(tmp_path):
     write_json(tmp_path / "scores.json", table)
     scores = _strict_json(tmp_path / "scores.json")
     assert set(scores) == {"readable_threshold", "n", "equal_n", "min_readable", "draws", "interval", "alpha",
-                           "rows", "comparisons"}
+                           "rows", "comparisons", "as_requested"}
     for row in scores["rows"]:
         assert list(row) == sorted(ROW_KEYS)  # write_json sorts keys
         for k in ("readable_share_ci", "distinct_numbers_ci", "entropy_bits_ci", "outside_1_50_ci"):
@@ -278,7 +279,7 @@ def test_score_table_puts_every_row_on_equal_footing(tmp_path):
 def test_scores_markdown_states_the_footing_and_leaves_the_verdict_to_the_claims():
     md = scores_markdown(_synthetic_table())
     head, table_and_verdict = md.split("| sampler", 1)
-    assert f"Readable threshold: {CONFIDENT}" in head and "equal_n: 60" in head and "Wilson" in head
+    assert f"Readable threshold: {CONFIDENT}" in head and f"equal_n: {DIVERSITY_N}" in head and "Wilson" in head
     assert "| gmm |" in table_and_verdict and "| real |" in table_and_verdict
     verdict = md.strip().splitlines()[-1]
     assert "claims table compares the samplers across autoencoder seeds" in verdict
