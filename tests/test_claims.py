@@ -64,7 +64,8 @@ BASES = {"test_accuracy": 0.90, "best_val_accuracy": 0.91, "val_accuracy": 0.905
          "train_val_gap": 0.08, "val_test_gap": 0.025, "test_loss": 0.4, "count": 20.0, "test_mse": 0.012,
          "plateau_epoch": 20.0, "val_drop_after_plateau": 0.005, "best_epoch": 20.0, "val_loss_rise": 0.05,
          "val_loss_min_epoch": 30.0, "readable_share": 0.2, "distinct_numbers": 30.0, "outside_1_50_share": 0.05,
-         "digit_3_share": 0.1, "as_requested_share": 0.5, "latent_values_outside_unit_share": 0.5, "frequency_correlation.spearman_rho": 0.5}
+         "digit_3_share": 0.1, "as_requested_share": 0.5,
+         "latent_values_outside_unit_share": 0.5, "frequency_correlation.spearman_rho": 0.5}
 
 
 def _put(samples: dict, label: str, key: str, values) -> None:

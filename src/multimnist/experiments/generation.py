@@ -10,6 +10,7 @@ verdict names tested against noise (see multimnist.evaluation.generation).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +126,11 @@ def fit_sampler(sampler: str, codes: Codes, seed: int = 0, checkpoint=None, **op
         options = {"checkpoint": checkpoint, **options}
     if sampler in SEEDED:
         options = {"seed": seed, **options}
-    return make_sampler(sampler, **options).fit(codes.x, codes.labels, codes.val, codes.val_labels)
+    log.info("fitting the %s sampler on %d codes", sampler, len(codes.x))
+    start = time.perf_counter()
+    fitted = make_sampler(sampler, **options).fit(codes.x, codes.labels, codes.val, codes.val_labels)
+    log.info("fitted %s on %d codes in %.0f s", describe(fitted), len(codes.x), time.perf_counter() - start)
+    return fitted
 
 
 def sample_images(decoder, encodings, sampler: str, n: int, seed: int = 0, numbers=None, fitted=None):
@@ -154,7 +159,9 @@ def draw_numbers(model_run, numbers, n: int = 64, sampler: str = "class-gmm", da
         raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
                         f"{', '.join(CONDITIONAL)}")
     parts = load_autoencoder(model_run)
-    fitted = fit_sampler(sampler, fitting_codes(model_run, fit_on, data, parts.encoder), seed, checkpoint)
+    codes = fitting_codes(model_run, fit_on, data, parts.encoder)
+    _check_asked(numbers, codes, sampler)
+    fitted = fit_sampler(sampler, codes, seed, checkpoint)
     asked = np.repeat(numbers, n)
     images, _, _ = sample_images(parts.decoder, None, sampler, len(asked), seed, numbers=asked, fitted=fitted)
     images = to_uint8(images)
@@ -177,9 +184,9 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
             raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
                             f"{', '.join(CONDITIONAL)}")
     parts = load_autoencoder(model_run)
-    log.info("fitting the %s sampler on the %s encodings", sampler, fit_on)
-    fitted = fit_sampler(sampler, fitting_codes(model_run, fit_on, data, parts.encoder), seed,
-                         out / f"fit-{sampler}.npz")
+    codes = fitting_codes(model_run, fit_on, data, parts.encoder)
+    _check_asked(numbers, codes, sampler)
+    fitted = fit_sampler(sampler, codes, seed, out / f"fit-{sampler}.npz")
     asked = None if numbers is None else np.repeat(numbers, n)
     log.info("decoding %d images", n if asked is None else len(asked))
     images, codes, _ = sample_images(parts.decoder, None, sampler, n if asked is None else len(asked), seed,
@@ -196,6 +203,16 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
                                        "n": n, "numbers": numbers, "seed": seed, "fit_on": fit_on,
                                        "data": None if data is None else str(data), "versions": versions()})
     return out
+
+
+def _check_asked(numbers, codes: Codes, sampler: str) -> None:
+    """Refuse, before any fitting, numbers that no code is labelled with."""
+    if numbers is None or codes.labels is None:
+        return
+    unknown = sorted(set(numbers) - set(np.unique(codes.labels).tolist()))
+    if unknown:
+        raise UserError(f"{sampler} is fitted on codes of the numbers {', '.join(map(str, np.unique(codes.labels)))}"
+                        f"; it cannot draw {', '.join(map(str, unknown[:5]))}")
 
 
 def number_rows_figure(images: np.ndarray, asked: np.ndarray, path, title: str, cols: int = 10,

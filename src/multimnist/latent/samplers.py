@@ -197,7 +197,7 @@ class EmpiricalBox(Sampler):
 def _mixture(k: int, covariance: str, seed: int):
     from sklearn.mixture import GaussianMixture
 
-    return GaussianMixture(k, covariance_type=covariance, reg_covar=1e-4, random_state=seed, max_iter=200)
+    return GaussianMixture(k, covariance_type=covariance, reg_covar=1e-4, random_state=seed, max_iter=100)
 
 
 def _draw(model, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -215,7 +215,7 @@ class ValidatedGMM(Sampler):
 
     name = "gmm-val"
 
-    def __init__(self, candidates=(1, 2, 4, 8, 16, 32, 64), covariances=("full", "diag"), max_fit: int = 20000,
+    def __init__(self, candidates=(1, 2, 4, 8, 16, 32), covariances=("full", "diag"), max_fit: int = 10000,
                  seed: int = 0):
         self.candidates, self.covariances = tuple(candidates), tuple(covariances)
         self.max_fit, self.seed = max_fit, seed
@@ -253,16 +253,24 @@ class ClassGMM(Sampler):
     name = "class-gmm"
     conditional = True
 
-    def __init__(self, candidates=(1, 2, 3, 4, 6), seed: int = 0):
+    def __init__(self, candidates=(1, 2, 3, 4), seed: int = 0):
         self.candidates, self.seed = tuple(candidates), seed
 
     def _fit(self, x, labels, val, val_labels):
         x, labels, val, val_labels = held_out(x, labels, val, val_labels, self.seed)
-        self.classes, counts = np.unique(labels, return_counts=True)
-        self.weights = counts / counts.sum()
+        classes, counts = np.unique(labels, return_counts=True)
+        if (counts < 2).any():  # a mixture needs two codes: such a number cannot be drawn
+            log.warning("class-gmm: numbers %s have fewer than 2 codes and cannot be drawn",
+                        ", ".join(map(str, classes[counts < 2])))
+            keep = np.isin(labels, classes[counts >= 2])
+            x, labels = x[keep], labels[keep]
+            classes, counts = classes[counts >= 2], counts[counts >= 2]
+        if not len(classes):
+            raise UserError("class-gmm: no number has 2 codes or more")
+        self.classes, self.weights = classes, counts / counts.sum()
         self.val_loglik, best = {}, None
         for k in self.candidates:
-            if k > counts.min() // 2:
+            if k > 1 and k > counts.min() // 2:  # a number with few codes: one Gaussian (reg_covar keeps it proper)
                 break
             start = time.perf_counter()
             models = {c: _mixture(k, "full", self.seed).fit(x[labels == c]) for c in self.classes}
