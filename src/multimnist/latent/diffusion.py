@@ -118,7 +118,12 @@ class LatentDiffusion:
         optimizer.build(self.model.trainable_variables)
         fingerprint = self._fingerprint(z, c, zv, cv)
         state = self._resume(fingerprint)
-        if state is None:
+        if state is not None:  # the file keeps scalars as (1,): back to each variable's own shape
+            state["opt"] = [np.reshape(a, v.shape) for a, v in zip(state["opt"], optimizer.variables, strict=True)]
+            for k in ("params", "best"):
+                state[k] = [np.reshape(a, v.shape)
+                            for a, v in zip(state[k], self.model.trainable_variables, strict=True)]
+        else:
             state = {"params": [v.value for v in self.model.trainable_variables],
                      "opt": [v.value for v in optimizer.variables],
                      "key": jax.random.key_data(jax.random.PRNGKey(self.seed)), "step": 0,
@@ -215,14 +220,14 @@ class LatentDiffusion:
             return None
         try:
             with np.load(self.checkpoint, allow_pickle=False) as f:
-                if str(f["fingerprint"]) != fingerprint:
+                if str(f["fingerprint"].reshape(-1)[0]) != fingerprint:  # write_npz stores scalars as (1,)
                     log.info("%s holds another fit (other settings or codes): starting afresh", self.checkpoint)
                     return None
                 n = sum(k.startswith("params_") for k in f.files)
                 n_opt = sum(k.startswith("opt_") for k in f.files)
                 state = {"params": [f[f"params_{i}"] for i in range(n)], "opt": [f[f"opt_{i}"] for i in range(n_opt)],
-                         "best": [f[f"best_{i}"] for i in range(n)], "key": f["key"], "step": int(f["step"]),
-                         "best_loss": float(f["best_loss"]), "history": f["history"].tolist()}
+                         "best": [f[f"best_{i}"] for i in range(n)], "key": f["key"], "step": int(f["step"].reshape(-1)[0]),
+                         "best_loss": float(f["best_loss"].reshape(-1)[0]), "history": f["history"].tolist()}
         except (OSError, KeyError, ValueError) as e:
             log.warning("cannot resume from %s (%s): starting afresh", self.checkpoint, e)
             return None
