@@ -155,6 +155,7 @@ def test_a_sampler_that_cannot_condition_says_so(name, correlated):
 LEARNING = {**TINY_DIFFUSION, "steps": 2000, "chunk": 1000, "width": 64}  # enough to separate three modes
 
 
+@pytest.mark.slow
 def test_diffusion_learns_the_modes_and_is_seeded():
     x, numbers, centres = _clusters()
     s = make_sampler("diffusion", **LEARNING).fit(x[:2000], val=x[2000:])
@@ -172,6 +173,7 @@ def test_diffusion_learns_the_modes_and_is_seeded():
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_class_diffusion_draws_the_number_asked():
     x, numbers, centres = _clusters()
     s = make_sampler("class-diffusion", **LEARNING).fit(
@@ -183,6 +185,7 @@ def test_class_diffusion_draws_the_number_asked():
         s.sample(3, np.random.default_rng(0), numbers=9)
 
 
+@pytest.mark.slow
 def test_diffusion_resumes_from_its_checkpoint_to_the_same_bytes(tmp_path, monkeypatch):
     from multimnist.latent import diffusion
 

@@ -259,9 +259,14 @@ class _Reference:
                            asked=asked)
 
 
-def balanced_numbers(classes, n: int) -> np.ndarray:
-    """n numbers asked evenly of `classes` (the first ones once more when n does not divide), in class order."""
-    return np.sort(np.resize(np.asarray(classes), n))
+def asked_numbers(fitted, n: int, seed: int) -> np.ndarray:
+    """n numbers to ask a conditional sampler for, drawn with the shares of its training codes (as the
+    reconstructions' test images come), sorted; seeded by `seed` alone."""
+    rng = np.random.default_rng([seed, 3])
+    return np.sort(fitted.classes[rng.choice(len(fitted.classes), n, p=fitted.weights)])
+
+
+ROW_IMAGES = 10  # images per number in a conditional sampler's one-row-per-number figure
 
 
 def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 0, fit_on: str = "train",
@@ -270,8 +275,10 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
     through the autoencoder (`reconstruction`: what the reader makes of this decoder's blur on real inputs, the
     ceiling any sampler on it can reach) and n real held-out images (`real`).
 
-    A conditional sampler draws its n images of numbers asked evenly over the numbers it was fitted on, and is
-    scored also on how often they read as the number asked (the controls: as their own number). Learned
+    A conditional sampler is asked for n numbers drawn with the shares of its training codes (so that its
+    images and the reconstructions of test images hold the numbers alike) and is scored also on how often they
+    read as the number asked, per number and averaged over the numbers (the controls: as their own number); its
+    SAMPLER-numbers.png shows ROW_IMAGES images of every number, one row each. Learned
     densities keep their fits as OUT/fit-SAMPLER.npz (a rerun with the same settings loads them). `options`:
     {sampler: constructor options} (say, fewer diffusion steps).
 
@@ -304,9 +311,11 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
     for i, name in enumerate(samplers, 1):
         log.info("[%d/%d] sampler %s: fitting on %s encodings, %d images", i, len(samplers), name, fit_on, n)
         fitted = fit_sampler(name, codes, seed, out / f"fit-{name}.npz", **(options or {}).get(name, {}))
-        asked = balanced_numbers(fitted.classes, n) if fitted.conditional else None
+        asked = asked_numbers(fitted, n, seed) if fitted.conditional else None
         images, drawn, _ = sample_images(parts.decoder, None, name, n, seed, numbers=asked, fitted=fitted)
         scored[name] = ref.score(name, describe(fitted), images, drawn, asked)
+        if fitted.conditional:
+            numbers_figure(out / f"{name}-numbers.png", fitted, parts.decoder, reader, seed)
     x_test = to_inputs(ds.x_test)
     pick = np.sort(np.random.default_rng([seed, 1]).choice(len(x_test), min(n, len(x_test)), replace=False))
     log.info("reconstructions of %d test images", len(pick))
@@ -323,6 +332,17 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
                                      "reader_run": str(reader_run), "copy_threshold": ref.copy_below,
                                      "versions": versions()})
     return table["rows"]
+
+
+def numbers_figure(path, fitted, decoder, reader, seed: int) -> None:
+    """ROW_IMAGES images of every number the conditional sampler knows, one row each, titled asked>read."""
+    asked = np.repeat(fitted.classes, ROW_IMAGES)
+    images, _, _ = sample_images(decoder, None, fitted.name, len(asked), seed + 1, numbers=asked, fitted=fitted)
+    r = read_images(reader, images)
+    numbers, readable = read_numbers(r["tens"], r["units"])
+    titles = [f"{a:02d}>{v:02d}" if ok else f"{a:02d}>?" for a, v, ok in zip(asked, numbers, readable, strict=True)]
+    number_rows_figure(to_uint8(images), asked, path, f"{describe(fitted)}: {ROW_IMAGES} images of each number "
+                       "asked (asked>read, ? = not confident)", titles=titles)
 
 
 def _check_count(n: int) -> None:
@@ -366,11 +386,6 @@ def write_scores(out: Path, scored: dict[str, Scored], table: dict) -> None:
         sample_grid_figure(s.images[:GRID], titles, out / f"{name}.png", cols=10,
                            title=f"{fitted if fitted.startswith(name) else f'{name} ({fitted})'}: what the reader "
                                  "reads (? = not confident)")
-        if s.asked is not None and s.row["kind"] == "sampler":
-            read = [f"{a:02d}>{v:02d}" if ok else f"{a:02d}>?" for a, v, ok in
-                    zip(s.asked, s.numbers, s.readable, strict=True)]
-            number_rows_figure(s.images, s.asked, out / f"{name}-numbers.png",
-                               f"{fitted}: one row per number asked (asked>read, ? = not confident)", titles=read)
     write_text(out / "scores.csv", csv_text([csv_row(r) for r in table["rows"]]))
     write_text(out / "histograms.csv", csv_text([["sampler", *(f"{i:02d}" for i in range(100))],
                                                  *([k, *v.histogram] for k, v in scored.items())]))

@@ -225,8 +225,9 @@ class LatentDiffusion:
                     return None
                 n = sum(k.startswith("params_") for k in f.files)
                 n_opt = sum(k.startswith("opt_") for k in f.files)
-                state = {"params": [f[f"params_{i}"] for i in range(n)], "opt": [f[f"opt_{i}"] for i in range(n_opt)],
-                         "best": [f[f"best_{i}"] for i in range(n)], "key": f["key"], "step": int(f["step"].reshape(-1)[0]),
+                state = {"params": [f[f"params_{i}"] for i in range(n)],
+                         "opt": [f[f"opt_{i}"] for i in range(n_opt)], "best": [f[f"best_{i}"] for i in range(n)],
+                         "key": f["key"], "step": int(f["step"].reshape(-1)[0]),
                          "best_loss": float(f["best_loss"].reshape(-1)[0]), "history": f["history"].tolist()}
         except (OSError, KeyError, ValueError) as e:
             log.warning("cannot resume from %s (%s): starting afresh", self.checkpoint, e)
