@@ -10,7 +10,6 @@ from multimnist.latent.samplers import (
     STUDY_SAMPLERS,
     describe,
     make_sampler,
-    parse_numbers,
 )
 
 import numpy as np
@@ -220,12 +219,3 @@ def test_diffusion_options_are_checked():
         make_sampler("diffusion", steps=0)
     with pytest.raises(UserError, match="unexpected keyword"):
         make_sampler("diffusion", depht=3)
-
-
-def test_numbers_are_read_from_ranges_and_lists():
-    assert parse_numbers("37") == [37]
-    assert parse_numbers("1..5") == [1, 2, 3, 4, 5] and parse_numbers("1-3,37, 40..41") == [1, 2, 3, 37, 40, 41]
-    assert parse_numbers("1..50") == list(range(1, 51))
-    for bad, why in (("5..1", "empty"), ("ten", "cannot read"), ("1..100", "0..99"), ("3,3", "twice")):
-        with pytest.raises(UserError, match=why):
-            parse_numbers(bad)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, command, whole
+from multimnist.cli.options import RANGE_HELP, add_out, command, parse_range, whole
 from multimnist.errors import UserError
-from multimnist.latent.samplers import CONDITIONAL, SAMPLERS, parse_numbers
+from multimnist.latent.samplers import CONDITIONAL, SAMPLERS
 
 
 def add_commands(subparsers) -> None:
@@ -22,8 +22,8 @@ def add_commands(subparsers) -> None:
     asked = gen.add_mutually_exclusive_group()
     asked.add_argument("--number", type=whole("--number", 0), help="draw images of this number (0..99) with a "
                        f"conditional sampler ({', '.join(CONDITIONAL)}); needs --data")
-    asked.add_argument("--numbers", help="draw images of each of these numbers: a range and/or a comma list, "
-                       "e.g. 1..50 or 1,5,37 (one grid row per number); needs --data")
+    asked.add_argument("--numbers", help=f"draw images of each of these numbers ({RANGE_HELP}; e.g. 1..50), one "
+                       "grid row per number; needs --data")
     add_out(gen, "folder for grid.png and images.npz")
     gen.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the sampler (default 0)")
     gen.add_argument("--fit-on", choices=("train", "test"), default="train",
@@ -47,10 +47,13 @@ def add_commands(subparsers) -> None:
 
 def _generate(args) -> int:
     numbers = [args.number] if args.number is not None else args.numbers
+    if isinstance(numbers, str):
+        numbers = list(parse_range(numbers, "--numbers", minimum=0))
+    if numbers is not None and max(numbers) > 99:
+        raise UserError(f"--number(s): the numbers run from 0 to 99, got {max(numbers)}")
     if numbers is not None and args.sampler not in CONDITIONAL:
         raise UserError(f"sampler {args.sampler} cannot draw a requested number; conditional samplers: "
                         f"{', '.join(CONDITIONAL)}")
-    numbers = parse_numbers(numbers) if isinstance(numbers, str) else numbers
     from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
 
     out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data,

@@ -37,7 +37,6 @@ from multimnist.latent.samplers import (
     SEEDED,
     describe,
     make_sampler,
-    parse_numbers,
 )
 from multimnist.layout import is_complete, read_metrics
 from multimnist.models.autoencoder import split
@@ -148,11 +147,11 @@ def draw_numbers(model_run, numbers, n: int = 64, sampler: str = "class-gmm", da
                  fit_on: str = "train", checkpoint=None) -> dict[int, np.ndarray]:
     """Images of the numbers asked, in memory: {number: (n, 28, 39) uint8 images}.
 
-        draw_numbers("runs/ae", [37], n=64, data="data/")[37]   # 64 images of 37
+        draw_numbers("runs/ae", 37, n=64, data="data/")[37]   # 64 images of 37
 
     `data` is the autoencoder's own dataset (it gives every code its number); `sampler` one of CONDITIONAL.
     """
-    numbers = parse_numbers(numbers) if isinstance(numbers, str) else [int(k) for k in np.atleast_1d(numbers)]
+    numbers = _numbers(numbers)
     _check_count(n)
     if sampler not in CONDITIONAL:
         make_sampler(sampler)  # an unknown name: its own error
@@ -171,14 +170,14 @@ def draw_numbers(model_run, numbers, n: int = 64, sampler: str = "class-gmm", da
 def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated", seed: int = 0,
              fit_on: str = "train", data=None, numbers=None) -> Path:
     """Write OUT/images.npz (uint8 images (N, 28, 39), their latent codes and, with `numbers`, the number asked
-    of each), OUT/grid.png and generate.json. With `numbers` (a list, or text like '37' or '1..50'), n images of
+    of each), OUT/grid.png and generate.json. With `numbers` (a number or a list of them), n images of
     each number are drawn by a conditional sampler (CONDITIONAL; any other refuses), and the grid shows one row
     per number; a learned density keeps its fit in OUT/fit-SAMPLER.npz (a rerun with the same settings and
     codes loads it)."""
     out = Path(out)
     _check_count(n)
     if numbers is not None:
-        numbers = parse_numbers(numbers) if isinstance(numbers, str) else [int(k) for k in numbers]
+        numbers = _numbers(numbers)
         if sampler not in CONDITIONAL:
             make_sampler(sampler)
             raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
@@ -202,6 +201,16 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     write_json(out / "generate.json", {"model_run": str(model_run), "sampler": sampler, "fitted": describe(fitted),
                                        "n": n, "numbers": numbers, "seed": seed, "fit_on": fit_on,
                                        "data": None if data is None else str(data), "versions": versions()})
+    return out
+
+
+def _numbers(numbers) -> list[int]:
+    """A number or a list of them -> the list, each checked to lie in 0..99 and asked once."""
+    out = [int(k) for k in np.atleast_1d(numbers)]
+    if not out or min(out) < 0 or max(out) > 99:
+        raise UserError(f"numbers asked must lie in 0..99, got {out[:5] or 'none'}")
+    if len(set(out)) != len(out):
+        raise UserError("numbers asked: a number is asked twice")
     return out
 
 

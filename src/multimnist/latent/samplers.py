@@ -368,25 +368,6 @@ def make_sampler(name: str, **options) -> Sampler:
     return _CLASSES[name](**options)
 
 
-def parse_numbers(text: str) -> list[int]:
-    """'37', '1..50', '1-5,37,40..42' -> the numbers, in the order given (each 0..99, none twice)."""
-    out: list[int] = []
-    for part in (p.strip() for p in str(text).split(",")):
-        lo, sep, hi = part.replace("..", "-").partition("-")
-        try:
-            span = range(int(lo), int(hi) + 1) if sep else [int(lo)]
-        except ValueError:
-            raise UserError(f"numbers: cannot read {part!r} (write e.g. 37, 1..50 or 1,5,37)") from None
-        if not len(span):
-            raise UserError(f"numbers: the range {part!r} is empty")
-        out += list(span)
-    if min(out) < 0 or max(out) > 99:
-        raise UserError(f"numbers must lie in 0..99, got {min(out) if min(out) < 0 else max(out)}")
-    if len(set(out)) != len(out):
-        raise UserError("numbers: a number is asked twice")
-    return out
-
-
 def describe(sampler: Sampler) -> str:
     """One line on what was fitted, for tables and logs."""
     if isinstance(sampler, GMM):
