@@ -330,7 +330,7 @@ def test_score_table_puts_every_row_on_equal_footing(tmp_path):
     assert not tests["gmm", "gaussian", "distinct_numbers"]["beyond_noise"]  # same numbers, more readable images
     assert tests["narrow", "gaussian", "distinct_numbers"]["difference"] < 0
     assert tests["narrow", "gaussian", "distinct_numbers"]["beyond_noise"]
-    assert by["narrow"]["distinct_numbers"] == 5.0
+    assert by["narrow"]["distinct_numbers"] == pytest.approx(5.0, abs=0.1)  # 20 of 5 numbers: nearly always all
     write_json(tmp_path / "scores.json", table)
     scores = _strict_json(tmp_path / "scores.json")
     assert set(scores) == {"readable_threshold", "n", "equal_n", "min_readable", "draws", "interval", "alpha",
