@@ -238,7 +238,9 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                       for s in profile.autoencoder_seeds},
              {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds,
               "samplers": list(SAMPLERS), "options": sampler_options(profile)},
-             ("data", "autoencoder", "reader"), cost=len(profile.autoencoder_seeds) * (30 + 0.12 * profile.n_generate),
+             ("data", "autoencoder", "reader"),
+             # the fits: gmm-val and class-gmm ~2.5-3 min, each diffusion model ~1 min on 2 cores (docs/generation.md)
+             cost=len(profile.autoencoder_seeds) * (480 + 0.12 * profile.n_generate),
              outputs=("generation",)),
     ]
     return steps
