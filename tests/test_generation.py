@@ -31,7 +31,7 @@ from multimnist.evaluation.generation import (
 )
 from multimnist.evaluation.noise import ALPHA, proportion_test, wilson_interval
 from multimnist.experiments.autoencoder import train_autoencoder
-from multimnist.experiments.generation import generate, score_reads, score_samplers
+from multimnist.experiments.generation import draw_numbers, generate, score_reads, score_samplers
 from multimnist.experiments.reader import train_reader
 from multimnist.files import write_json
 from multimnist.latent.samplers import CONDITIONAL, LEARNED, SAMPLERS, Sampler, make_sampler
@@ -105,6 +105,21 @@ def test_generate_writes_seeded_images(runs, tmp_path):
         generate(ae, "gaussian", 5, tmp_path / "d", fit_on="val")
     with pytest.raises(UserError, match="no finished autoencoder"):
         generate(tmp_path, "gaussian", 5, tmp_path / "e")
+
+
+@pytest.mark.slow
+def test_draw_numbers_in_python(runs):
+    data, ae, _ = runs
+    with np.load(data / "train.npz", allow_pickle=False) as f:
+        common = sorted(np.argsort(-np.bincount(f["y"]))[:2].tolist())
+    images = draw_numbers(ae, common, n=3, sampler="class-gmm", data=data, seed=4)
+    assert list(images) == common and all(v.shape == (3, 28, 39) and v.dtype == np.uint8 for v in images.values())
+    again = draw_numbers(ae, common, n=3, sampler="class-gmm", data=data, seed=4)
+    assert all(np.array_equal(images[k], again[k]) for k in common)  # same seed, same images
+    with pytest.raises(UserError, match="sampler gmm cannot draw a requested number"):
+        draw_numbers(ae, 37, sampler="gmm", data=data)
+    with pytest.raises(UserError, match="0..99"):
+        draw_numbers(ae, [5, 120], sampler="class-gmm", data=data)
 
 
 @pytest.mark.slow

@@ -151,12 +151,8 @@ def draw_numbers(model_run, numbers, n: int = 64, sampler: str = "class-gmm", da
 
     `data` is the autoencoder's own dataset (it gives every code its number); `sampler` one of CONDITIONAL.
     """
-    numbers = _numbers(numbers)
+    numbers = _numbers(numbers, sampler)
     _check_count(n)
-    if sampler not in CONDITIONAL:
-        make_sampler(sampler)  # an unknown name: its own error
-        raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
-                        f"{', '.join(CONDITIONAL)}")
     parts = load_autoencoder(model_run)
     codes = fitting_codes(model_run, fit_on, data, parts.encoder)
     _check_asked(numbers, codes, sampler)
@@ -177,11 +173,7 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     out = Path(out)
     _check_count(n)
     if numbers is not None:
-        numbers = _numbers(numbers)
-        if sampler not in CONDITIONAL:
-            make_sampler(sampler)
-            raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
-                            f"{', '.join(CONDITIONAL)}")
+        numbers = _numbers(numbers, sampler)
     parts = load_autoencoder(model_run)
     codes = fitting_codes(model_run, fit_on, data, parts.encoder)
     _check_asked(numbers, codes, sampler)
@@ -204,8 +196,13 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     return out
 
 
-def _numbers(numbers) -> list[int]:
-    """A number or a list of them -> the list, each checked to lie in 0..99 and asked once."""
+def _numbers(numbers, sampler: str) -> list[int]:
+    """A number or a list of them -> the list, each checked to lie in 0..99 and asked once, of a sampler that
+    can draw a number asked (refused in one line before anything is fitted)."""
+    if sampler not in CONDITIONAL:
+        make_sampler(sampler)  # an unknown name: its own error
+        raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
+                        f"{', '.join(CONDITIONAL)}")
     out = [int(k) for k in np.atleast_1d(numbers)]
     if not out or min(out) < 0 or max(out) > 99:
         raise UserError(f"numbers asked must lie in 0..99, got {out[:5] or 'none'}")
