@@ -137,6 +137,8 @@ def test_class_gmm_draws_the_number_asked(correlated):
                                atol=0.03)
     with pytest.raises(UserError, match="cannot draw 7"):
         s.sample(5, np.random.default_rng(0), numbers=7)
+    with pytest.raises(UserError, match="one number for all 5 codes or one per code, got 2"):
+        s.sample(5, np.random.default_rng(0), numbers=[1, 2])
     with pytest.raises(UserError, match="needs the number of every encoding"):
         make_sampler("class-gmm").fit(x)
     with pytest.raises(UserError, match="one integer number per encoding"):

@@ -62,7 +62,10 @@ class Sampler:
         if not self.conditional:
             raise UserError(f"sampler {self.name} cannot draw a requested number; conditional samplers: "
                             f"{', '.join(CONDITIONAL)}")
-        numbers = np.broadcast_to(np.asarray(numbers, dtype=np.int64), (n,))
+        numbers = np.asarray(numbers, dtype=np.int64)
+        if numbers.ndim > 1 or numbers.size not in (1, n):
+            raise UserError(f"{self.name}: ask one number for all {n} codes or one per code, got {numbers.size}")
+        numbers = np.broadcast_to(numbers.reshape(-1), (n,))
         unknown = sorted(set(numbers.tolist()) - set(self.classes.tolist()))
         if unknown:
             raise UserError(f"{self.name} was fitted on the numbers {_span(self.classes)}; it cannot draw "
