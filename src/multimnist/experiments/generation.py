@@ -361,13 +361,6 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8).reshape(-1, HEIGHT, WIDTH)
 
 
-def score_images(name: str, fitted: str, images: np.ndarray, reader, real_features: np.ndarray, train: np.ndarray,
-                 copy_below: float, nn: np.ndarray | None = None) -> Scored:
-    """Read flat images (N, 1092) with the reader and score them against the real images' features."""
-    nn = nearest_distances(images, train)[1] if nn is None else nn
-    return score_reads(name, fitted, read_images(reader, images), images, real_features, nn, copy_below)
-
-
 def score_reads(name: str, fitted: str, r: dict, images: np.ndarray, real_features: np.ndarray, nn: np.ndarray,
                 copy_below: float, real_nn=None, code_nn=None, real_code_nn=None, asked=None) -> Scored:
     """An image set scored from what the reader made of it (`r`: tens, units, features); no model, no I/O.
