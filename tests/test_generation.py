@@ -130,6 +130,7 @@ def test_score_table_on_tiny_runs(runs, tmp_path):
     assert [r["sampler"] for r in rows] == [*SAMPLERS, "reconstruction", "real"]
     by = {r["sampler"]: r for r in rows}
     assert by["real"]["nn_ratio"] == 1.0 and by["real"]["code_nn_ratio"] == 1.0  # held-out against itself
+    assert by["reconstruction"]["nn_vs_reconstruction"] == 1.0 and by["gmm"]["nn_vs_reconstruction"] > 0
     for name in CONDITIONAL:
         assert by[name]["as_requested_numbers"] > 1 and 0.0 <= by[name]["as_requested_share"] <= 1.0
         assert (tmp_path / f"{name}-numbers.png").is_file()

@@ -24,10 +24,12 @@ def _figure(v, ci, digits: int) -> str:
 
 
 def _memorized(r: dict) -> str:
-    """'0.98 (p 0.41); 1.01 (p 0.62)': median nearest-training distance over the held-out images', image and
-    code, with the p-value of "no closer"."""
+    """'0.98 (p 0.41); 1.02 (p 0.7); 1.01 (p 0.62)': median nearest-training distance over the held-out images'
+    (image), over the reconstructions' (image) and over the held-out codes' (code), each with the p-value of
+    "closer"."""
     parts = [MISSING if r.get(k) is None else f"{r[k]:.2f} (p {r[p]:.2g})"
-             for k, p in (("nn_ratio", "nn_closer_p"), ("code_nn_ratio", "code_closer_p"))]
+             for k, p in (("nn_ratio", "nn_closer_p"), ("nn_vs_reconstruction", "nn_vs_reconstruction_p"),
+                          ("code_nn_ratio", "code_closer_p"))]
     return "; ".join(parts)
 
 
@@ -55,7 +57,7 @@ def scores_markdown(table: dict) -> str:
             f"Intervals: {table['interval']}.", ""]
     md = [f"| sampler | fitted | readable | outside 1..50 (of readable) | distinct numbers (of {m}) | "
           f"entropy (bits, of {m}) | Frechet distance | nearest-train RMS | near copies | nearest train / held-out "
-          "(image; code) | read as asked | most read |",
+          "image's; / reconstruction's; code / held-out code's | read as asked | most read |",
           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         readable = f"{r['readable']}: {_share(r['readable_share'], r['readable_share_ci'])}"
