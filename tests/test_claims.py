@@ -64,7 +64,8 @@ BASES = {"test_accuracy": 0.90, "best_val_accuracy": 0.91, "val_accuracy": 0.905
          "train_val_gap": 0.08, "val_test_gap": 0.025, "test_loss": 0.4, "count": 20.0, "test_mse": 0.012,
          "plateau_epoch": 20.0, "val_drop_after_plateau": 0.005, "best_epoch": 20.0, "val_loss_rise": 0.05,
          "val_loss_min_epoch": 30.0, "readable_share": 0.2, "distinct_numbers": 30.0, "outside_1_50_share": 0.05,
-         "digit_3_share": 0.1, "latent_values_outside_unit_share": 0.5, "frequency_correlation.spearman_rho": 0.5}
+         "digit_3_share": 0.1, "as_requested_share": 0.5,
+         "latent_values_outside_unit_share": 0.5, "frequency_correlation.spearman_rho": 0.5}
 
 
 def _put(samples: dict, label: str, key: str, values) -> None:
@@ -89,7 +90,7 @@ def _has(samples: dict, label: str, key: str) -> bool:
 def _difference(leaf, mode: str, base: float) -> tuple[float, float, int]:
     """(difference, spread, seeds) of the computed side for an Effect or Margin test in `mode`."""
     if isinstance(leaf, Margin):
-        m = leaf.margin
+        m = leaf.margin * base if leaf.relative else leaf.margin
         return {"yes": (0.0, m / 20, 3), "no": (-4 * m, m / 20, 3), "noise": (-m, m / 10, 3),
                 "few": (0.0, m / 20, 2)}[mode]
     c = leaf.effect * base if leaf.relative else leaf.effect
@@ -328,7 +329,8 @@ def test_which_claims_each_preset_makes_by_construction():
 
 def test_the_projects_own_claims_are_apart_from_the_tally():
     beyond = [s for s in SPECS.values() if s.beyond]
-    assert {s.key for s in beyond} == {"better_sampler", "challenger", "early_stopping_project"}
+    assert {s.key for s in beyond} == {"better_sampler", "challenger", "early_stopping_project",
+                                       "sampler_near_ceiling", "numbers_on_request"}
     claim = judge(SPECS["challenger"], build(SPECS["challenger"], ["yes"]), {})
     assert claim.verdict == "yes" and not claim.counted
     assert verdict_counts([claim])["yes"] == 0
@@ -487,7 +489,7 @@ def test_report_on_a_full_folder(study):
     assert "Holm-corrected" in report
     results = json.loads((study / "results.json").read_text(), parse_constant=_no_nan)
     assert results["verdicts"]["by construction"] == 3 and results["verdicts"]["dependent"] == 1
-    assert sum(results["verdicts"].values()) == len(results["claims"]) - 3  # the project's three are apart
+    assert sum(results["verdicts"].values()) == len(results["claims"]) - 5  # the project's five are apart
     assert results["classifiers"]["classifiers/unregularized"]["test_accuracy"]["n"] == 3
     assert results["generation"]["autoencoder_seeds"] == [0, 1, 2]
     gaussian = next(r for r in results["generation"]["rows"] if r["sampler"] == "gaussian")

@@ -56,7 +56,38 @@ def test_generate(root):
     assert (root / "gen" / "grid.png").is_file()
 
 
+@pytest.mark.slow
+def test_generate_numbers_on_request(root, capsys):
+    with np.load(root / "data" / "train.npz", allow_pickle=False) as f:
+        common = sorted(np.argsort(-np.bincount(f["y"]))[:3].tolist())  # numbers with codes enough in 300 images
+    out = root / "numbers"
+    assert main(["generate", "--model", str(root / "ae"), "--sampler", "class-gmm", "--numbers",
+                 ",".join(map(str, common)), "--n", "5", "--data", str(root / "data"), "--out", str(out)]) == 0
+    assert "5 images of each of 3 numbers" in capsys.readouterr().out
+    with np.load(out / "images.npz", allow_pickle=False) as f:
+        assert f["images"].shape == (15, 28, 39) and f["numbers"].tolist() == np.repeat(common, 5).tolist()
+    assert json.loads((out / "generate.json").read_text())["numbers"] == common
+    assert (out / "grid.png").is_file()
+    again = root / "numbers-again"
+    assert main(["generate", "--model", str(root / "ae"), "--sampler", "class-gmm", "--number", str(common[0]),
+                 "--n", "5", "--data", str(root / "data"), "--out", str(again)]) == 0
+    with np.load(again / "images.npz", allow_pickle=False) as f:
+        assert f["numbers"].tolist() == [common[0]] * 5
+
+
 @pytest.mark.parametrize(("argv", "message"), [
+    (["generate", "--model", "{root}/ae", "--sampler", "gaussian", "--number", "37", "--out", "{root}/x"],
+     "sampler gaussian cannot draw a requested number; conditional samplers: class-gmm, class-diffusion"),
+    (["generate", "--model", "{root}/ae", "--sampler", "class-gmm", "--numbers", "1..x", "--out", "{root}/x"],
+     "cannot read"),
+    (["generate", "--model", "{root}/ae", "--sampler", "class-gmm", "--number", "37", "--out", "{root}/x"],
+     "needs the number of every code"),
+    (["generate", "--model", "{root}/ae", "--sampler", "class-gmm", "--numbers", "1,100", "--out", "{root}/x"],
+     "the numbers run from 0 to 99"),
+    (["generate", "--model", "{root}/ae", "--sampler", "class-gmm", "--numbers", "5..1", "--out", "{root}/x"],
+     "empty range"),
+    (["generate", "--model", "{root}/ae", "--sampler", "class-gmm", "--number", "77", "--data", "{root}/data",
+      "--out", "{root}/x"], "it cannot draw 77"),
     (["train", "autoencoder", "--data", "{root}/missing", "--out", "{root}/x"], "dataset not found"),
     (["train", "autoencoder", "--config", "unregularized", "--data", "{root}/data", "--out", "{root}/x"],
      "classifier config, not a autoencoder config"),

@@ -32,7 +32,7 @@ import yaml
 TINY = {
     "train_size": 500, "seeds": [0], "classifier_epochs": 2, "ablations": False, "side_sweeps": False,
     "factors": [20, 30], "sweep_epochs": 1, "autoencoder_epochs": 2, "reader_train_size": 1500,
-    "reader_epochs": 1, "n_generate": 40,
+    "reader_epochs": 1, "n_generate": 40, "diffusion_steps": 100,
 }
 
 

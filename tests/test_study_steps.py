@@ -17,7 +17,7 @@ import pytest
 
 PROFILE = study.Profile("steps-test", train_size=500, seeds=(0, 1, 2), classifier_epochs=2, ablation_seeds=(0,),
                         factors=(20, 30), sweep_epochs=1, autoencoder_epochs=2, reader_train_size=1500,
-                        reader_epochs=1, n_generate=40)
+                        reader_epochs=1, n_generate=40, diffusion_steps=100)
 
 
 @pytest.fixture

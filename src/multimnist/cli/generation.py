@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multimnist.cli.options import add_out, command, dataset, whole
+from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, parse_range, whole
 from multimnist.errors import UserError
-from multimnist.latent.samplers import SAMPLERS
+from multimnist.latent.samplers import CONDITIONAL, SAMPLERS
 from multimnist.layout import require_finished_run
 
 
@@ -18,12 +18,20 @@ def add_commands(subparsers) -> None:
     gen.add_argument("--model", type=Path, required=True, help="a finished autoencoder run folder")
     gen.add_argument("--sampler", default="gaussian", choices=SAMPLERS,
                      help=f"how latent codes are drawn: {', '.join(SAMPLERS)} (default gaussian)")
-    gen.add_argument("--n", type=whole("--n", 1), default=100, help="images to generate (default 100)")
+    gen.add_argument("--n", type=whole("--n", 1), default=100,
+                     help="images to generate (default 100); with --number(s): images of each number")
+    asked = gen.add_mutually_exclusive_group()
+    asked.add_argument("--number", type=whole("--number", 0), help="draw images of this number (0..99) with a "
+                       f"conditional sampler ({', '.join(CONDITIONAL)}); needs --data")
+    asked.add_argument("--numbers", help=f"draw images of each of these numbers ({RANGE_HELP}; e.g. 1..50), one "
+                       "grid row per number; needs --data")
     add_out(gen, "folder for grid.png and images.npz")
     gen.add_argument("--seed", type=whole("--seed"), default=0, help="seed of the sampler (default 0)")
     gen.add_argument("--fit-on", choices=("train", "test"), default="train",
                      help="encodings the sampler is fitted on (default train; the study used test)")
-    gen.add_argument("--data", type=dataset, help="encode this dataset instead of using the run's saved encodings")
+    gen.add_argument("--data", type=dataset,
+                     help="the autoencoder's own dataset: gives every saved encoding its number (needed by "
+                          "conditional samplers); another dataset is encoded and the sampler fitted on it")
     gen.set_defaults(run=_generate)
 
     score = command(subparsers, "score", "score every sampler's images with the digit-pair reader")
@@ -41,10 +49,20 @@ def add_commands(subparsers) -> None:
 
 def _generate(args) -> int:
     require_finished_run(args.model, "autoencoder", "multimnist train autoencoder")  # before Keras and JAX load
+    numbers = [args.number] if args.number is not None else args.numbers
+    if isinstance(numbers, str):
+        numbers = list(parse_range(numbers, "--numbers", minimum=0))
+    if numbers is not None and max(numbers) > 99:
+        raise UserError(f"--number(s): the numbers run from 0 to 99, got {max(numbers)}")
+    if numbers is not None and args.sampler not in CONDITIONAL:
+        raise UserError(f"sampler {args.sampler} cannot draw a requested number; conditional samplers: "
+                        f"{', '.join(CONDITIONAL)}")
     from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
 
-    out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data)
-    print(f"wrote {out}/grid.png, images.npz and generate.json ({args.n} images, sampler {args.sampler})")
+    out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data,
+                   numbers=numbers)
+    what = f"{args.n} images" if numbers is None else f"{args.n} images of each of {len(numbers)} numbers"
+    print(f"wrote {out}/grid.png, images.npz and generate.json ({what}, sampler {args.sampler})")
     return 0
 
 

@@ -6,8 +6,17 @@ distance), and how close each image is to its nearest training image (a copy wou
 
 Image sets are compared on equal footing. A share (readable, read outside 1..50) gets a Wilson interval and two
 shares a Fisher exact test. Diversity (distinct numbers, entropy) grows with the number of images read, so it is
-measured on the same number of readable images for every set: the mean over random subsets of that size, with
-the 2.5-97.5 percentiles of the subsets as its interval, and two sets are compared with a permutation test.
+measured on the same number of readable images for every set and every run (DIVERSITY_N, fixed: a figure that
+the seeds of a run can be compared on): the mean over random subsets of that size, with the 2.5-97.5
+percentiles of the subsets as its interval, and two sets are compared with a permutation test.
+
+Images drawn of a requested number (a conditional sampler), and the reconstructions and real images with their
+own numbers, get the share read as that number (`as_requested`): readable and read as the number asked, averaged
+over the numbers asked. Memorization: each image's distance to its nearest training image, and its code's to
+the nearest training code, against the same distances of held-out real images (`memorization`): a sampler that
+draws training codes sits closer than held-out images do, beyond noise. Decoded images are blurred, which alone
+brings them nearer the training images than sharp held-out images come, so the images are also compared with
+the reconstructions of unseen test images (`nn_vs_reconstruction`).
 """
 
 from __future__ import annotations
@@ -17,13 +26,14 @@ import zlib
 from multimnist.evaluation.noise import ALPHA, LEVEL, proportion_test, wilson_interval
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, stats
 from sklearn.metrics import pairwise_distances_argmin_min
 
 CONFIDENT = 0.9  # both heads at least this sure: the image is "readable"
 STUDY_RANGE = (1, 50)  # the numbers the study's data holds
 DRAWS = 200  # random subsets per diversity figure, and permutations per diversity test
-MIN_READABLE = 20  # fewer readable images than this: no diversity figure for the set
+DIVERSITY_N = 20  # readable images per diversity figure, for every set and run (uniform reads 31-52 of 1,000 on
+# the study preset); a set with fewer readable images has no diversity figure
 INTERVAL = "95%: Wilson for shares, 2.5-97.5 percentiles of the subsample draws for diversity and entropy"
 BASELINE = "gaussian"  # the study's Algorithm 2, which the better samplers must beat
 REAL = "real"  # the row of real held-out images: what the reader makes of images the decoder did not draw
@@ -31,7 +41,10 @@ RECONSTRUCTION = "reconstruction"  # test images through the autoencoder: the ce
 ROW_KEYS = ("sampler", "kind", "fitted", "n", "readable", "readable_share", "readable_share_ci", "distinct_numbers",
             "distinct_numbers_ci", "entropy_bits", "entropy_bits_ci", "diversity_note", "outside_1_50",
             "outside_1_50_share", "outside_1_50_ci", "frechet_distance", "nn_distance_mean", "near_copy_share",
-            "top_numbers")  # a table row, in column order; each *_ci is [lo, hi] or None
+            "nn_ratio", "nn_closer_p", "nn_vs_reconstruction", "nn_vs_reconstruction_p", "code_nn_ratio",
+            "code_closer_p", "as_requested_share",
+            "as_requested_numbers", "numbers_below_half", "top_numbers")  # a table row, in column order; each
+# *_ci is [lo, hi] or None
 
 
 def read_numbers(tens: np.ndarray, units: np.ndarray, threshold: float = CONFIDENT):
@@ -78,16 +91,53 @@ def outside_study_range(read: np.ndarray) -> np.ndarray:
     return (read < lo) | (read > hi)
 
 
-def generation_scores(tens, units, features, real_features, nn_dist, copy_below: float | None = None) -> dict:
+def memorization(nn: np.ndarray, held_out: np.ndarray) -> dict:
+    """How close a set's images (or codes) sit to their nearest training neighbour, against held-out real ones:
+    the ratio of the median distances (below 1: closer than unseen real images are) and the one-sided
+    Mann-Whitney p-value of "no closer than held-out" (small: closer, as copies of training data are)."""
+    nn, held_out = np.asarray(nn, dtype=float), np.asarray(held_out, dtype=float)
+    ref = float(np.median(held_out))
+    ratio = float(np.median(nn) / ref) if ref > 0 else (1.0 if not np.median(nn) else float("inf"))
+    p = float(stats.mannwhitneyu(nn, held_out, alternative="less").pvalue)
+    return {"ratio": ratio, "p_closer": p}
+
+
+def as_requested(numbers: np.ndarray, readable: np.ndarray, asked: np.ndarray) -> dict[int, list[int]]:
+    """{number asked: [images read as it (readable, that number), images asked]} per number asked."""
+    hit = readable & (numbers == asked)
+    return {int(k): [int(hit[asked == k].sum()), int((asked == k).sum())] for k in np.unique(asked)}
+
+
+def requested_share(by_number: dict) -> float | None:
+    """The share read as the number asked, averaged over the numbers asked (each number weighs the same)."""
+    shares = [h / n for h, n in by_number.values() if n]
+    return float(np.mean(shares)) if shares else None
+
+
+def below_half(by_number: dict, reference: dict, min_images: int = 5) -> int | None:
+    """How many numbers read as asked less than half as often as in `reference` (the reconstructions read as
+    their own number), among the numbers with at least `min_images` images in both."""
+    common = [k for k in by_number if k in reference and by_number[k][1] >= min_images
+              and reference[k][1] >= min_images]
+    if not common:
+        return None
+    return sum(by_number[k][0] / by_number[k][1] < 0.5 * reference[k][0] / reference[k][1] for k in common)
+
+
+def generation_scores(tens, units, features, real_features, nn_dist, copy_below: float | None = None,
+                      real_nn=None, code_nn=None, real_code_nn=None, asked=None) -> dict:
     """One row of the sampler table from the reader's outputs on N images, less its diversity (see `equal_footing`).
 
     `real_features` are the reader features of real test images; `nn_dist` the RMS distance of each image to
-    its nearest training image; `copy_below` a distance under which an image counts as a near-copy. The
-    out-of-range share is of the readable images, and None when none is readable.
+    its nearest training image; `copy_below` a distance under which an image counts as a near-copy; `real_nn`,
+    `code_nn` and `real_code_nn` the held-out images' distances and the codes' (see `memorization`); `asked`
+    the number asked of each image (None: no number asked). The out-of-range share is of the readable images,
+    and None when none is readable.
     """
     numbers, readable = read_numbers(tens, units)
     read = numbers[readable]
     counts = number_histogram(read)
+    by_number = as_requested(numbers, readable, np.asarray(asked)) if asked is not None else {}
     outside = int(outside_study_range(read).sum())
     top = np.argsort(-counts, kind="stable")[:3]
     return {
@@ -101,9 +151,22 @@ def generation_scores(tens, units, features, real_features, nn_dist, copy_below:
         "frechet_distance": frechet_distance(features, real_features),
         "nn_distance_mean": float(np.mean(nn_dist)),
         "near_copy_share": float(np.mean(nn_dist < copy_below)) if copy_below is not None else float("nan"),
+        **_memorization_row("nn", nn_dist, real_nn), **_memorization_row("code", code_nn, real_code_nn),
+        "as_requested_share": requested_share(by_number) if asked is not None else None,
+        "as_requested_numbers": len(by_number) if asked is not None else None,
+        "numbers_below_half": None,  # set by `score_table` against the reconstructions
+        "as_requested": by_number,
         "top_numbers": " ".join(f"{n:02d}:{counts[n]}" for n in top if counts[n] > 0),
         "histogram": counts.tolist(),
     }
+
+
+def _memorization_row(prefix: str, nn, held_out) -> dict:
+    names = ("nn_ratio", "nn_closer_p") if prefix == "nn" else ("code_nn_ratio", "code_closer_p")
+    if nn is None or held_out is None:
+        return dict.fromkeys(names)
+    m = memorization(nn, held_out)
+    return dict(zip(names, (m["ratio"], m["p_closer"]), strict=True))
 
 
 # --- comparing image sets beyond noise ---
@@ -152,15 +215,15 @@ def subsample_diversity(read: np.ndarray, m: int, draws: int = DRAWS, seed=0) ->
 
 
 def equal_footing(reads: dict[str, np.ndarray], draws: int = DRAWS, seed: int = 0,
-                  min_readable: int = MIN_READABLE) -> tuple[int | None, dict[str, dict]]:
+                  min_readable: int = DIVERSITY_N) -> tuple[int | None, dict[str, dict]]:
     """Diversity of every image set on the same number of readable images: (equal_n, {name: figures}).
 
-    `reads` holds each set's read numbers (of its readable images only). equal_n is the smallest count among
-    the sets with at least `min_readable`; a set with fewer gets None figures and a `diversity_note` saying
-    why, rather than a number from too few images. equal_n is None when no set has enough.
+    `reads` holds each set's read numbers (of its readable images only). equal_n is `min_readable` (fixed, so
+    that every run and seed measures diversity on the same number of images); a set with fewer readable
+    images gets None figures and a `diversity_note` saying why, rather than a number from fewer images.
+    equal_n is None when no set has enough.
     """
-    enough = [len(r) for r in reads.values() if len(r) >= min_readable]
-    m = min(enough) if enough else None
+    m = min_readable if any(len(r) >= min_readable for r in reads.values()) else None
     figures = {}
     for name, read in reads.items():
         if m is None or len(read) < min_readable:
@@ -207,10 +270,21 @@ def score_table(scored: dict, n: int, seed: int = 0, draws: int = DRAWS) -> dict
     """
     reads = {k: s.numbers[s.readable] for k, s in scored.items()}
     equal_n, figures = equal_footing(reads, draws, seed)
+    reference = scored[RECONSTRUCTION].row.get("as_requested") if RECONSTRUCTION in scored else None
+    for s in scored.values():
+        if reference and s.row.get("as_requested") and s.row["kind"] == "sampler":
+            s.row["numbers_below_half"] = below_half(s.row["as_requested"], reference)
+        # decoder outputs against decoder outputs: blur brings every decoded image nearer some training image
+        # than sharp held-out images come, so the reconstructions of unseen test images are the fair reference
+        m = memorization(s.nn_distance, scored[RECONSTRUCTION].nn_distance) if RECONSTRUCTION in scored else None
+        s.row["nn_vs_reconstruction"], s.row["nn_vs_reconstruction_p"] = (m["ratio"], m["p_closer"]) if m \
+            else (None, None)
     merged = [{**s.row, **figures[name]} for name, s in scored.items()]
     rows = [{k: r[k] for k in ROW_KEYS} for r in merged]
-    return {"readable_threshold": CONFIDENT, "n": n, "equal_n": equal_n, "min_readable": MIN_READABLE,
+    return {"readable_threshold": CONFIDENT, "n": n, "equal_n": equal_n, "min_readable": DIVERSITY_N,
             "draws": draws, "interval": INTERVAL, "alpha": ALPHA, "rows": rows,
+            "as_requested": {k: {str(n): v for n, v in s.row["as_requested"].items()} for k, s in scored.items()
+                             if s.row.get("as_requested")},
             "comparisons": compare_rows(rows, reads, equal_n, draws, seed)}
 
 

@@ -38,6 +38,7 @@ from multimnist.experiments.generation import score_samplers
 from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
 from multimnist.formatting import duration
+from multimnist.latent.samplers import LEARNED, SAMPLERS
 from multimnist.layout import METRICS
 from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
 
@@ -83,6 +84,7 @@ class Profile:
     reader_train_size: int | None = None  # 00..99 images for the digit-pair reader (None: its default)
     reader_epochs: int | None = None
     n_generate: int = 1000  # generated images per sampler
+    diffusion_steps: int | None = None  # training steps of the latent diffusion samplers (None: their default)
     preset: str | None = DEFAULT_PRESET  # the generator preset of the study's data (data/config.py); None with `data`
     data: str | None = None  # a user's dataset (folder or .npz) to run the study on instead of a preset's
     # The cap of the sequential design, seeds a side (evaluation/sequential.py: looks at len(seeds), 5, 10 up to it):
@@ -147,9 +149,16 @@ PROFILES = {
     "quick": Profile(
         "quick", train_size=8000, seeds=(0,), classifier_epochs=6, ablations=False, side_sweeps=False,
         factors=(20, 25, 30), sweep_epochs=3, autoencoder_epochs=4, reader_train_size=12000, reader_epochs=4,
-        n_generate=400,
+        n_generate=400, diffusion_steps=1000,
     ),
 }
+
+
+def sampler_options(profile: Profile) -> dict[str, dict]:
+    """The samplers' options a profile sets: the latent diffusion models' training steps."""
+    if profile.diffusion_steps is None:
+        return {}
+    return dict.fromkeys(LEARNED, {"steps": profile.diffusion_steps})
 
 
 @dataclass
@@ -329,10 +338,11 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                                    train_size=profile.reader_train_size))}, outputs=("reader",)),
         Step("generation",
              lambda: {f"seed-{s}": score_samplers(out / "autoencoder" / "final" / f"seed-{s}", out / "reader", data,
-                                                  out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0)
+                                                  out / "generation" / f"seed-{s}", n=profile.n_generate, seed=0,
+                                                  options=sampler_options(profile))
                       for s in final_seeds},
              {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds,
-              **extra(["autoencoder"])},
+              "samplers": list(SAMPLERS), "options": sampler_options(profile), **extra(["autoencoder"])},
              ("data", "autoencoder", "reader"), outputs=("generation",)),
         Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
              {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},

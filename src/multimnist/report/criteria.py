@@ -160,6 +160,7 @@ DISTINCT = Quantity("distinct_numbers", "distinct numbers read (on equal_n reada
                     unit="", diff_unit=" numbers", resolution=1.0)
 OUTSIDE = Quantity("outside_1_50_share", "share of readable images read outside 1..50")
 THREES = Quantity("digit_3_share", "share of read digits that are 3s")
+AS_ASKED = Quantity("as_requested_share", "share read as the number asked (mean over the numbers asked)")
 
 
 # --- tests: each estimates one quantity and states what the claim says of it ---
@@ -261,12 +262,33 @@ def _undetectable(q: Quantity, effect: float, look: Look, n: int, sides: int = 2
     return text + (f"; about {need} seeds a side would detect it" if need > cap else "")
 
 
+PAIR = "pair"  # a record's pairing key: records of two configurations with the same key were measured together
+
+
+def paired_values(ra: Sequence[dict], rb: Sequence[dict], q: Quantity) -> tuple[list, list] | None:
+    """The values of a and b for the pairing keys both sides have (in key order), when every record of both
+    carries a PAIR key (samplers scored on one autoencoder seed); None otherwise."""
+    if not ra or not rb or any(r.get(PAIR) is None for r in (*ra, *rb)):
+        return None
+    va = {r[PAIR]: q.values([r]) for r in ra}
+    vb = {r[PAIR]: q.values([r]) for r in rb}
+    keys = sorted(k for k in va if k in vb and va[k] and vb[k])
+    return [va[k][0] for k in keys], [vb[k][0] for k in keys]
+
+
 def _difference(a: str, b: str, q: Quantity, samples: Samples):
-    """(values of a, values of b, Welch's estimate of a - b, n per side, the numbers in words); an n/a outcome
-    when a side has no value."""
+    """(values of a, values of b, the estimate of a - b, n per side, the numbers in words); an n/a outcome
+    when a side has no value. Records paired by their PAIR key (samplers scored on the same
+    autoencoder seed) give the mean of the paired differences with its t interval; others Welch's estimate."""
     missing = _not_run([a, b], samples, q)
     if missing:
         return missing
+    paired = paired_values(samples[a], samples[b], q)
+    if paired is not None:
+        va, vb = paired
+        est = one_mean(np.subtract(va, vb), q.resolution)
+        return va, vb, est, {a: len(va), b: len(vb)}, (f"{a} {q.text(va)} vs {b} {q.text(vb)}, paired: "
+                                                       f"{q.diff(est.value) if est.value is not None else MISSING}")
     va, vb = q.values(samples[a]), q.values(samples[b])
     est = welch(va, vb, q.resolution)
     return va, vb, est, {a: len(va), b: len(vb)}, f"{a} {q.text(va)} vs {b} {q.text(vb)}: {q.diff(est.value)}"
@@ -328,17 +350,20 @@ class Effect:
 @dataclass(frozen=True)
 class Margin:
     """mean(a) - mean(b) within a margin: `similar` (the interval inside [-margin, +margin]; refuted when
-    wholly outside) or `not worse` (its lower end above -margin; refuted when its upper end is below -margin)."""
+    wholly outside) or `not worse` (its lower end above -margin; refuted when its upper end is below -margin).
+    `relative`: the margin is a share of b's mean (0.1: a at least 90% of b, for `not worse`)."""
 
     a: str
     b: str
     q: Quantity
     margin: float
     kind: str = "similar"  # or "not worse"
+    relative: bool = False
 
     def describe(self) -> str:
         what = "within ±" if self.kind == "similar" else "no lower than -"
-        return f"{self.a} minus {self.b}, {self.q.name}; claimed {what}{self.q.size(self.margin)}"
+        size = f"{100 * self.margin:.0f}% of {self.b}'s" if self.relative else self.q.size(self.margin)
+        return f"{self.a} minus {self.b}, {self.q.name}; claimed {what}{size}"
 
     def labels(self) -> tuple[str, ...]:
         return self.a, self.b
@@ -348,7 +373,7 @@ class Margin:
         if isinstance(pair, Outcome):
             return pair
         va, vb, est, n, ours = pair
-        m = self.margin
+        m = self.margin * float(np.mean(vb)) if self.relative else self.margin
         numbers = estimate(f"{self.a} - {self.b}", self.q, est, look)
         if not est.enough:
             return Outcome(ours, n, untestable=_few(n), estimate=numbers)

@@ -287,7 +287,8 @@ def autoencoder_summary(runs: list[dict]) -> dict | None:
 
 
 SEED_KEYS = ("readable_share", "distinct_numbers", "entropy_bits", "outside_1_50_share", "frechet_distance",
-             "nn_distance_mean", "near_copy_share")  # read per autoencoder seed, summarized over the seeds
+             "nn_distance_mean", "near_copy_share", "nn_ratio", "code_nn_ratio", "as_requested_share",
+             "numbers_below_half")  # read per autoencoder seed, summarized over the seeds
 
 
 def generation_summary(seeds: list[dict]) -> dict | None:

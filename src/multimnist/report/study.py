@@ -323,14 +323,19 @@ def generation_table(g: dict) -> Table:
     def pooled(k, n, ci) -> str:
         return f"{k} of {n}" + (f" [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%]" if ci else "")
 
+    def seeds(r, key, *fmt):
+        return stat_text(r[key], *fmt, n=False) if key in r else MISSING
+
     return Table(
         ["images", "kind", "seeds", "readable % (per seed)", "readable, pooled", "outside 1..50 % of readable "
-         "(per seed)", "outside 1..50, pooled", "distinct numbers (per seed)", "Frechet distance (per seed)"],
+         "(per seed)", "outside 1..50, pooled", "distinct numbers (per seed)", "Frechet distance (per seed)",
+         "read as the number asked % (per seed)", "nearest training code / held-out's (per seed)"],
         [[r["sampler"], r["kind"], str(r["seeds"]), stat_text(r["readable_share"], n=False),
           pooled(r["readable"], r["n"], r["readable_share_pooled_ci"]),
           stat_text(r["outside_1_50_share"], n=False), pooled(r["outside_1_50"], r["readable"],
                                                              r["outside_1_50_pooled_ci"]),
-          stat_text(r["distinct_numbers"], 1, 1, n=False), stat_text(r["frechet_distance"], 1, 2, n=False)]
+          stat_text(r["distinct_numbers"], 1, 1, n=False), stat_text(r["frechet_distance"], 1, 2, n=False),
+          seeds(r, "as_requested_share"), seeds(r, "code_nn_ratio", 1, 2)]
          for r in g["rows"]],
         f"Samplers and controls scored by the digit-pair reader on each autoencoder seed (readable threshold "
         f"{g['readable_threshold']}): mean ± std over the seeds, and the counts pooled over them with their 95% "
@@ -357,6 +362,10 @@ def _generation_section(v: _View) -> Section:
     for row in g["rows"]:
         s.figures.append(v.fig(f"generation/seed-{first}/{row['sampler']}.png",
                                f"'{row['sampler']}' on autoencoder seed {first}, titled with what the reader reads"))
+        if (v.run / "generation" / f"seed-{first}" / f"{row['sampler']}-numbers.png").is_file():
+            s.figures.append(v.fig(f"generation/seed-{first}/{row['sampler']}-numbers.png",
+                                   f"'{row['sampler']}' asked for each number on autoencoder seed {first}: one row "
+                                   "per number asked, titled asked>read"))
     return s
 
 
