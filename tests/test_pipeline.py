@@ -57,7 +57,7 @@ def test_open_claims_get_the_next_looks_seeds_until_decided_or_the_cap(fake_stud
     assert "no step trains ghost" in caplog.text
 
 
-def test_a_fixed_design_is_one_look(fake_study, tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "study_design", lambda loaded: None)
-    pipeline.reproduce(tmp_path, "quick")
-    assert [c["more"] for c in fake_study] == [{}, {}] and not (tmp_path / "looks.json").exists()
+def test_a_fixed_design_is_one_look_with_its_report(fake_study, tmp_path):
+    pipeline.reproduce(tmp_path, "quick")  # no max_seeds
+    pipeline.reproduce(tmp_path / "b", "paper", seeds=(0, 1, 2))  # --seeds: a fixed design
+    assert fake_study == [{"more": {}, "report": True}] * 2 and not (tmp_path / "looks.json").exists()

@@ -30,6 +30,9 @@ def reproduce(out: str | Path, profile: str | Profile = "quick", **options) -> P
     profile has a sequential design, then write report.html, report.md and results.json into OUT; returns OUT.
     `options`: those of `experiments.study.run_study` (seeds, n_jobs, executor, pack, preset, data)."""
     out = Path(out)
+    spec = load_profile(profile).with_seeds(options.get("seeds"))
+    if not spec.max_seeds or len(spec.seeds) >= spec.max_seeds:  # a fixed design: one look, the report with it
+        return run_study(out, profile, report=write_report, **options)
     more = seeds_until_decided(out, profile, **options)
     return run_study(out, profile, report=write_report, more_seeds=more, **options)
 
