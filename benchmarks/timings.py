@@ -26,8 +26,7 @@ OUT = ROOT / "docs" / "results" / "timings.json"
 DIGESTS = ROOT / "docs" / "results" / "runs"
 # The digests do not record their machine; the runs' own documentation does (docs/notes/scaling.md).
 DIGEST_MACHINE = "2-core CPU, the development machine, shared with other work part of the time"
-COMMANDS = {"paper": ("make reproduce", "the paper profile on one preset: 96 classifier, 36 autoencoder and 1 "
-                                        "reader trainings, --jobs 2"),
+COMMANDS = {"paper": ("make reproduce", "the paper profile (the study's settings) on one preset, --jobs 2"),
             "quick": ("make reproduce PROFILE=quick", "the quick profile: every step on small data, one seed")}
 NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json), so start-up and the first install "
         "are not in it. Rendered from `docs/results/timings.json` (`make timings`, `benchmarks/timings.py`).")
