@@ -26,8 +26,10 @@ OUT = ROOT / "docs" / "results" / "timings.json"
 DIGESTS = ROOT / "docs" / "results" / "runs"
 # The digests do not record their machine; the runs' own documentation does (docs/notes/scaling.md).
 DIGEST_MACHINE = "2-core CPU, the development machine, shared with other work part of the time"
+JOBS = 2  # the Makefile's: a row counts only runs with the jobs its command passes
 COMMANDS = {"paper": ("make reproduce", "the paper profile (the study's settings) on one preset, --jobs 2"),
-            "quick": ("make reproduce PROFILE=quick", "the quick profile: every step on small data, one seed")}
+            "quick": ("make reproduce PROFILE=quick", "the quick profile (a smoke test: every step on small data, "
+                                                      "one seed), --jobs 2")}
 NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json), so start-up and the first install "
         "are not in it. Rendered from `docs/results/timings.json` (`make timings`, `benchmarks/timings.py`).")
 
@@ -50,7 +52,8 @@ def this_machine() -> str:
                  if line.startswith("model name")]
         model = names[0] if names else model
     load = os.getloadavg()[1] if hasattr(os, "getloadavg") else None
-    return f"{os.cpu_count()}-core CPU ({model})" + (f", load {load:.1f} over 5 min at the end" if load else "")
+    return f"{os.cpu_count()}-core CPU ({model})" + (f", load {load:.1f} over the 5 min before recording" if load
+                                                     else "")
 
 
 def build(records: list[dict]) -> dict:
@@ -60,7 +63,7 @@ def build(records: list[dict]) -> dict:
                for d in sorted(DIGESTS.iterdir()) if (d / "steps.json").is_file()]
     rows = []
     for profile, (command, what) in COMMANDS.items():
-        runs = [r for r in digests + records if r["profile"] == profile]
+        runs = [r for r in digests + records if r["profile"] == profile and r["jobs"] == JOBS]
         if not runs:
             continue
         seconds = [r["seconds"] for r in runs]
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
         if not (run / "steps.json").is_file():
             sys.stderr.write(f"error: {run} holds no steps.json (not a finished `multimnist reproduce` folder)\n")
             return 2
-        records.append(run_record(run, this_machine(), f"--add {run.name}"))
+        records.append(run_record(run, this_machine(), f"{run.name}/steps.json, added with --add"))
     text = json.dumps(build(records), indent=2) + "\n"
     if args.check:
         return 0 if args.out.is_file() and args.out.read_text() == text else 1

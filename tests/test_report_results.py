@@ -201,3 +201,26 @@ def test_the_readme_timings_are_the_committed_record_of_the_committed_runs():
              paper["sources"]]
     assert paper["n"] == 3 and abs(paper["median_seconds"] - sorted(steps)[1]) < 0.1
     assert block(README.read_text(), TIMINGS_BEGIN, TIMINGS_END) == timings_table(committed)
+    assert f"\nJOBS ?= {timings.JOBS}\n" in (ROOT / "Makefile").read_text()  # the rows count the Makefile's runs
+
+
+def test_timings_records_a_finished_run_and_refuses_anything_else(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timings", ROOT / "benchmarks" / "timings.py")
+    timings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timings)
+    out = tmp_path / "timings.json"
+    assert timings.main(["--add", str(tmp_path), "--out", str(out)]) == 2
+    assert "holds no steps.json" in capsys.readouterr().err and not out.exists()
+    run = tmp_path / "quick"
+    run.mkdir()
+    (run / "steps.json").write_text(json.dumps({"data": {"hash": "a", "seconds": 1.5}, "report": {"seconds": 60}}))
+    (run / "profile.json").write_text(json.dumps({"profile": {"name": "quick", "preset": None}, "jobs": 2,
+                                                  "multimnist_version": "0.3.0"}))
+    assert timings.main(["--add", str(run), "--out", str(out)]) == 0
+    assert timings.main(["--out", str(out), "--check"]) == 0
+    written = json.loads(out.read_text())
+    quick = next(r for r in written["rows"] if r["command"] == "make reproduce PROFILE=quick")
+    assert quick["n"] == 1 and quick["median_seconds"] == 61.5 and "-core CPU" in quick["machine"]
+    assert written["records"][0]["seconds"] == 61.5
