@@ -195,7 +195,7 @@ def _family_counts(claims: list[dict]) -> str:
 
 LEGEND = ("Verdicts: *yes*, *partly*, *no* when the 95% interval of our estimate, or of its difference, settles "
           "the claimed effect; *within noise* when it holds both zero and the claimed effect; *untestable* when "
-          "3 seeds cannot detect the claimed effect; *by construction* and *dependent* when the data was made to "
+          "the seeds cannot detect the claimed effect; *by construction* and *dependent* when the data was made to "
           "match the figure, so it is not evidence. Across regimes: *robust* the same decided verdict everywhere; "
           "*flips* different decided verdicts that a regime-by-effect test separates; *consistent* different "
           "decided verdicts that no such test separates; *unsettled* decided in some regimes, open in others; "
