@@ -31,29 +31,30 @@ COMMANDS = {"paper": ("make reproduce", "the paper profile (the study's settings
             "quick": ("make reproduce PROFILE=quick", "the quick profile (a smoke test: every step on small data, "
                                                       "one seed), --jobs 2")}
 NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json), so start-up and the first install "
-        "are not in it. Rendered from `docs/results/timings.json` (`make timings`, `benchmarks/timings.py`).")
+        "are not in it; load: the machine's 5-minute load average when a run was recorded (on 2 cores, above 2 "
+        "means other work shared them). Rendered from `docs/results/timings.json` (`make timings`, "
+        "`benchmarks/timings.py`).")
 
 
-def run_record(run: Path, machine: str, source: str) -> dict:
+def run_record(run: Path, machine: str, source: str, load: float | None = None) -> dict:
     """One run's record: its profile, preset, version and step seconds, from its steps.json and profile.json."""
     steps = json.loads((run / "steps.json").read_text())
     profile = json.loads((run / "profile.json").read_text())
     return {"source": source, "profile": profile["profile"]["name"], "preset": profile["profile"].get("preset"),
             "version": profile.get("multimnist_version"), "jobs": profile.get("jobs"),
-            "seconds": round(sum(s["seconds"] for s in steps.values()), 1), "machine": machine}
+            "seconds": round(sum(s["seconds"] for s in steps.values()), 1), "machine": machine, "load": load}
 
 
-def this_machine() -> str:
-    """This machine in words: its CPU count and model, and the load while the record is made."""
+def this_machine() -> tuple[str, float | None]:
+    """This machine in words (its CPU count and model) and its load over the 5 minutes before the record."""
     model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                  if line.startswith("model name")]
         model = names[0] if names else model
-    load = os.getloadavg()[1] if hasattr(os, "getloadavg") else None
-    return f"{os.cpu_count()}-core CPU ({model})" + (f", load {load:.1f} over the 5 min before recording" if load
-                                                     else "")
+    load = round(os.getloadavg()[1], 1) if hasattr(os, "getloadavg") else None
+    return f"{os.cpu_count()}-core CPU ({model})", load
 
 
 def build(records: list[dict]) -> dict:
@@ -67,10 +68,13 @@ def build(records: list[dict]) -> dict:
         if not runs:
             continue
         seconds = [r["seconds"] for r in runs]
-        machines = sorted({r["machine"] for r in runs})
+        machines = "; ".join(sorted({r["machine"] for r in runs}))
+        loads = [r["load"] for r in runs if r["load"] is not None]
+        if loads:
+            machines += f", load {min(loads)}" + (f" to {max(loads)}" if max(loads) > min(loads) else "")
         rows.append({"command": command, "what": what, "n": len(runs), "median_seconds": statistics.median(seconds),
                      "min_seconds": min(seconds), "max_seconds": max(seconds),
-                     "machine": "; ".join(machines), "sources": [r["source"] for r in runs]})
+                     "machine": machines, "sources": [r["source"] for r in runs]})
     return {"note": NOTE, "rows": rows, "digests": digests, "records": records}
 
 
@@ -87,7 +91,8 @@ def main(argv=None) -> int:
         if not (run / "steps.json").is_file():
             sys.stderr.write(f"error: {run} holds no steps.json (not a finished `multimnist reproduce` folder)\n")
             return 2
-        records.append(run_record(run, this_machine(), f"{run.name}/steps.json, added with --add"))
+        machine, load = this_machine()
+        records.append(run_record(run, machine, f"{run.name}/steps.json, added with --add", load))
     text = json.dumps(build(records), indent=2) + "\n"
     if args.check:
         return 0 if args.out.is_file() and args.out.read_text() == text else 1
