@@ -27,9 +27,9 @@ DIGESTS = ROOT / "docs" / "results" / "runs"
 # The digests do not record their machine; the runs' own documentation does (docs/notes/scaling.md).
 DIGEST_MACHINE = "2-core CPU, the development machine, shared with other work part of the time"
 JOBS = 2  # the Makefile's: a row counts only runs with the jobs its command passes
-COMMANDS = {"paper": ("make reproduce", "the paper profile (the study's settings) on one preset, --jobs 2"),
-            "quick": ("make reproduce PROFILE=quick", "the quick profile (a smoke test: every step on small data, "
-                                                      "one seed), --jobs 2")}
+COMMANDS = {"quick": ("make reproduce PROFILE=quick", "the quick profile (a smoke test: every step on small data, "
+                                                      "one seed), --jobs 2"),
+            "paper": ("make reproduce", "the paper profile (the study's settings) on one preset, --jobs 2")}
 NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json), so start-up and the first install "
         "are not in it; load: the machine's 5-minute load average when a run was recorded (on 2 cores, above 2 "
         "means other work shared them). Rendered from `docs/results/timings.json` (`make timings`, "
