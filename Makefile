@@ -10,7 +10,7 @@ OUT ?= runs/$(PROFILE)
 # (batch plans, checkpoints, evaluation); the committed paper runs used 2 (docs/scaling.md)
 JOBS ?= 2
 
-.PHONY: reproduce matrix test test-fast lint docs bench clean
+.PHONY: reproduce matrix timings test test-fast lint docs bench clean
 
 $(BIN)/multimnist: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,9 +27,9 @@ reproduce: $(BIN)/multimnist
 
 # every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
 # files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
-# (issue 18; each run takes over an hour on 2 cores: a finished run's digest can be committed on its own, and a
+# (each run takes over an hour on 2 cores: a finished run's digest can be committed on its own, and a
 # preset whose digest is already there is not run again: delete docs/results/runs/PRESET to redo it), committed as
-# docs/results/across.json and rendered into the README (make test fails if the three disagree)
+# docs/results/across.json and rendered into the README and docs/results.md (make test fails if they disagree)
 MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist
 	for preset in $(MATRIX); do \
@@ -40,7 +40,14 @@ matrix: $(BIN)/multimnist
 	done
 	$(BIN)/multimnist report --across $(addprefix docs/results/runs/,$(MATRIX)) --out runs/across
 	cp runs/across/across.json runs/across/regime_curves.png runs/across/regime_gain.png docs/results/
-	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across docs/results/across.json
+	$(MAKE) timings
+
+# the README's timings table: docs/results/timings.json (medians of the committed digests' steps.json, and of runs
+# recorded with `python benchmarks/timings.py --add RUN`), then every generated block of README.md and docs/results.md
+timings: $(BIN)/multimnist
+	$(BIN)/python benchmarks/timings.py
+	$(BIN)/python -m multimnist.report.readme docs/results/runs/study/results.json README.md docs/results.md \
+		--across docs/results/across.json --timings docs/results/timings.json
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks docs

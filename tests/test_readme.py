@@ -82,3 +82,13 @@ def test_the_examples_run_in_order_in_one_folder_write_apart():
                                               if "train_size" in options else "any")
     for root, sizes in roots.items():  # one size asked per root, or one size and the root's own ("any")
         assert len(sizes - {"any"}) <= 1, (root, sizes)
+
+
+def test_the_readme_is_a_front_door_not_a_lab_notebook():
+    """At most 250 lines; no issue numbers, dates or clock times (the history lives in docs/notes/); its generated
+    blocks are there (tests/test_report_results.py checks their content)."""
+    text = README.read_text()
+    assert len(text.splitlines()) <= 250
+    assert not re.search(r"[Ii]ssue \d|#\d{2}\b|\b20\d\d-\d\d-\d\d\b|\d\d:\d\d UTC", text)
+    for name in ("claims", "timings"):
+        assert f"<!-- {name}:begin -->" in text and f"<!-- {name}:end -->" in text

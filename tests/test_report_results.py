@@ -1,5 +1,5 @@
-"""The README's results tables: rendered from a results.json, round-tripped between the README's markers, and
-(once the paper run's results.json is committed) equal to what the README holds."""
+"""The generated blocks of README.md and docs/results.md: rendered from committed JSON (results.json, across.json,
+timings.json), round-tripped between their markers, and equal to what the pages hold."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from multimnist.report.readme import (
     END,
     REGIMES_BEGIN,
     REGIMES_END,
+    SUMMARY_BEGIN,
+    SUMMARY_END,
+    TIMINGS_BEGIN,
+    TIMINGS_END,
     across_tables,
     block,
+    claims_summary,
     main,
     readme_tables,
     regime_table,
     replace_block,
+    timings_table,
 )
 
 import pytest
@@ -27,6 +33,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "results.json"  # write_report on test_claims.make_study_folder
 PAPER = ROOT / "docs" / "results" / "runs" / "study" / "results.json"
+README = ROOT / "README.md"
+RESULTS_PAGE = ROOT / "docs" / "results.md"  # the site's "What the study got right": the long tables and reading
+TIMINGS = ROOT / "docs" / "results" / "timings.json"  # make timings: benchmarks/timings.py
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +80,19 @@ def test_the_command_writes_and_checks(tmp_path, capsys):
     assert "markers" in capsys.readouterr().err
 
 
-def test_the_readme_quotes_the_committed_paper_results():
-    """README.md's tables between the markers are docs/results/runs/study/results.json rendered (regenerate them with
-    `python -m multimnist.report.readme docs/results/runs/study/results.json README.md`)."""
-    text = (ROOT / "README.md").read_text()
-    assert block(text) is not None, "README.md lost its results markers"
+def test_the_results_page_quotes_the_committed_paper_results():
+    """docs/results.md's tables between the markers are docs/results/runs/study/results.json rendered (regenerate
+    them with `make timings`, or `python -m multimnist.report.readme docs/results/runs/study/results.json README.md
+    docs/results.md --across docs/results/across.json --timings docs/results/timings.json`)."""
+    text = RESULTS_PAGE.read_text()
+    assert block(text) is not None, "docs/results.md lost its results markers"
     assert block(text) == readme_tables(json.loads(PAPER.read_text()))
+
+
+def test_the_make_timings_command_finds_both_pages_up_to_date():
+    """The command `make timings` runs, with --check: every block of both pages is what the committed JSON makes."""
+    args = [str(PAPER), str(README), str(RESULTS_PAGE), "--across", str(MATRIX), "--timings", str(TIMINGS)]
+    assert main([*args, "--check"]) == 0
 
 
 MATRIX = ROOT / "docs" / "results" / "across.json"  # make matrix: `report --across` on docs/results/runs/*
@@ -95,12 +111,12 @@ def test_the_committed_matrix_is_what_report_across_makes_of_the_committed_runs(
     assert {r["version"] for r in matrix["regimes"]} == {"0.3.0"}  # one code version across the matrix
 
 
-def test_the_readme_quotes_the_committed_matrix():
-    """README.md's claims-by-regime tables and its regularizers' table are docs/results/across.json rendered
-    (`python -m multimnist.report.readme docs/results/runs/study/results.json README.md --across
-    docs/results/across.json`), Holm-corrected verdicts included."""
+def test_the_pages_quote_the_committed_matrix():
+    """docs/results.md's claims-by-regime tables and its regularizers' table, and README.md's one claims table, are
+    docs/results/across.json rendered, Holm-corrected verdicts included."""
     matrix = json.loads(MATRIX.read_text())
-    text = (ROOT / "README.md").read_text()
+    assert block(README.read_text(), SUMMARY_BEGIN, SUMMARY_END) == claims_summary(matrix)
+    text = RESULTS_PAGE.read_text()
     assert block(text, ACROSS_BEGIN, ACROSS_END) == across_tables(matrix)
     assert block(text, REGIMES_BEGIN, REGIMES_END) == regime_table(matrix["regularizers"])
     regimes = [r["name"] for r in matrix["regimes"]]
@@ -112,11 +128,11 @@ def test_the_readme_quotes_the_committed_matrix():
             assert row["p_value"] <= row["p_holm"] < matrix["regularizers"]["alpha"]
 
 
-def test_the_readme_prose_on_the_matrix_quotes_it():
-    """Every figure in the README's family-by-family reading of the matrix is one of docs/results/across.json's,
+def test_the_results_page_prose_on_the_matrix_quotes_it():
+    """Every figure in docs/results.md's family-by-family reading of the matrix is one of docs/results/across.json's,
     to the figure's printed precision (percentages also as fractions), so a rerun that moves a number and leaves
     the prose behind fails here."""
-    text = (ROOT / "README.md").read_text()
+    text = RESULTS_PAGE.read_text()
     prose = text[text.index("**What survives a change of data") : text.index("**Which run these numbers come from.**")]
     number = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
     known = [abs(float(m.replace(",", ""))) for m in number.findall(MATRIX.read_text())]
@@ -129,5 +145,82 @@ def test_the_readme_prose_on_the_matrix_quotes_it():
         half = 0.5 * 10.0 ** -(len(digits.split(".")[1]) if "." in digits else 0) + 1e-9
         if not any(abs(k - abs(float(digits))) <= half for k in known):
             missing.append(figure)
-    assert not missing, f"README figures not in across.json: {missing}"
+    assert not missing, f"docs/results.md figures not in across.json: {missing}"
 
+
+
+def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
+    """The README's one results table: every claim of the study (none of the project's own) with its verdict in
+    each regime and its status, in the families' order, the tally of its statuses, and the legend of every verdict
+    and status it shows."""
+    matrix = json.loads(MATRIX.read_text())
+    summary = claims_summary(matrix)
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and not line.startswith("| claim |")]
+    study = [c for c in matrix["claims"] if not c["beyond"]]
+    assert len(rows) == len(study) and len(study) >= 30
+    from multimnist.report.claims import FAMILIES
+
+    order = [k for keys in FAMILIES.values() for k in keys]
+    statements = [c["statement"] for c in sorted(study, key=lambda c: order.index(c["key"]))]
+    assert [row.split(" | ")[0][2:] for row in rows] == statements
+    for claim in matrix["claims"]:
+        row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] for r in matrix["regimes"])
+        assert (row + f" | {claim['status']} |" in summary) is (not claim["beyond"]), claim["key"]
+    tally = re.search(r"claims, each judged in 3 paper-profile runs, one per data preset: (.*?)\.", summary)[1]
+    counted = dict((s.rsplit(" ", 1)[0], int(s.rsplit(" ", 1)[1])) for s in tally.split(", "))
+    assert sum(counted.values()) == len(study) and counted["robust"] == sum(c["status"] == "robust" for c in study)
+    legend = summary.splitlines()[-1]
+    shown = {v for c in study for v in c["verdicts"].values()} | {c["status"] for c in study}
+    assert all(f"*{word}*" in legend for word in shown), shown
+
+
+def test_the_timings_table_renders_each_command_median_range_and_machine():
+    timings = {"note": "From recorded runs.", "rows": [
+        {"command": "make reproduce", "what": "paper", "n": 3, "median_seconds": 7317.3, "min_seconds": 5090.2,
+         "max_seconds": 8041.1, "machine": "2-core CPU"},
+        {"command": "make reproduce PROFILE=quick", "what": "quick", "n": 1, "median_seconds": 83.0,
+         "min_seconds": 83.0, "max_seconds": 83.0, "machine": "4-core CPU"}]}
+    table = timings_table(timings).splitlines()
+    assert table[2] == "| `make reproduce` | paper | 122.0 min | 3 (84.8 min to 134.0 min) | 2-core CPU |"
+    assert table[3] == "| `make reproduce PROFILE=quick` | quick | 83 s | 1 | 4-core CPU |"
+    assert table[-1] == "From recorded runs."
+
+
+def test_the_readme_timings_are_the_committed_record_of_the_committed_runs():
+    """docs/results/timings.json is what benchmarks/timings.py makes of the committed digests' steps.json (and
+    the records it keeps), and the README's table is its rendering: a figure typed by hand fails."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timings", ROOT / "benchmarks" / "timings.py")
+    timings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timings)
+    committed = json.loads(TIMINGS.read_text())
+    assert json.loads(json.dumps(timings.build(committed["records"]))) == committed
+    paper = next(r for r in committed["rows"] if r["command"] == "make reproduce")
+    steps = [sum(s["seconds"] for s in json.loads((ROOT / source).read_text()).values()) for source in
+             paper["sources"]]
+    assert paper["n"] == 3 and abs(paper["median_seconds"] - sorted(steps)[1]) < 0.1
+    assert block(README.read_text(), TIMINGS_BEGIN, TIMINGS_END) == timings_table(committed)
+    assert f"\nJOBS ?= {timings.JOBS}\n" in (ROOT / "Makefile").read_text()  # the rows count the Makefile's runs
+
+
+def test_timings_records_a_finished_run_and_refuses_anything_else(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timings", ROOT / "benchmarks" / "timings.py")
+    timings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timings)
+    out = tmp_path / "timings.json"
+    assert timings.main(["--add", str(tmp_path), "--out", str(out)]) == 2
+    assert "holds no steps.json" in capsys.readouterr().err and not out.exists()
+    run = tmp_path / "quick"
+    run.mkdir()
+    (run / "steps.json").write_text(json.dumps({"data": {"hash": "a", "seconds": 1.5}, "report": {"seconds": 60}}))
+    (run / "profile.json").write_text(json.dumps({"profile": {"name": "quick", "preset": None}, "jobs": 2,
+                                                  "multimnist_version": "0.3.0"}))
+    assert timings.main(["--add", str(run), "--out", str(out)]) == 0
+    assert timings.main(["--out", str(out), "--check"]) == 0
+    written = json.loads(out.read_text())
+    quick = next(r for r in written["rows"] if r["command"] == "make reproduce PROFILE=quick")
+    assert quick["n"] == 1 and quick["median_seconds"] == 61.5 and "-core CPU" in quick["machine"]
+    assert written["records"][0]["seconds"] == 61.5

@@ -147,8 +147,8 @@ def one_mean(values, resolution: float = 0.0) -> Estimate:
 
 def spread(values, resolution: float = 0.0) -> float:
     """The sample standard deviation (ddof 1), at least `resolution`: a quantity read in whole steps (epochs,
-    counts) that agrees over a few seeds has not shown zero noise, only noise below its step (the README's
-    stopping epochs move by 5-8 between training paths), so one step is the least spread assumed."""
+    counts) that agrees over a few seeds has not shown zero noise, only noise below its step (the stopping epochs
+    of docs/notes/training-paths.md move by 5-8 between training paths), so one step is the least spread assumed."""
     v = _finite(values)
     varies = len(v) > 1 and np.ptp(v) > 0  # equal values: no spread (not the rounding residue of std)
     return max(float(v.std(ddof=1)) if varies else 0.0, float(resolution))

@@ -51,9 +51,9 @@ log = logging.getLogger(__name__)
 # tests/test_study.py checks the two agree). SETUP_SECONDS: what one run of a step costs whatever its data and
 # epochs (imports, compiling, evaluating, drawing; for generation, once for all its autoencoder seeds), from the
 # quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all, generation 295 s)
-# scaled by 83/558 to its idle total in the README. A step's estimate is its runs' setup plus the paper step's
-# seconds beyond setup scaled by its work against the paper's (step_sizes): the paper profile's estimate is its
-# measured time (84.8 min), the quick profile's 1.6 min.
+# scaled by 83/558 to its idle total (83 s, measured with 0.3.0: `git show a8bf7cb:README.md`). A step's estimate
+# is its runs' setup plus the paper step's seconds beyond setup scaled by its work against the paper's (step_sizes):
+# the paper profile's estimate is its measured time (84.8 min), the quick profile's 1.6 min.
 PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations": 780.4, "sweep-depth": 267.0,
                  "sweep-optimizer": 364.5, "sweep-batch": 399.2, "sweep-activation": 114.0, "compare": 0.1,
                  "compression-sweep": 2285.1, "autoencoder": 395.5, "reader": 84.5, "generation": 112.6,

@@ -1,16 +1,16 @@
-"""The README's results tables, rendered from a results.json (what `multimnist report` writes), so the numbers
-the README quotes are the report's, never typed by hand.
+"""The generated blocks of README.md and docs/results.md, rendered from committed JSON (what `multimnist report`,
+`report --across` and `benchmarks/timings.py` write), so every number they quote is a file's, never typed by hand.
 
-The tables live between BEGIN and END in README.md, the claims by regime between ACROSS_BEGIN and ACROSS_END, and
-the regularizers across regimes between REGIMES_BEGIN and REGIMES_END. To refresh them from finished paper runs on
-three presets and their matrix:
+Each block lives between its markers, in whichever of the given pages holds them: the study preset's tables
+(BEGIN, END) and the claims by regime (ACROSS_*) and the regularizers (REGIMES_*) in docs/results.md; the claims
+summary (SUMMARY_*) and the timings (TIMINGS_*) in README.md. To refresh them:
 
-    make matrix   # each preset's paper run digested into docs/results/runs/PRESET, then runs/across
-    cp runs/across/across.json docs/results/across.json
-    python -m multimnist.report.readme docs/results/runs/study/results.json README.md \
-        --across docs/results/across.json
+    make matrix    # each preset's paper run digested into docs/results/runs/PRESET, then docs/results/across.json
+    make timings   # docs/results/timings.json from the digests' steps.json (and any recorded local runs)
+    python -m multimnist.report.readme docs/results/runs/study/results.json README.md docs/results.md \
+        --across docs/results/across.json --timings docs/results/timings.json
 
-`--check` exits 1 instead of writing when the README's tables differ (the test suite checks the same).
+`--check` exits 1 instead of writing when a page's blocks differ (the test suite checks the same).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from multimnist.report.study import display_order, study_figures
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 REGIMES_BEGIN, REGIMES_END = "<!-- regimes:begin -->", "<!-- regimes:end -->"
 ACROSS_BEGIN, ACROSS_END = "<!-- across:begin -->", "<!-- across:end -->"
+SUMMARY_BEGIN, SUMMARY_END = "<!-- claims:begin -->", "<!-- claims:end -->"
+TIMINGS_BEGIN, TIMINGS_END = "<!-- timings:begin -->", "<!-- timings:end -->"
 MARKS = {"helps": "✓", "hurts": "✗", "within noise": "~"}
 
 
@@ -191,33 +193,93 @@ def _family_counts(claims: list[dict]) -> str:
     return "; ".join(parts) + "."
 
 
+LEGEND = ("Verdicts: *yes*, *partly*, *no* when the 95% interval of our estimate, or of its difference, settles "
+          "the claimed effect; *within noise* when it holds both zero and the claimed effect; *untestable* when "
+          "the seeds cannot detect the claimed effect; *by construction* and *dependent* when the data was made to "
+          "match the figure, so it is not evidence. Across regimes: *robust* the same decided verdict everywhere; "
+          "*flips* different decided verdicts that a regime-by-effect test separates; *consistent* different "
+          "decided verdicts that no such test separates; *unsettled* decided in some regimes, open in others; "
+          "*undecided* open everywhere; *incomplete* the same decided verdict where judged; *not judged* by "
+          "construction everywhere.")
+
+
+def claims_summary(matrix: dict) -> str:
+    """The README's one results table: each of the study's claims (not the project's own), its verdict in each
+    regime and its status across them, family by family, with the tally and a legend."""
+    regimes = [r["name"] for r in matrix["regimes"]]
+    by_key = {c["key"]: c for c in matrix["claims"]}
+    claims = [by_key[k] for keys in FAMILIES.values() for k in keys if k in by_key and not by_key[k]["beyond"]]
+    counts = Counter(c["status"] for c in claims)
+    lines = [f"{len(claims)} of the study's claims, each judged in {len(regimes)} paper-profile runs, one per data "
+             f"preset: " + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) + ". Rendered from "
+             "`docs/results/across.json` by `python -m multimnist.report.readme`.", ""]
+    lines += _table(["claim", *(f"`{r}`" for r in regimes), "across regimes"],
+                    [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), c["status"]]
+                     for c in claims])
+    return "\n".join([*lines, LEGEND])
+
+
+def timings_table(timings: dict) -> str:
+    """The README's timings: one row per command, the median of its recorded runs, and where they come from."""
+    rows = [[f"`{r['command']}`", r["what"], _duration(r["median_seconds"]),
+             f"{r['n']} ({_duration(r['min_seconds'])} to {_duration(r['max_seconds'])})" if r["n"] > 1 else "1",
+             r["machine"]] for r in timings["rows"]]
+    lines = _table(["command", "what runs", "median", "runs (range)", "machine"], rows)
+    return "\n".join([*lines, timings["note"]])
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+# The blocks a page may hold: markers -> what renders them from (results, matrix, timings); None where the input
+# it needs was not given.
+def _blocks(results: dict, matrix: dict | None, regimes: dict | None, timings: dict | None) -> dict:
+    regimes = (matrix or {}).get("regularizers", regimes)
+    return {(BEGIN, END): readme_tables(results),
+            (ACROSS_BEGIN, ACROSS_END): matrix and across_tables(matrix),
+            (SUMMARY_BEGIN, SUMMARY_END): matrix and claims_summary(matrix),
+            (REGIMES_BEGIN, REGIMES_END): regimes and regime_table(regimes),
+            (TIMINGS_BEGIN, TIMINGS_END): timings and timings_table(timings)}
+
+
+def render(text: str, blocks: dict) -> str:
+    """`text` with every block whose markers it holds rendered again (blocks whose input is missing left as they
+    are); a page with none of the markers is refused."""
+    found = [markers for markers in blocks if block(text, *markers) is not None]
+    if not found:
+        raise UserError(f"no {BEGIN} ... {END} markers (nor any other block's) in the page")
+    for markers in found:
+        if blocks[markers] is not None:
+            text = replace_block(text, blocks[markers], *markers)
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimnist.report.readme", description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path, help="a results.json written by `multimnist report`")
-    parser.add_argument("readme", type=Path, help="the README holding the markers")
+    parser.add_argument("pages", type=Path, nargs="+", help="the pages holding the markers (README.md, "
+                                                             "docs/results.md)")
     parser.add_argument("--across", type=Path, help="an across.json (`multimnist report --across`): the claims by "
                                                    "regime, and the regularizers' table")
     parser.add_argument("--regimes", type=Path, help="a regimes.json alone (the regularizers' table; --across "
                                                     "brings its own)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README's tables differ; write nothing")
+    parser.add_argument("--timings", type=Path, help="a timings.json (`make timings`)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a page's blocks differ; write nothing")
     args = parser.parse_args(argv)
     try:
-        tables = readme_tables(read_json(args.results))
-        text = args.readme.read_text()
-        updated = replace_block(text, tables)
-        if args.regimes:
-            updated = replace_block(updated, regime_table(read_json(args.regimes)), REGIMES_BEGIN, REGIMES_END)
-        if args.across:
-            matrix = read_json(args.across)
-            updated = replace_block(updated, across_tables(matrix), ACROSS_BEGIN, ACROSS_END)
-            if "regularizers" in matrix:
-                updated = replace_block(updated, regime_table(matrix["regularizers"]), REGIMES_BEGIN, REGIMES_END)
+        blocks = _blocks(read_json(args.results), args.across and read_json(args.across),
+                         args.regimes and read_json(args.regimes), args.timings and read_json(args.timings))
+        texts = {page: page.read_text() for page in args.pages}
+        updated = {page: render(text, blocks) for page, text in texts.items()}
     except (UserError, OSError) as e:
         sys.stderr.write(f"error: {e}\n")
         return 2
     if args.check:
-        return 0 if updated == text else 1
-    write_text(args.readme, updated)
+        return 0 if updated == texts else 1
+    for page, text in updated.items():
+        if text != texts[page]:
+            write_text(page, text)
     return 0
 
 
