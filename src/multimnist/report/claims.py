@@ -99,9 +99,9 @@ DEPENDS = {
     "val_test_gap": ("unregularized_test", "the data was calibrated on both test accuracy (89%) and best validation "
                      "accuracy, so their gap is the difference of two calibrated figures"),
 }
-# The challenger's selection history, stated beside its figures wherever they are shown (docs/challenger.md).
+# The challenger's selection history, stated beside its figures wherever they are shown (docs/notes/challenger.md).
 CHALLENGER_HISTORY = ("its settings were first chosen by looking at test accuracy, then re-selected on validation "
-                      "accuracy over fresh seeds (docs/challenger.md)")
+                      "accuracy over fresh seeds (docs/notes/challenger.md)")
 
 
 def by_construction(preset: str | None) -> dict[str, str]:
