@@ -18,7 +18,7 @@ from multimnist.experiments.generation import load_autoencoder
 from multimnist.files import write_json
 from multimnist.latent.explorer import EXPLORER, decode, explorer_payload, unpack
 from multimnist.latent.mixture import as_mixture
-from multimnist.latent.samplers import describe, make_sampler
+from multimnist.latent.samplers import CONDITIONAL, LEARNED, describe, make_sampler
 from multimnist.layout import read_json, read_metrics
 from multimnist.training.inference import predict
 
@@ -81,6 +81,10 @@ def _first_mixture(samplers, codes: np.ndarray):
     a name, or a Sampler (fitted on `codes` unless it already is)."""
     refused = []
     for sampler in samplers:
+        if isinstance(sampler, str) and sampler in (*LEARNED, *CONDITIONAL):  # never a mixture: not worth a fit
+            log.info("explorer: sampler %s is not a Gaussian mixture, trying the next", sampler)
+            refused.append(sampler)
+            continue
         fitted = make_sampler(sampler) if isinstance(sampler, str) else sampler
         if not hasattr(fitted, "dim"):
             fitted = fitted.fit(codes)

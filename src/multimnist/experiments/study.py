@@ -61,6 +61,12 @@ PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations":
 SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2.8, "sweep-depth": 2.8,
                  "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
                  "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 33.0, "report": 0.4}
+# What the samplers the committed paper runs predate (gmm-val, class-gmm, two latent diffusion models) add to
+# generation, per autoencoder seed: ~120 s at the quick profile's size (its generation step measured at 156.6 s on
+# 2026-12-07, against ~35 s before them) and ~450 s on the full data (docs/generation.md: gmm-val 149 s,
+# class-gmm 177 s, each diffusion model ~1 min); linear in the share of the data between the two.
+SAMPLER_FITS_SECONDS = (120.0, 450.0)
+QUICK_SHARE = 8000 / 83550  # the quick profile's share of the study plan's training images
 EXPLORER_ENCODING = "float16"  # the decoder's weights in the report's explorer (latent/explorer.py ENCODINGS)
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
@@ -180,6 +186,9 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
     for step in steps:
         if step.name in PAPER_SECONDS:
             step.cost = estimate_seconds(step.name, profile, more)
+        elif step.name == "explorer":  # mostly refitting the best mixture: gmm-val, 149 s on the full data
+            full = sum(load_plan("study").values())
+            step.cost = 30 + 120 * min((profile.train_size or full) / full, 1.0)
     return steps
 
 
@@ -218,11 +227,19 @@ def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[
 
 def estimate_seconds(step: str, profile: Profile, more: Mapping[str, int] | None = None) -> float:
     """A step's expected seconds on the development machine: its runs' setup, plus the paper profile's measured
-    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS)."""
+    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS); generation
+    also fits the learned and validated samplers for each autoencoder seed (SAMPLER_FITS_SECONDS)."""
     runs, work = step_sizes(profile, more)[step]
     paper_runs, paper_work = step_sizes(PROFILES["paper"])[step]
     beyond = max(PAPER_SECONDS[step] - SETUP_SECONDS[step] * paper_runs, 0.0)
-    return SETUP_SECONDS[step] * runs + beyond * work / paper_work
+    seconds = SETUP_SECONDS[step] * runs + beyond * work / paper_work
+    if step == "generation":
+        full = sum(load_plan("study").values())
+        small, large = SAMPLER_FITS_SECONDS
+        share = min((profile.train_size or full) / full, 1.0)
+        seeds = len(seeds_for(profile.autoencoder_seeds, (more or {}).get("autoencoder")))
+        seconds += seeds * (small + (large - small) * (share - QUICK_SHARE) / (1 - QUICK_SHARE))
+    return seconds
 
 
 def seeds_for(base: tuple[int, ...], wanted: int | None) -> tuple[int, ...]:
@@ -346,7 +363,7 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
              ("data", "autoencoder", "reader"), outputs=("generation",)),
         Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
              {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},
-             ("data", "autoencoder", "generation"), cost=45, outputs=("explorer",)),  # mostly refitting the mixture
+             ("data", "autoencoder", "generation"), outputs=("explorer",)),
     ]
     return steps
 
