@@ -166,7 +166,8 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     for claim in matrix["claims"]:
         row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] for r in matrix["regimes"])
         assert (row + f" | {claim['status']} |" in summary) is (not claim["beyond"]), claim["key"]
-    tally = re.search(r"claims, each judged in 3 paper-profile runs, one per data preset: (.*?)\.", summary)[1]
+    tally = re.search(r"claims, each judged in 3 paper-profile runs of multimnist [0-9.]+, one per data preset, each "
+                      r"verdict as that version.s claims table gave it: (.*?)\.", summary)[1]
     counted = dict((s.rsplit(" ", 1)[0], int(s.rsplit(" ", 1)[1])) for s in tally.split(", "))
     assert sum(counted.values()) == len(study) and counted["robust"] == sum(c["status"] == "robust" for c in study)
     legend = summary.splitlines()[-1]

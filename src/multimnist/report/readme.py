@@ -210,8 +210,10 @@ def claims_summary(matrix: dict) -> str:
     by_key = {c["key"]: c for c in matrix["claims"]}
     claims = [by_key[k] for keys in FAMILIES.values() for k in keys if k in by_key and not by_key[k]["beyond"]]
     counts = Counter(c["status"] for c in claims)
-    lines = [f"{len(claims)} of the study's claims, each judged in {len(regimes)} paper-profile runs, one per data "
-             f"preset: " + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) + ". Rendered from "
+    versions = sorted({str(r.get("version")) for r in matrix["regimes"]})
+    lines = [f"{len(claims)} of the study's claims, each judged in {len(regimes)} paper-profile runs of multimnist "
+             f"{', '.join(versions)}, one per data preset, each verdict as that version's claims table gave it: "
+             + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) + ". Rendered from "
              "`docs/results/across.json` by `python -m multimnist.report.readme`.", ""]
     lines += _table(["claim", *(f"`{r}`" for r in regimes), "across regimes"],
                     [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), c["status"]]
