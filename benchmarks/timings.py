@@ -72,7 +72,9 @@ def build(records: list[dict]) -> dict:
         loads = [r["load"] for r in runs if r["load"] is not None]
         if loads:
             machines += f", load {min(loads)}" + (f" to {max(loads)}" if max(loads) > min(loads) else "")
-        rows.append({"command": command, "what": what, "n": len(runs), "median_seconds": statistics.median(seconds),
+        versions = ", ".join(sorted({str(r["version"]) for r in runs}))
+        rows.append({"command": command, "what": f"{what}; multimnist {versions}", "n": len(runs),
+                     "median_seconds": statistics.median(seconds),
                      "min_seconds": min(seconds), "max_seconds": max(seconds),
                      "machine": machines, "sources": [r["source"] for r in runs]})
     return {"note": NOTE, "rows": rows, "digests": digests, "records": records}

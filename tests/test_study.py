@@ -266,9 +266,9 @@ def test_time_estimates_follow_the_measured_runs(monkeypatch):
     assert paper["generation"] == pytest.approx(study.PAPER_SECONDS["generation"] + 3 * 450, abs=0.1)
     with_fits = study.estimate_seconds("generation", PROFILES["quick"])
     monkeypatch.setattr(study, "SAMPLER_FITS_SECONDS", (0.0, 0.0))
-    assert with_fits - study.estimate_seconds("generation", PROFILES["quick"]) == pytest.approx(120)  # one seed's fits
+    assert with_fits - study.estimate_seconds("generation", PROFILES["quick"]) == pytest.approx(30)  # one seed's fits
     monkeypatch.undo()
-    assert 150 <= sum(quick.values()) <= 330  # the README's timings: 3.7-5.2 min of steps under load
+    assert 100 <= sum(quick.values()) <= 200  # the README's timings: the quick profile's runs on this machine
     assert quick["generation"] >= 0.4 * sum(quick.values())
     between = study.Profile("half", train_size=40000, seeds=(0, 1), classifier_epochs=25)
     assert sum(quick.values()) < sum(s.cost for s in study.build_steps(Path("unused"), between)) \

@@ -62,10 +62,11 @@ SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2
                  "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
                  "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 33.0, "report": 0.4}
 # What the samplers the committed paper runs predate (gmm-val, class-gmm, two latent diffusion models) add to
-# generation, per autoencoder seed: ~120 s at the quick profile's size (its generation step measured at 156.6 s on
-# 2026-12-07, against ~35 s before them) and ~450 s on the full data (docs/generation.md: gmm-val 149 s,
-# class-gmm 177 s, each diffusion model ~1 min); linear in the share of the data between the two.
-SAMPLER_FITS_SECONDS = (120.0, 450.0)
+# generation, per autoencoder seed: ~30 s at the quick profile's size (its generation step took 77.4 s on this
+# otherwise idle 2-core machine on 2026-12-07, `multimnist -q reproduce --profile quick --jobs 2`, against ~50 s
+# estimated for the samplers before them) and ~450 s on the full data (docs/generation.md: gmm-val 149 s, class-gmm
+# 177 s, each diffusion model ~1 min); linear in the share of the data between the two.
+SAMPLER_FITS_SECONDS = (30.0, 450.0)
 QUICK_SHARE = 8000 / 83550  # the quick profile's share of the study plan's training images
 EXPLORER_ENCODING = "float16"  # the decoder's weights in the report's explorer (latent/explorer.py ENCODINGS)
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
@@ -186,9 +187,9 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
     for step in steps:
         if step.name in PAPER_SECONDS:
             step.cost = estimate_seconds(step.name, profile, more)
-        elif step.name == "explorer":  # mostly refitting the best mixture: gmm-val, 149 s on the full data
-            full = sum(load_plan("study").values())
-            step.cost = 30 + 120 * min((profile.train_size or full) / full, 1.0)
+        elif step.name == "explorer":  # mostly refitting the best mixture: gmm-val, 149 s on the full data, the
+            full = sum(load_plan("study").values())  # whole step 17.0 s in the quick run above
+            step.cost = 10 + 140 * min((profile.train_size or full) / full, 1.0)
     return steps
 
 
