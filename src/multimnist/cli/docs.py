@@ -14,8 +14,8 @@ from multimnist.cli.options import command
 from multimnist.errors import UserError
 
 # The reading order of `multimnist docs`; a shipped page not named here comes after them.
-ORDER = ("getting-started", "results", "own-data", "new-preset", "new-sampler", "ray", "gpu", "claims", "calibration",
-         "scaling")
+ORDER = ("getting-started", "results", "own-data", "new-preset", "new-sampler", "ray", "gpu", "claims", "generation",
+         "calibration", "scaling")
 
 LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
 
