@@ -1,4 +1,4 @@
-"""A small latent diffusion model: a denoiser MLP learns the density of the autoencoder's codes (issue 32).
+"""A small latent diffusion model: a denoiser MLP learns the density of the autoencoder's codes.
 
 Denoising diffusion (Ho et al., 2020) on standardized codes, the way latent diffusion (Rombach et al., 2022)
 runs it in an autoencoder's latent space: a Keras MLP predicts the noise added to a code at one of `T` noise

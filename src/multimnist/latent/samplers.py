@@ -3,8 +3,8 @@
 Each sampler has `fit(encodings, labels=None, val=None, val_labels=None) -> self` and
 `sample(n, rng, numbers=None) -> (n, L) float32`; sampling draws only from the `numpy.random.Generator` it is
 given, so a seed fixes the images. The study tried `uniform` first, then `gaussian` (its Algorithm 2); the others
-model what Algorithm 2 leaves out (correlations, several modes, the observed range), and the last ones are the
-densities of issue 32: a mixture chosen on held-out likelihood, a mixture per number, and a latent diffusion model
+model what Algorithm 2 leaves out (correlations, several modes, the observed range), and the last ones learn more
+of the density: a mixture chosen on held-out likelihood, a mixture per number, and a latent diffusion model
 (latent/diffusion.py), unconditional or conditioned on the number.
 
 A sampler that chooses something (a number of components, the kept weights of a learned density) chooses it on
@@ -167,8 +167,7 @@ class GMM(Sampler):
     def _fit(self, x, labels, val, val_labels):
         from sklearn.mixture import GaussianMixture
 
-        if len(x) > self.max_fit:  # a fixed random subset keeps fitting affordable; it is plenty for 54 dims
-            x = x[np.sort(np.random.default_rng(self.seed).choice(len(x), self.max_fit, replace=False))]
+        x, _ = subset(x, None, self.max_fit, self.seed)  # a fixed random subset: plenty for 54 dims, and affordable
         options = [self.n_components] if self.n_components else [k for k in self.candidates if k <= len(x) // 2]
         self.bic, best = {}, None
         for k in options:
@@ -180,9 +179,7 @@ class GMM(Sampler):
         self.model, self.chosen = best, best.n_components
 
     def _sample(self, n, rng):
-        self.model.random_state = int(rng.integers(2**31 - 1))
-        x, _ = self.model.sample(n)  # comes back grouped by component: shuffle
-        return x[rng.permutation(n)]
+        return _draw(self.model, n, rng)
 
 
 class EmpiricalBox(Sampler):
@@ -348,7 +345,8 @@ class ClassDiffusion(Diffusion):
 
     def __init__(self, seed: int = 0, checkpoint: str | Path | None = None, guidance: float = 1.0, **config):
         # guidance 1: set on the development run (study preset, autoencoder seed 0; docs/generation.md gives the
-        # figures of w = 0..3), not on the runs that judge the claims
+        # figures of w = 0..3), by the reader's figures on generated images; that seed is also one the study
+        # preset's paper run judges (report/claims.py SELECTION)
         super().__init__(seed, checkpoint, guidance, **config)
 
     def _sample(self, n, rng):
