@@ -9,7 +9,7 @@ from pathlib import Path
 
 from multimnist.cli.options import RANGE_HELP, add_out, command, dataset, parse_range, whole
 from multimnist.errors import UserError
-from multimnist.latent.samplers import CONDITIONAL, SAMPLERS
+from multimnist.latent.samplers import CONDITIONAL, SAMPLERS, numbers_asked
 from multimnist.layout import require_finished_run
 
 
@@ -52,11 +52,8 @@ def _generate(args) -> int:
     numbers = [args.number] if args.number is not None else args.numbers
     if isinstance(numbers, str):
         numbers = list(parse_range(numbers, "--numbers", minimum=0))
-    if numbers is not None and max(numbers) > 99:
-        raise UserError(f"--number(s): the numbers run from 0 to 99, got {max(numbers)}")
-    if numbers is not None and args.sampler not in CONDITIONAL:
-        raise UserError(f"sampler {args.sampler} cannot draw a requested number; conditional samplers: "
-                        f"{', '.join(CONDITIONAL)}")
+    if numbers is not None:
+        numbers = numbers_asked(numbers, args.sampler)  # refused here, before Keras and JAX load
     from multimnist.experiments.generation import generate  # Keras/JAX: slow to import
 
     out = generate(args.model, args.sampler, args.n, args.out, seed=args.seed, fit_on=args.fit_on, data=args.data,

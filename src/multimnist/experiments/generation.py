@@ -39,6 +39,7 @@ from multimnist.latent.samplers import (
     SEEDED,
     describe,
     make_sampler,
+    numbers_asked,
 )
 from multimnist.layout import read_metrics, require_finished_run
 from multimnist.models.autoencoder import split
@@ -149,7 +150,7 @@ def draw_numbers(model_run, numbers, n: int = 64, sampler: str = "class-gmm", da
 
     `data` is the autoencoder's own dataset (it gives every code its number); `sampler` one of CONDITIONAL.
     """
-    numbers = _numbers(numbers, sampler)
+    numbers = numbers_asked(numbers, sampler)
     _check_count(n)
     parts = load_autoencoder(model_run)
     codes = fitting_codes(model_run, fit_on, data, parts.encoder)
@@ -171,7 +172,7 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     out = Path(out)
     _check_count(n)
     if numbers is not None:
-        numbers = _numbers(numbers, sampler)
+        numbers = numbers_asked(numbers, sampler)
     parts = load_autoencoder(model_run)
     codes = fitting_codes(model_run, fit_on, data, parts.encoder)
     _check_asked(numbers, codes, sampler)
@@ -191,21 +192,6 @@ def generate(model_run, sampler: str = "gaussian", n: int = 100, out="generated"
     write_json(out / "generate.json", {"model_run": str(model_run), "sampler": sampler, "fitted": describe(fitted),
                                        "n": n, "numbers": numbers, "seed": seed, "fit_on": fit_on,
                                        "data": None if data is None else str(data), "versions": versions()})
-    return out
-
-
-def _numbers(numbers, sampler: str) -> list[int]:
-    """A number or a list of them -> the list, each checked to lie in 0..99 and asked once, of a sampler that
-    can draw a number asked (refused in one line before anything is fitted)."""
-    if sampler not in CONDITIONAL:
-        make_sampler(sampler)  # an unknown name: its own error
-        raise UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
-                        f"{', '.join(CONDITIONAL)}")
-    out = [int(k) for k in np.atleast_1d(numbers)]
-    if not out or min(out) < 0 or max(out) > 99:
-        raise UserError(f"numbers asked must lie in 0..99, got {out[:5] or 'none'}")
-    if len(set(out)) != len(out):
-        raise UserError("numbers asked: a number is asked twice")
     return out
 
 

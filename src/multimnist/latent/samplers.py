@@ -60,8 +60,7 @@ class Sampler:
         if numbers is None:
             return np.asarray(self._sample(n, rng), dtype=np.float32)
         if not self.conditional:
-            raise UserError(f"sampler {self.name} cannot draw a requested number; conditional samplers: "
-                            f"{', '.join(CONDITIONAL)}")
+            raise _unconditional(self.name)
         numbers = np.asarray(numbers, dtype=np.int64)
         if numbers.ndim > 1 or numbers.size not in (1, n):
             raise UserError(f"{self.name}: ask one number for all {n} codes or one per code, got {numbers.size}")
@@ -367,6 +366,27 @@ def make_sampler(name: str, **options) -> Sampler:
     if name not in _CLASSES:
         raise UserError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
     return _CLASSES[name](**options)
+
+
+def numbers_asked(numbers, sampler: str) -> list[int]:
+    """A number or a list of them, as asked of `sampler`: the list, each in 0..99 and asked once, of a sampler that
+    can draw a requested number; anything else refused in one line (before anything is loaded or fitted)."""
+    if sampler not in _CLASSES:
+        raise UserError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    if sampler not in CONDITIONAL:
+        raise _unconditional(sampler)
+    out = [int(k) for k in np.atleast_1d(numbers)]
+    if not out or min(out) < 0 or max(out) > 99:
+        raise UserError(f"numbers asked must lie in 0..99 (two digits: the numbers run from 0 to 99), got "
+                        f"{', '.join(map(str, out[:5])) or 'none'}")
+    if len(set(out)) != len(out):
+        raise UserError("numbers asked: a number is asked twice")
+    return out
+
+
+def _unconditional(sampler: str) -> UserError:
+    return UserError(f"sampler {sampler} cannot draw a requested number; conditional samplers: "
+                     f"{', '.join(CONDITIONAL)}")
 
 
 def describe(sampler: Sampler) -> str:
