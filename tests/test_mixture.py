@@ -89,3 +89,18 @@ def test_sampling_through_cholesky_factors_reproduces_the_mixture(two_clusters):
     k = np.argmin(m.means[:, 0])
     np.testing.assert_allclose(np.cov(x[left], rowvar=False), m.covariances[k], atol=0.05)
     np.testing.assert_array_equal(m.sample(7, np.random.default_rng(3)), m.sample(7, np.random.default_rng(3)))
+
+
+def test_a_kept_mixture_comes_back_as_fitted(tmp_path):
+    """The generation step keeps each mixture sampler's fit; the explorer reads it back, not fitting again."""
+    from multimnist.latent.mixture import keep_mixture, read_kept_mixture
+
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    fitted = make_sampler("gmm", n_components=2).fit(x)
+    keep_mixture(tmp_path / "m.npz", "gmm", "gmm, 2 components", as_mixture(fitted))
+    kept = read_kept_mixture(tmp_path / "m.npz")
+    assert (kept.name, kept.fitted, kept.dim) == ("gmm", "gmm, 2 components", 3)
+    np.testing.assert_array_equal(as_mixture(kept).covariances, as_mixture(fitted).covariances)
+    (tmp_path / "bad.npz").write_text("not an archive")
+    with pytest.raises(UserError, match="cannot read the kept mixture"):
+        read_kept_mixture(tmp_path / "bad.npz")

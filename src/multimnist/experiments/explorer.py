@@ -62,7 +62,8 @@ def export_explorer(model_run, data, out, samplers=("gmm",), encoding: str = "fl
         samplers = [samplers]
     name, fitted, mixture = _first_mixture(samplers, codes)
     payload = explorer_payload(
-        decoder_layers(parts.decoder), codes, labels, mixture, {"name": name, "fitted": describe(fitted)},
+        decoder_layers(parts.decoder), codes, labels, mixture,
+        {"name": name, "fitted": getattr(fitted, "fitted", None) or describe(fitted)},
         (HEIGHT, WIDTH), encoding,
         {**(source or {}), "autoencoder_seed": read_metrics(model_run).get("seed"), "codes": "train",
          "n_codes": len(codes)})

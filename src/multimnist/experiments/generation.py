@@ -32,6 +32,7 @@ from multimnist.experiments.scores import scores_markdown
 from multimnist.figures.png import number_counts_figure, sample_grid_figure
 from multimnist.files import sha256_arrays, write_json, write_npz, write_text
 from multimnist.formatting import csv_text
+from multimnist.latent.mixture import as_mixture, keep_mixture
 from multimnist.latent.samplers import (
     CONDITIONAL,
     LEARNED,
@@ -304,6 +305,11 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
         asked = asked_numbers(fitted, n, seed) if fitted.conditional else None
         images, drawn, _ = sample_images(parts.decoder, None, name, n, seed, numbers=asked, fitted=fitted)
         scored[name] = ref.score(name, describe(fitted), images, drawn, asked)
+        if not fitted.conditional:  # the report's explorer samples the best mixture as it was fitted here
+            try:
+                keep_mixture(out / f"mixture-{name}.npz", name, describe(fitted), as_mixture(fitted))
+            except UserError:
+                pass  # not a Gaussian mixture
         if fitted.conditional:
             numbers_figure(out / f"{name}-numbers.png", fitted, parts.decoder, reader, seed)
     x_test = to_inputs(ds.x_test)

@@ -9,8 +9,10 @@ a sampler with its own `mixture()` method (the hook for new samplers), one holdi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from multimnist.errors import UserError
+from multimnist.files import write_npz
 
 import numpy as np
 
@@ -83,3 +85,36 @@ def _from_sklearn(model) -> Mixture:
     else:
         raise UserError(f"unknown covariance type {kind!r}")
     return Mixture(model.weights_, means, full)
+
+
+@dataclass
+class SavedMixture:
+    """A sampler's fitted mixture as the generation step kept it (`keep_mixture`): sampled and exported as it was
+    fitted and scored, never fitted again. `as_mixture` reads it through `mixture()`."""
+
+    name: str
+    fitted: str  # what was fitted, in words (latent/samplers.describe)
+    kept: Mixture
+
+    @property
+    def dim(self) -> int:  # a fitted sampler has its dimension
+        return self.kept.dim
+
+    def mixture(self) -> Mixture:
+        return self.kept
+
+
+def keep_mixture(path, name: str, fitted: str, mixture: Mixture) -> None:
+    """Write a fitted sampler's mixture to `path` (.npz), with its name and description."""
+    write_npz(path, weights=mixture.weights, means=mixture.means, covariances=mixture.covariances,
+              name=np.array(name), fitted=np.array(fitted))
+
+
+def read_kept_mixture(path) -> SavedMixture:
+    """A mixture `keep_mixture` wrote; a UserError naming a broken file."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            return SavedMixture(str(f["name"].item()), str(f["fitted"].item()),  # (1,) or ()
+                                Mixture(f["weights"], f["means"], f["covariances"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise UserError(f"cannot read the kept mixture {path}: {e}") from None
