@@ -10,6 +10,9 @@ run finishes (possibly on different days and machines):
     DEST/steps.json                              each step's hash and wall seconds (the summaries left out)
     DEST/{classifiers,ablations}/CONFIG/seed-S/{config.yaml,metrics.json,history.csv}
                                                  the regularizers' runs the regime view reads (report/regimes.py)
+    DEST/generation/SAMPLER.png, SAMPLER-numbers.png
+                                                 the claims' sampler's images on the first autoencoder seed
+                                                 (the README's figure of numbers on request), where the run has them
 
 `multimnist report --across DEST_A DEST_B ... --out DIR` then works on the digests as on the run folders.
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_json
 from multimnist.layout import HISTORY, METRICS
+from multimnist.report.claims import BEST_SAMPLER
 from multimnist.report.regimes import CONFIGS, config_folders
 
 TOP = ("results.json", "report.md", "profile.json")
@@ -55,6 +59,11 @@ def digest(run: Path, dest: Path) -> list[Path]:
             target = dest / folder.relative_to(run) / seed.name
             target.mkdir(parents=True, exist_ok=True)
             written += [_copy(seed / name, target / name) for name in PER_SEED]
+    seeds = sorted((run / "generation").glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
+    for name in (f"{BEST_SAMPLER}.png", f"{BEST_SAMPLER}-numbers.png"):
+        if seeds and (seeds[0] / name).is_file():
+            (dest / "generation").mkdir(exist_ok=True)
+            written.append(_copy(seeds[0] / name, dest / "generation" / name))
     return written
 
 

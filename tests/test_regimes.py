@@ -9,6 +9,7 @@ from pathlib import Path
 from multimnist.cli import main
 from multimnist.evaluation.noise import gain_test
 from multimnist.files import write_json
+from multimnist.report.claims import BEST_SAMPLER
 from multimnist.report.regimes import BASELINE, CONFIGS, config_folders, holm_verdicts, regime_rows, regime_summary
 
 import numpy as np
@@ -114,8 +115,14 @@ def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path,
     digest = load_script("digest_run")
     runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
     digests = [tmp_path / "digests" / r.name for r in runs]
+    for seed in (0, 1, 10):  # the claims' sampler's figures of the first autoencoder seed travel (by number, not name)
+        (runs[0] / "generation" / f"seed-{seed}").mkdir(parents=True)
+        (runs[0] / "generation" / f"seed-{seed}" / f"{BEST_SAMPLER}-numbers.png").write_bytes(b"seed %d" % seed)
     for run, dest in zip(runs, digests, strict=True):
         assert digest.main([str(run), str(dest)]) == 0
+    assert (digests[0] / "generation" / f"{BEST_SAMPLER}-numbers.png").read_bytes() == b"seed 0"
+    assert not (digests[0] / "generation" / f"{BEST_SAMPLER}.png").exists()  # not in the run: not invented
+    assert not (digests[1] / "generation").exists()
     assert not list((tmp_path / "digests").rglob("model.keras"))  # the weights stay behind
     steps = json.loads((digests[0] / "steps.json").read_text())
     assert steps == {"classifiers": {"hash": "abc", "seconds": 12.5}}  # wall times kept, summaries left out

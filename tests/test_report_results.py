@@ -12,6 +12,8 @@ from multimnist.report.readme import (
     ACROSS_END,
     BEGIN,
     END,
+    GENERATION_BEGIN,
+    GENERATION_END,
     REGIMES_BEGIN,
     REGIMES_END,
     SUMMARY_BEGIN,
@@ -21,6 +23,7 @@ from multimnist.report.readme import (
     across_tables,
     block,
     claims_summary,
+    generation_table,
     main,
     readme_tables,
     regime_table,
@@ -173,6 +176,36 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     legend = summary.splitlines()[-1]
     shown = {v for c in study for v in c["verdicts"].values()} | {c["status"] for c in study}
     assert all(f"*{word}*" in legend for word in shown), shown
+
+
+def test_the_generation_block_is_each_image_set_then_the_generation_claims():
+    def stat(mean, std=0.01):
+        return {"mean": mean, "std": std, "n": 3}
+
+    rows = [{"sampler": "class-diffusion", "kind": "sampler", "readable_share": stat(0.868, 0.004),
+             "frechet_distance": stat(14.7, 1.1), "as_requested_share": stat(0.817), "code_nn_ratio": stat(1.11)},
+            {"sampler": "gmm", "kind": "sampler", "readable_share": stat(0.305), "frechet_distance": stat(40.0)},
+            {"sampler": "reconstruction", "kind": "control", "readable_share": stat(0.716),
+             "frechet_distance": stat(7.4), "as_requested_share": stat(0.642), "code_nn_ratio": stat(1.0)}]
+    claim = {"key": "numbers_on_request", "statement": "Numbers on request", "verdict": "yes", "ours": "81.7 vs 64.2",
+             "why": "for it p = 0.001"}
+    results = {"preset": "study", "version": "9.9", "profile": {"name": "paper"},
+               "claims": [claim, {**claim, "key": "dropout", "statement": "Dropout"}],
+               "generation": {"n_per_seed": 1000, "autoencoder_seeds": [0, 1, 2], "readable_threshold": 0.9,
+                              "rows": rows}}
+    lines = generation_table(results).splitlines()
+    assert lines[0].startswith("Data preset `study`, profile `paper`, multimnist 9.9: 1000 images a row on each "
+                               "autoencoder seed (0, 1, 2)")
+    assert lines[4] == "| `class-diffusion` | 86.8 ± 0.4 | 14.7 ± 1.1 | 81.7 ± 1.0 | 1.11 ± 0.01 |"
+    assert lines[5] == "| `gmm` | 30.5 ± 1.0 | 40.0 ± 0.0 | – | – |"  # no conditional figures: not invented
+    assert lines[6].startswith("| reconstruction | 71.6 ± 1.0 |")
+    assert lines[-1] == "- Numbers on request: **yes**. 81.7 vs 64.2; for it p = 0.001."  # not the study's claims
+    assert generation_table({**results, "generation": None}) is None
+
+
+def test_the_readme_generation_block_is_the_study_digest_rendered():
+    results = json.loads((ROOT / "docs" / "results" / "runs" / "study" / "results.json").read_text())
+    assert block(README.read_text(), GENERATION_BEGIN, GENERATION_END) == generation_table(results)
 
 
 def test_the_timings_table_renders_each_command_median_range_and_machine():

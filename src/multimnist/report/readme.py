@@ -3,7 +3,8 @@
 
 Each block lives between its markers, in whichever of the given pages holds them: the study preset's tables
 (BEGIN, END) and the claims by regime (ACROSS_*) and the regularizers (REGIMES_*) in docs/results.md; the claims
-summary (SUMMARY_*) and the timings (TIMINGS_*) in README.md. To refresh them:
+summary (SUMMARY_*), the samplers (GENERATION_*, from the
+results.json given) and the timings (TIMINGS_*) in README.md. To refresh them:
 
     make matrix    # each preset's paper run digested into docs/results/runs/PRESET, then docs/results/across.json
     make timings   # docs/results/timings.json from the digests' steps.json (and any recorded local runs)
@@ -35,6 +36,8 @@ REGIMES_BEGIN, REGIMES_END = "<!-- regimes:begin -->", "<!-- regimes:end -->"
 ACROSS_BEGIN, ACROSS_END = "<!-- across:begin -->", "<!-- across:end -->"
 SUMMARY_BEGIN, SUMMARY_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 TIMINGS_BEGIN, TIMINGS_END = "<!-- timings:begin -->", "<!-- timings:end -->"
+GENERATION_BEGIN, GENERATION_END = "<!-- generation:begin -->", "<!-- generation:end -->"
+GENERATION_CLAIMS = ("better_sampler", "sampler_near_ceiling", "numbers_on_request")  # the README's, in this order
 MARKS = {"helps": "✓", "hurts": "✗", "within noise": "~"}
 
 
@@ -94,6 +97,31 @@ def _generation(g: dict | None) -> list[str]:
             "reconstruction: test images through the autoencoder (the control).", "",
             *_table(["images", "seeds", "readable %", "outside 1..50 % of readable", "distinct numbers",
                      "Frechet distance"], rows)]
+
+
+def generation_table(results: dict) -> str | None:
+    """The README's generation block: each sampler's readable share, Frechet distance and share read as the
+    number asked, beside the reconstructions (the decoder's ceiling) and real images, over the run's autoencoder
+    seeds, then the verdicts of the project's generation claims; None for a run without scored samplers."""
+    g = results.get("generation")
+    if not g or not g.get("rows"):
+        return None
+    rows = [[f"`{r['sampler']}`" if r["kind"] == "sampler" else r["sampler"],
+             stat_text(r["readable_share"], n=False), stat_text(r["frechet_distance"], 1, 1, n=False),
+             stat_text(r.get("as_requested_share") or {"mean": None}, n=False),
+             stat_text(r.get("code_nn_ratio") or {"mean": None}, 1, 2, n=False)] for r in g["rows"]]
+    seeds = ", ".join(map(str, g["autoencoder_seeds"]))
+    claims = [c for c in results.get("claims") or [] if c["key"] in GENERATION_CLAIMS]
+    profile = (results.get("profile") or {}).get("name")
+    lines = [f"Data preset `{results.get('preset') or 'none'}`, profile `{profile}`, "
+             f"multimnist {results.get('version') or '?'}: {g['n_per_seed']} images a row on each autoencoder seed "
+             f"({seeds}), mean ± std over the seeds. Readable: the reader at least {g['readable_threshold']} sure of "
+             "both digits; as asked: readable and read as the number asked (reconstructions and real images: as "
+             "their own); code distance: nearest training code against held-out codes' (below 1: closer than "
+             "unseen data). Rendered from that run's results.json by `python -m multimnist.report.readme`.", "",
+             *_table(["images", "readable %", "Frechet distance", "read as asked %", "code distance"], rows)]
+    lines += [f"- {c['statement']}: **{c['verdict']}**. {c['ours']}; {c['why']}." for c in claims]
+    return "\n".join(lines).rstrip("\n")
 
 
 def _claims(results: dict) -> list[str]:
@@ -242,7 +270,8 @@ def _blocks(results: dict, matrix: dict | None, regimes: dict | None, timings: d
             (ACROSS_BEGIN, ACROSS_END): matrix and across_tables(matrix),
             (SUMMARY_BEGIN, SUMMARY_END): matrix and claims_summary(matrix),
             (REGIMES_BEGIN, REGIMES_END): regimes and regime_table(regimes),
-            (TIMINGS_BEGIN, TIMINGS_END): timings and timings_table(timings)}
+            (TIMINGS_BEGIN, TIMINGS_END): timings and timings_table(timings),
+            (GENERATION_BEGIN, GENERATION_END): generation_table(results)}
 
 
 def render(text: str, blocks: dict) -> str:
