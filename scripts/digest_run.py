@@ -8,6 +8,7 @@ run finishes (possibly on different days and machines):
 
     DEST/results.json, report.md, profile.json   the run's claims table, its report and its settings
     DEST/steps.json                              each step's hash and wall seconds (the summaries left out)
+    DEST/looks.json                              the sequential design's looks (claims open, seeds added), if any
     DEST/{classifiers,ablations}/CONFIG/seed-S/{config.yaml,metrics.json,history.csv}
                                                  the regularizers' runs the regime view reads (report/regimes.py)
     DEST/generation/SAMPLER.png, SAMPLER-numbers.png
@@ -29,6 +30,7 @@ from multimnist.errors import UserError
 from multimnist.files import atomic_path, write_json
 from multimnist.layout import HISTORY, METRICS
 from multimnist.report.claims import BEST_SAMPLER
+from multimnist.report.pipeline import LOOKS
 from multimnist.report.regimes import CONFIGS, config_folders
 
 TOP = ("results.json", "report.md", "profile.json")
@@ -54,6 +56,8 @@ def digest(run: Path, dest: Path) -> list[Path]:
     write_json(dest / "steps.json", {step: {k: v for k, v in entry.items() if k != "summary"}
                                      for step, entry in steps.items()})
     written.append(dest / "steps.json")
+    if (run / LOOKS).is_file():
+        written.append(_copy(run / LOOKS, dest / LOOKS))
     for folder in folders.values():
         for seed in sorted(folder.glob("seed-*")):
             target = dest / folder.relative_to(run) / seed.name

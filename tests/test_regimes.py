@@ -118,11 +118,14 @@ def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path,
     for seed in (0, 1, 10):  # the claims' sampler's figures of the first autoencoder seed travel (by number, not name)
         (runs[0] / "generation" / f"seed-{seed}").mkdir(parents=True)
         (runs[0] / "generation" / f"seed-{seed}" / f"{BEST_SAMPLER}-numbers.png").write_bytes(b"seed %d" % seed)
+    write_json(runs[0] / "looks.json", {"looks": [{"look": 1, "seeds": 3, "open": [], "more_seeds": {}}]})
     for run, dest in zip(runs, digests, strict=True):
         assert digest.main([str(run), str(dest)]) == 0
     assert (digests[0] / "generation" / f"{BEST_SAMPLER}-numbers.png").read_bytes() == b"seed 0"
     assert not (digests[0] / "generation" / f"{BEST_SAMPLER}.png").exists()  # not in the run: not invented
     assert not (digests[1] / "generation").exists()
+    assert json.loads((digests[0] / "looks.json").read_text())["looks"][0]["seeds"] == 3
+    assert not (digests[1] / "looks.json").exists()  # a fixed design has none
     assert not list((tmp_path / "digests").rglob("model.keras"))  # the weights stay behind
     steps = json.loads((digests[0] / "steps.json").read_text())
     assert steps == {"classifiers": {"hash": "abc", "seconds": 12.5}}  # wall times kept, summaries left out
