@@ -273,3 +273,16 @@ def test_time_estimates_follow_the_measured_runs(monkeypatch):
     between = study.Profile("half", train_size=40000, seeds=(0, 1), classifier_epochs=25)
     assert sum(quick.values()) < sum(s.cost for s in study.build_steps(Path("unused"), between)) \
         < sum(paper.values())
+
+
+def test_the_generation_step_hash_covers_the_guidance(monkeypatch):
+    """class-diffusion's guidance is a default of the sampler, not a fit: a run finished with another one scores
+    its samplers again (the fits are kept) instead of keeping images drawn with the old guidance."""
+    def hashes():
+        steps = study.build_steps(Path("unused"), PROFILES["quick"])
+        return {s.name: study.step_hash(s, {}, PROFILES["quick"]) for s in steps}
+
+    before = hashes()
+    monkeypatch.setattr(study, "GUIDANCE", study.GUIDANCE + 1)
+    after = hashes()
+    assert [name for name in before if before[name] != after[name]] == ["generation"]

@@ -39,7 +39,7 @@ from multimnist.experiments.reader import load_reader_config, train_reader
 from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.latent.mixture import read_kept_mixture
-from multimnist.latent.samplers import LEARNED, SAMPLERS
+from multimnist.latent.samplers import GUIDANCE, LEARNED, SAMPLERS
 from multimnist.layout import METRICS
 from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
 
@@ -360,7 +360,8 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
                                                   options=sampler_options(profile))
                       for s in final_seeds},
              {"n": profile.n_generate, "seed": 0, "autoencoder_seeds": profile.autoencoder_seeds,
-              "samplers": list(SAMPLERS), "options": sampler_options(profile), **extra(["autoencoder"])},
+              "samplers": list(SAMPLERS), "options": sampler_options(profile), "guidance": GUIDANCE,
+              **extra(["autoencoder"])},
              ("data", "autoencoder", "reader"), outputs=("generation",)),
         Step("explorer", lambda: str(study_explorer(out, data, profile.autoencoder_seeds[0])),
              {"autoencoder_seed": profile.autoencoder_seeds[0], "encoding": EXPLORER_ENCODING},
