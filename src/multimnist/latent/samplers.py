@@ -344,7 +344,7 @@ class ClassDiffusion(Diffusion):
     """The latent diffusion model with the number as a one-hot input (dropped for `class_dropout` of the
     training codes, so one network also draws unconditionally: there it picks the number with its share of the
     training codes). `guidance` w > 0 sharpens the conditional draws (classifier-free guidance: more images
-    readable as the number asked, at some cost in Frechet distance past w = 1)."""
+    readable as the number asked, at a growing cost in Frechet distance: docs/generation.md)."""
 
     name = "class-diffusion"
     conditional = True
