@@ -21,6 +21,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from multimnist.layout import step_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "results" / "timings.json"
 DIGESTS = ROOT / "docs" / "results" / "runs"
@@ -30,7 +32,8 @@ JOBS = 2  # the Makefile's: a row counts only runs with the jobs its command pas
 COMMANDS = {"quick": ("make reproduce PROFILE=quick", "the quick profile (a smoke test: every step on small data, "
                                                       "one seed), --jobs 2"),
             "paper": ("make reproduce", "the paper profile (the study's settings) on one preset, --jobs 2")}
-NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json), so start-up and the first install "
+NOTE = ("Each run's figure is the sum of its steps' seconds (its steps.json, every look of the sequential design "
+        "counted), so start-up and the first install "
         "are not in it; load: the machine's 5-minute load average when a run was recorded (on 2 cores, above 2 "
         "means other work shared them). Rendered from `docs/results/timings.json` (`make timings`, "
         "`benchmarks/timings.py`).")
@@ -42,7 +45,7 @@ def run_record(run: Path, machine: str, source: str, load: float | None = None) 
     profile = json.loads((run / "profile.json").read_text())
     return {"source": source, "profile": profile["profile"]["name"], "preset": profile["profile"].get("preset"),
             "version": profile.get("multimnist_version"), "jobs": profile.get("jobs"),
-            "seconds": round(sum(s["seconds"] for s in steps.values()), 1), "machine": machine, "load": load}
+            "seconds": round(sum(step_seconds(s) for s in steps.values()), 1), "machine": machine, "load": load}
 
 
 def this_machine() -> tuple[str, float | None]:

@@ -146,3 +146,26 @@ def test_verbose_logging_says_why_each_step_runs_and_what_it_took(recorded, conf
     with caplog.at_level("INFO", logger="multimnist"):  # without -v: none of it
         recorded()
     assert caplog.records and not any(r.levelname == "DEBUG" for r in caplog.records)
+
+
+
+def test_a_step_run_again_keeps_the_seconds_of_its_earlier_runs(recorded, tmp_path):
+    """A later look trains more seeds of a configuration: its step runs again, and steps.json keeps the earlier
+    run's hash and seconds beside the new one, so the run's time is every run's, not the last look's."""
+    import json
+
+    from multimnist.layout import step_seconds
+
+    recorded()
+    path = tmp_path / "run" / "steps.json"
+    first = json.loads(path.read_text())
+    assert first["classifiers"]["earlier"] == []
+    first["classifiers"]["seconds"] = 100.0  # as if the first look's classifiers had taken 100 s
+    path.write_text(json.dumps(first))
+    assert "classifiers" in recorded(more_seeds={"regularized": 5})
+    steps = json.loads(path.read_text())
+    assert steps["classifiers"]["earlier"] == [{"hash": first["classifiers"]["hash"], "seconds": 100.0}]
+    assert steps["classifiers"]["hash"] != first["classifiers"]["hash"]
+    assert step_seconds(steps["classifiers"]) == 100.0 + steps["classifiers"]["seconds"]
+    assert steps["data"] == first["data"] and step_seconds(steps["data"]) == steps["data"]["seconds"]  # kept
+    assert step_seconds({"hash": "abc", "seconds": 7.0}) == 7.0  # a steps.json written before `earlier`

@@ -83,3 +83,9 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
         return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
     except (TypeError, ValueError) as e:
         raise UserError(f"cannot read {path}: {e}") from None
+
+
+def step_seconds(record: dict) -> float:
+    """All the seconds a reproduce folder's steps.json says were spent on a step: its last run, and the earlier runs
+    a later look of the sequential design (or a changed input) replaced (`earlier`; older steps.json have none)."""
+    return record.get("seconds", 0.0) + sum(r.get("seconds", 0.0) for r in record.get("earlier", []))

@@ -411,6 +411,14 @@ def source_text(source: dict) -> str:
     return f"files {source['path']} (" + ", ".join(f"{n} sha256 {h[:12]}" for n, h in source["files"].items()) + ")"
 
 
+def earlier_runs(record: dict | None) -> list[dict]:
+    """A step's finished runs in this folder before the one replacing `record` (its hash and seconds each): a
+    later look that trained more seeds, or inputs that changed. With `seconds` they are the time spent on it."""
+    if not record:
+        return []
+    return [*record.get("earlier", []), {"hash": record.get("hash"), "seconds": record.get("seconds", 0.0)}]
+
+
 def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
     """What a step's result depends on: its settings, the hashes of the steps it reads, the profile, the version."""
     key = json.dumps({"settings": step.settings, "needs": [upstream[n] for n in step.needs if n in upstream],
@@ -466,7 +474,8 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         t0 = time.time()
         summary = step.run()
         seconds = time.time() - t0
-        state[step.name] = {"hash": hashes[step.name], "seconds": round(seconds, 1), "summary": summary}
+        state[step.name] = {"hash": hashes[step.name], "seconds": round(seconds, 1), "summary": summary,
+                            "earlier": earlier_runs(record)}
         write_json(state_path, state)
         spent += seconds
         done_cost += step.cost

@@ -26,7 +26,7 @@ from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize, wilson_interval
 from multimnist.files import write_json
 from multimnist.latent.explorer import EXPLORER, read_explorer
-from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json
+from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json, step_seconds
 from multimnist.paper import CONFUSED_PAIRS
 from multimnist.report.claims import pair_counts, verdict_counts
 
@@ -177,7 +177,7 @@ def results_json(loaded: dict, claims) -> dict:
         "profile": profile.get("profile"),
         "preset": (loaded.get("meta") or {}).get("preset"),
         "data_source": data_source(loaded.get("meta")),
-        "steps": {k: v.get("seconds") for k, v in (loaded.get("steps") or {}).items() if isinstance(v, dict)},
+        "steps": {k: step_seconds(v) for k, v in (loaded.get("steps") or {}).items() if isinstance(v, dict)},
         "data": data_summary(loaded.get("stats")),
         "classifiers": {g: config_summary(runs) for g, runs in loaded["runs"].items()},
         "pairs": pair_rows(loaded.get("confusions") or {}),
