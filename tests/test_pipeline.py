@@ -55,6 +55,11 @@ def test_open_claims_get_the_next_looks_seeds_until_decided_or_the_cap(fake_stud
     assert [(k["look"], k["seeds"], k["open"]) for k in looks["looks"]] == [(1, 3, ["b", "c"]), (2, 5, ["c"]),
                                                                             (3, 10, ["c"])]
     assert "no step trains ghost" in caplog.text
+    from multimnist.experiments.study import PROFILES, networks
+
+    paper = networks(PROFILES["paper"])  # the networks trained by each look: the design's budget, as it went
+    assert [k["networks"] for k in looks["looks"]] == [paper, paper + 2 * 2 + 2, paper + 2 * 2 + 7]
+    assert (paper, networks(PROFILES["quick"])) == (133, 8)  # docs/claims.md states the paper profile's
 
 
 def test_a_fixed_design_is_one_look_with_its_report(fake_study, tmp_path):

@@ -226,6 +226,15 @@ def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[
     return sizes
 
 
+NOT_TRAINING = ("data", "inspect", "compare", "generation", "report")  # steps that train no network
+
+
+def networks(profile: Profile, more: Mapping[str, int] | None = None) -> int:
+    """How many networks a profile trains (classifiers, sweeps, autoencoders, the reader), with the seeds a later
+    look added (`more`): the sequential design's budget."""
+    return sum(runs for name, (runs, _) in step_sizes(profile, more).items() if name not in NOT_TRAINING)
+
+
 def estimate_seconds(step: str, profile: Profile, more: Mapping[str, int] | None = None) -> float:
     """A step's expected seconds on the development machine: its runs' setup, plus the paper profile's measured
     seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS); generation

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from multimnist.experiments.study import Profile, load_profile, run_study, study_configurations
+from multimnist.experiments.study import Profile, load_profile, networks, run_study, study_configurations
 from multimnist.files import write_json
 from multimnist.report.claims import configs_needing_seeds, study_claims, study_design
 from multimnist.report.results import load_study
@@ -42,7 +42,8 @@ def seeds_until_decided(out: Path, profile: str | Profile, **options) -> dict[st
     ended with beyond the profile's ({} for a fixed design, or when the first look decides every claim)."""
     more: dict[str, int] = {}
     looks: list[dict] = []
-    trainable = study_configurations(load_profile(profile))
+    spec = load_profile(profile).with_seeds(options.get("seeds"))
+    trainable = study_configurations(spec)
     look = 0
     while True:
         run_study(out, profile, more_seeds=more, **options)
@@ -52,9 +53,10 @@ def seeds_until_decided(out: Path, profile: str | Profile, **options) -> dict[st
             break
         claims = study_claims(loaded)
         wanted = configs_needing_seeds(claims)
-        record = {"look": look + 1, "seeds": design.looks[look], "open": [c.key for c in claims
-                                                                           if _is_open(c)], "more_seeds": {}}
+        record = {"look": look + 1, "seeds": design.looks[look], "networks": networks(spec, more),
+                  "open": [c.key for c in claims if _is_open(c)], "more_seeds": {}}
         looks.append(record)
+        write_json(out / LOOKS, {"design": design.describe(), "looks": looks, "more_seeds": more})
         if not wanted or look + 1 >= len(design.looks):
             break
         n = design.looks[look + 1]
