@@ -170,8 +170,11 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     for claim in matrix["claims"]:
         row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] for r in matrix["regimes"])
         assert (row + f" | {claim['status']} |" in summary) is (not claim["beyond"]), claim["key"]
-    tally = re.search(r"claims, each judged in 3 paper-profile runs of multimnist [0-9.]+, one per data preset, each "
-                      r"verdict as that version.s claims table gave it: (.*?)\.", summary)[1]
+    made, tally = re.search(r"claims, each judged in 3 paper-profile runs, one per data preset \((.*?)\), each "
+                            r"verdict as its run.s claims table gave it: (.*?)\.", summary).groups()
+    for regime in matrix["regimes"]:  # each regime's version and how its seeds were chosen
+        assert f"`{regime['name']}`" in made and f"multimnist {regime['version']}, " in made
+        assert (f"{regime['seeds']} seeds a side" in made) or ("seeds until decided" in made)
     counted = dict((s.rsplit(" ", 1)[0], int(s.rsplit(" ", 1)[1])) for s in tally.split(", "))
     assert sum(counted.values()) == len(study) and counted["robust"] == sum(c["status"] == "robust" for c in study)
     legend = summary.splitlines()[-1]

@@ -230,6 +230,8 @@ def across(runs: list[dict]) -> dict:
     return {
         "regimes": [{"name": r["regime"], "run": r["run"], "data": r["data"],
                      "profile": (r["results"].get("profile") or {}).get("name"),
+                     "seeds": len((r["results"].get("profile") or {}).get("seeds") or ()) or None,
+                     "max_seeds": (r["results"].get("profile") or {}).get("max_seeds"),
                      "version": r["results"].get("version"), "verdicts": r["results"]["verdicts"]} for r in runs],
         "claims": claims,
         "cells": cells,

@@ -231,6 +231,14 @@ LEGEND = ("Verdicts: *yes*, *partly*, *no* when the 95% interval of our estimate
           "construction everywhere.")
 
 
+def _design(regime: dict) -> str:
+    """How a regime's run chose its seeds: '3 seeds a side', or 'seeds until decided, 3 to 10 a side'."""
+    seeds, cap = regime.get("seeds"), regime.get("max_seeds")
+    if seeds and cap and cap > seeds:
+        return f"seeds until decided, {seeds} to {cap} a side"
+    return f"{seeds} seeds a side" if seeds else "seeds not recorded"
+
+
 def claims_summary(matrix: dict) -> str:
     """The README's one results table: each of the study's claims (not the project's own), its verdict in each
     regime and its status across them, family by family, with the tally and a legend."""
@@ -238,9 +246,12 @@ def claims_summary(matrix: dict) -> str:
     by_key = {c["key"]: c for c in matrix["claims"]}
     claims = [by_key[k] for keys in FAMILIES.values() for k in keys if k in by_key and not by_key[k]["beyond"]]
     counts = Counter(c["status"] for c in claims)
-    versions = sorted({str(r.get("version")) for r in matrix["regimes"]})
-    lines = [f"{len(claims)} of the study's claims, each judged in {len(regimes)} paper-profile runs of multimnist "
-             f"{', '.join(versions)}, one per data preset, each verdict as that version's claims table gave it: "
+    runs = {}  # the regimes by the version and design of their runs
+    for r in matrix["regimes"]:
+        runs.setdefault(f"multimnist {r.get('version')}, {_design(r)}", []).append(f"`{r['name']}`")
+    made = "; ".join(f"{', '.join(names)}: {how}" for how, names in runs.items())
+    lines = [f"{len(claims)} of the study's claims, each judged in {len(regimes)} paper-profile runs, one per data "
+             f"preset ({made}), each verdict as its run's claims table gave it: "
              + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) + ". Rendered from "
              "`docs/results/across.json` by `python -m multimnist.report.readme`.", ""]
     lines += _table(["claim", *(f"`{r}`" for r in regimes), "across regimes"],
