@@ -158,6 +158,18 @@ def test_score_table_on_tiny_runs(runs, tmp_path):
                  *[f"{s}.png" for s in SAMPLERS], *[f"{s}.npz" for s in SAMPLERS], "real.png",
                  "reconstruction.png"):
         assert (tmp_path / name).is_file(), name
+
+    # Scored again with the same autoencoder, reader and settings (a later look adding autoencoder seeds): kept,
+    # nothing drawn or fitted again; another setting scores again.
+    stamp = (tmp_path / "scores.json").stat().st_mtime_ns
+    assert score_samplers(ae, reader, data, tmp_path, n=40, options=dict.fromkeys(LEARNED, tiny)) == rows
+    assert (tmp_path / "scores.json").stat().st_mtime_ns == stamp
+    again = score_samplers(ae, reader, data, tmp_path, n=40, samplers=["gaussian"])
+    assert [r["sampler"] for r in again] == ["gaussian", "reconstruction", "real"]
+    stamp = (tmp_path / "scores.json").stat().st_mtime_ns
+    (tmp_path / "gaussian.npz").unlink()  # a file gone: scored again
+    assert score_samplers(ae, reader, data, tmp_path, n=40, samplers=["gaussian"])[0]["sampler"] == "gaussian"
+    assert (tmp_path / "scores.json").stat().st_mtime_ns != stamp and (tmp_path / "gaussian.npz").is_file()
     md = (tmp_path / "scores.md").read_text()
     equal_n = "none" if scores["equal_n"] is None else scores["equal_n"]  # a 1-epoch reader may read nothing
     assert "claims table" in md and f"Readable threshold: {CONFIDENT}" in md and f"equal_n: {equal_n}" in md

@@ -9,11 +9,13 @@ verdict names tested against noise (see multimnist.evaluation.generation).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from multimnist._version import __version__
 from multimnist.data import read_dataset
 from multimnist.data.dataset import HEIGHT, WIDTH
 from multimnist.data.prepare import to_inputs
@@ -30,11 +32,12 @@ from multimnist.evaluation.generation import (
 from multimnist.experiments.reader import load_reader, read_images
 from multimnist.experiments.scores import scores_markdown
 from multimnist.figures.png import number_counts_figure, sample_grid_figure
-from multimnist.files import sha256_arrays, write_json, write_npz, write_text
+from multimnist.files import sha256_arrays, sha256_file, write_json, write_npz, write_text
 from multimnist.formatting import csv_text
 from multimnist.latent.mixture import as_mixture, keep_mixture
 from multimnist.latent.samplers import (
     CONDITIONAL,
+    GUIDANCE,
     LEARNED,
     SAMPLERS,
     SEEDED,
@@ -42,7 +45,7 @@ from multimnist.latent.samplers import (
     make_sampler,
     numbers_asked,
 )
-from multimnist.layout import read_metrics, require_finished_run
+from multimnist.layout import METRICS, read_json, read_metrics, require_finished_run
 from multimnist.models.autoencoder import split
 from multimnist.models.reader import reading_model
 from multimnist.training.inference import predict
@@ -283,6 +286,11 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
         raise UserError(f"fit_on must be one of {', '.join(FIT_ON)}, got {fit_on!r}")
     if n < 2 or not samplers:
         raise UserError("scoring needs at least 2 images per sampler and at least one sampler")
+    inputs = score_inputs(model_run, reader_run, n, seed, fit_on, samplers, options)
+    kept = kept_scores(out, inputs)
+    if kept is not None:
+        log.info("%s: scored earlier with the same autoencoder, reader and settings; kept", out)
+        return kept
     parts, reader = load_autoencoder(model_run), reading_model(load_reader(reader_run))
     ds = read_dataset(data)
     _check_same_data(model_run, ds, data)
@@ -326,8 +334,32 @@ def score_samplers(model_run, reader_run, data, out, n: int = 1000, seed: int = 
                                      "seed": seed, "autoencoder_seed": read_metrics(model_run).get("seed"),
                                      "fit_on": fit_on, "model_run": str(model_run),
                                      "reader_run": str(reader_run), "copy_threshold": ref.copy_below,
-                                     "versions": versions()})
+                                     "inputs": inputs, "versions": versions()})
     return table["rows"]
+
+
+def score_inputs(model_run, reader_run, n: int, seed: int, fit_on: str, samplers, options) -> dict:
+    """What a scoring depends on: the autoencoder and the reader (their metrics.json, written last by a finished
+    training: another training is another file, and it records the data's hash), the settings, the guidance
+    default and the version."""
+    return {"autoencoder": sha256_file(Path(model_run) / METRICS), "reader": sha256_file(Path(reader_run) / METRICS),
+            "n": n, "seed": seed, "fit_on": fit_on, "samplers": list(samplers), "options": options or {},
+            "guidance": GUIDANCE, "version": __version__}
+
+
+def kept_scores(out: Path, inputs: dict) -> list[dict] | None:
+    """The rows of an earlier scoring in `out` with the same inputs, whose files are all there (a later look of
+    the sequential design adds autoencoder seeds: the seeds scored before are not scored again); else None."""
+    try:
+        scores = read_json(out / "scores.json")
+    except UserError:
+        return None
+    if scores.get("inputs") != json.loads(json.dumps(inputs)):
+        return None
+    names = [r["sampler"] for r in scores.get("rows", [])]
+    if not all((out / f"{name}.npz").is_file() for name in names):
+        return None
+    return scores["rows"]
 
 
 def numbers_figure(path, fitted, decoder, reader, seed: int) -> None:
