@@ -11,9 +11,8 @@ run finishes (possibly on different days and machines):
     DEST/looks.json                              the sequential design's looks (claims open, seeds added), if any
     DEST/{classifiers,ablations}/CONFIG/seed-S/{config.yaml,metrics.json,history.csv}
                                                  the regularizers' runs the regime view reads (report/regimes.py)
-    DEST/generation/SAMPLER.png, SAMPLER-numbers.png
-                                                 the claims' sampler's images on the first autoencoder seed
-                                                 (the README's figure of numbers on request), where the run has them
+    DEST/generation/SAMPLER-asked.png            one image of each number asked of the claims' sampler on the
+                                                 first autoencoder seed (the README's figure of numbers on request)
 
 `multimnist report --across DEST_A DEST_B ... --out DIR` then works on the digests as on the run folders.
 """
@@ -27,11 +26,14 @@ import sys
 from pathlib import Path
 
 from multimnist.errors import UserError
+from multimnist.figures.png import one_per_number_figure
 from multimnist.files import atomic_path, write_json
 from multimnist.layout import HISTORY, METRICS
 from multimnist.report.claims import BEST_SAMPLER
 from multimnist.report.pipeline import LOOKS
 from multimnist.report.regimes import CONFIGS, config_folders
+
+import numpy as np
 
 TOP = ("results.json", "report.md", "profile.json")
 PER_SEED = ("config.yaml", METRICS, HISTORY)
@@ -64,11 +66,23 @@ def digest(run: Path, dest: Path) -> list[Path]:
             target.mkdir(parents=True, exist_ok=True)
             written += [_copy(seed / name, target / name) for name in PER_SEED]
     seeds = sorted((run / "generation").glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
-    for name in (f"{BEST_SAMPLER}.png", f"{BEST_SAMPLER}-numbers.png"):
-        if seeds and (seeds[0] / name).is_file():
-            (dest / "generation").mkdir(exist_ok=True)
-            written.append(_copy(seeds[0] / name, dest / "generation" / name))
+    if seeds and (seeds[0] / f"{BEST_SAMPLER}.npz").is_file():
+        figure = numbers_figure(seeds[0], dest / "generation" / f"{BEST_SAMPLER}-asked.png")
+        written += [figure] if figure else []
     return written
+
+
+def numbers_figure(scored: Path, path: Path) -> Path | None:
+    """One image of each number asked of the claims' sampler (its images as the generation step scored them),
+    asked>read: the README's figure of numbers on request. None for a sampler that was asked no numbers."""
+    with np.load(scored / f"{BEST_SAMPLER}.npz", allow_pickle=False) as f:
+        if "asked" not in f.files:
+            return None
+        images, asked, read, readable = f["images"], f["asked"], f["numbers"], f["readable"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return one_per_number_figure(images, asked, read, readable, path,
+                                 f"{BEST_SAMPLER}, autoencoder {scored.name}: the first image asked of each number "
+                                 "(asked>read, ? = not confident)")
 
 
 def main(argv=None) -> int:

@@ -152,3 +152,19 @@ def test_the_grids_title_each_image_by_its_two_digit_number(tmp_path, monkeypatc
     samples, hard = titled
     assert samples == ["02", "05", "09", "12"]
     assert sorted(t.split(" ")[0] for t in hard) == sorted(f"{v:02d}" for v in y)
+
+
+def test_one_image_of_each_number_asked_first_come_titled_asked_and_read(monkeypatch, tmp_path):
+    from multimnist.figures import png as figures
+
+    shown = []
+    monkeypatch.setattr(figures, "sample_grid_figure",
+                        lambda images, titles, path, **kw: shown.append((images.tolist(), titles)) or path)
+    asked, read = np.array([7, 3, 7, 50, 3]), np.array([7, 8, 7, 50, 3])
+    images = np.arange(5).reshape(5, 1, 1)
+    path = figures.one_per_number_figure(images, asked, read, np.array([True, True, True, False, True]),
+                                         tmp_path / "f.png", "t")
+    assert path == tmp_path / "f.png"
+    assert shown == [([[[1]], [[0]], [[3]]], ["03>08", "07>07", "50>?"])]  # the first of each, in number order
+    assert figures.one_per_number_figure(images[:0], asked[:0], read[:0], asked[:0] > 0, tmp_path / "g.png",
+                                         "t") is None

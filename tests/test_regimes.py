@@ -115,14 +115,20 @@ def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path,
     digest = load_script("digest_run")
     runs = [_paper_run(tmp_path / "study", "study", 0.03), _paper_run(tmp_path / "faint", "faint", -0.03)]
     digests = [tmp_path / "digests" / r.name for r in runs]
-    for seed in (0, 1, 10):  # the claims' sampler's figures of the first autoencoder seed travel (by number, not name)
+    rng = np.random.default_rng(0)
+    for seed in (0, 1, 10):  # the claims' sampler's images of the first autoencoder seed (by number, not name)
         (runs[0] / "generation" / f"seed-{seed}").mkdir(parents=True)
-        (runs[0] / "generation" / f"seed-{seed}" / f"{BEST_SAMPLER}-numbers.png").write_bytes(b"seed %d" % seed)
+        asked = np.array([7, 3, 7, 50, 3] if seed == 0 else [1, 2])
+        np.savez(runs[0] / "generation" / f"seed-{seed}" / f"{BEST_SAMPLER}.npz", asked=asked,
+                 images=rng.integers(0, 255, (len(asked), 28, 39), dtype=np.uint8), numbers=asked,
+                 readable=np.array([True, False, True, True, True][:len(asked)]))
     write_json(runs[0] / "looks.json", {"looks": [{"look": 1, "seeds": 3, "open": [], "more_seeds": {}}]})
     for run, dest in zip(runs, digests, strict=True):
         assert digest.main([str(run), str(dest)]) == 0
-    assert (digests[0] / "generation" / f"{BEST_SAMPLER}-numbers.png").read_bytes() == b"seed 0"
-    assert not (digests[0] / "generation" / f"{BEST_SAMPLER}.png").exists()  # not in the run: not invented
+    figure = digests[0] / "generation" / f"{BEST_SAMPLER}-asked.png"  # one image of each of 3, 7, 50: seed 0's
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5_000
+    assert digest.numbers_figure(runs[0] / "generation" / "seed-0", tmp_path / "f.png") == tmp_path / "f.png"
+    assert not list((digests[0] / "generation").glob("*numbers*"))  # the 1 MB figure of every number stays
     assert not (digests[1] / "generation").exists()
     assert json.loads((digests[0] / "looks.json").read_text())["looks"][0]["seeds"] == 3
     assert not (digests[1] / "looks.json").exists()  # a fixed design has none

@@ -20,6 +20,19 @@ def sample_grid_figure(images: np.ndarray, titles, path: Path, cols: int = 8, ti
     return save_figure(fig, path)
 
 
+def one_per_number_figure(images: np.ndarray, asked: np.ndarray, read: np.ndarray, readable: np.ndarray, path: Path,
+                          title: str, cols: int = 10) -> Path | None:
+    """The first image asked of each number, in the numbers' order, titled 'asked>read' ('?' where the reader is
+    not confident): a conditional sampler's images on one page. None when no image was asked of any number."""
+    numbers = np.unique(asked)
+    if not len(numbers):
+        return None
+    first = np.array([np.flatnonzero(asked == k)[0] for k in numbers])
+    titles = [f"{a:02d}>{r:02d}" if ok else f"{a:02d}>?" for a, r, ok in
+              zip(asked[first], read[first], readable[first], strict=True)]
+    return sample_grid_figure(images[first], titles, path, cols=cols, title=title)
+
+
 def class_histogram_figure(stats: dict, path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(10, 3.6))
     classes = list(stats["counts"])
