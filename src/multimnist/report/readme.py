@@ -27,7 +27,7 @@ from multimnist.files import write_text
 from multimnist.formatting import MISSING
 from multimnist.layout import read_json
 from multimnist.report.across import STATUSES
-from multimnist.report.claims import CHALLENGER_HISTORY, FAMILIES, NOT_COUNTED, counts_text
+from multimnist.report.claims import BEST_SAMPLER, CHALLENGER_HISTORY, FAMILIES, NOT_COUNTED, counts_text
 from multimnist.report.criteria import stat_text
 from multimnist.report.study import display_order, study_figures
 
@@ -121,6 +121,9 @@ def generation_table(results: dict) -> str | None:
              "unseen data). Rendered from that run's results.json by `python -m multimnist.report.readme`.", "",
              *_table(["images", "readable %", "Frechet distance", "read as asked %", "code distance"], rows)]
     lines += [f"- {c['statement']}: **{c['verdict']}**. {c['ours']}; {c['why']}." for c in claims]
+    if BEST_SAMPLER not in {r["sampler"] for r in g["rows"]}:
+        lines += ["", f"This run predates `{BEST_SAMPLER}` and the claims on it: [Generation](docs/generation.md) "
+                      "gives its development figures until the paper runs are made again."]
     return "\n".join(lines).rstrip("\n")
 
 
