@@ -206,7 +206,7 @@ def test_the_generation_block_is_each_image_set_then_the_generation_claims():
     assert lines[-1] == "- Numbers on request: **yes**. 81.7 vs 64.2; for it p = 0.001."  # not the study's claims
     assert generation_table({**results, "generation": None}) is None
     older = generation_table({**results, "generation": {**results["generation"], "rows": rows[1:]}})
-    assert older.splitlines()[-1].startswith("This run predates `class-diffusion`")  # a run without the sampler
+    assert older.splitlines()[-1].startswith("- This run predates `class-diffusion`")  # a run without the sampler
     assert "predates" not in generation_table(results)
 
 

@@ -37,6 +37,7 @@ ACROSS_BEGIN, ACROSS_END = "<!-- across:begin -->", "<!-- across:end -->"
 SUMMARY_BEGIN, SUMMARY_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 TIMINGS_BEGIN, TIMINGS_END = "<!-- timings:begin -->", "<!-- timings:end -->"
 GENERATION_BEGIN, GENERATION_END = "<!-- generation:begin -->", "<!-- generation:end -->"
+README_SAMPLERS = ("gaussian", "gmm", BEST_SAMPLER)  # the study's, the mixture by BIC, the claims'
 GENERATION_CLAIMS = ("better_sampler", "sampler_near_ceiling", "numbers_on_request")  # the README's, in this order
 MARKS = {"helps": "✓", "hurts": "✗", "within noise": "~"}
 
@@ -106,10 +107,11 @@ def generation_table(results: dict) -> str | None:
     g = results.get("generation")
     if not g or not g.get("rows"):
         return None
+    shown = [r for r in g["rows"] if r["kind"] != "sampler" or r["sampler"] in README_SAMPLERS]
     rows = [[f"`{r['sampler']}`" if r["kind"] == "sampler" else r["sampler"],
              stat_text(r["readable_share"], n=False), stat_text(r["frechet_distance"], 1, 1, n=False),
              stat_text(r.get("as_requested_share") or {"mean": None}, n=False),
-             stat_text(r.get("code_nn_ratio") or {"mean": None}, 1, 2, n=False)] for r in g["rows"]]
+             stat_text(r.get("code_nn_ratio") or {"mean": None}, 1, 2, n=False)] for r in shown]
     seeds = ", ".join(map(str, g["autoencoder_seeds"]))
     claims = [c for c in results.get("claims") or [] if c["key"] in GENERATION_CLAIMS]
     profile = (results.get("profile") or {}).get("name")
@@ -118,11 +120,12 @@ def generation_table(results: dict) -> str | None:
              f"({seeds}), mean ± std over the seeds. Readable: the reader at least {g['readable_threshold']} sure of "
              "both digits; as asked: readable and read as the number asked (reconstructions and real images: as "
              "their own); code distance: nearest training code against held-out codes' (below 1: closer than "
-             "unseen data). Rendered from that run's results.json by `python -m multimnist.report.readme`.", "",
+             "unseen data); every sampler's row: docs/results.md. Rendered from that run's results.json by "
+             "`python -m multimnist.report.readme`.", "",
              *_table(["images", "readable %", "Frechet distance", "read as asked %", "code distance"], rows)]
     lines += [f"- {c['statement']}: **{c['verdict']}**. {c['ours']}; {c['why']}." for c in claims]
     if BEST_SAMPLER not in {r["sampler"] for r in g["rows"]}:
-        lines += ["", f"This run predates `{BEST_SAMPLER}` and the claims on it: [Generation](docs/generation.md) "
+        lines += [f"- This run predates `{BEST_SAMPLER}` and the claims on it: [Generation](docs/generation.md) "
                       "gives its development figures until the paper runs are made again."]
     return "\n".join(lines).rstrip("\n")
 
