@@ -67,12 +67,12 @@ def digest(run: Path, dest: Path) -> list[Path]:
             written += [_copy(seed / name, target / name) for name in PER_SEED]
     seeds = sorted((run / "generation").glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
     if seeds and (seeds[0] / f"{BEST_SAMPLER}.npz").is_file():
-        figure = numbers_figure(seeds[0], dest / "generation" / f"{BEST_SAMPLER}-asked.png")
+        figure = asked_figure(seeds[0], dest / "generation" / f"{BEST_SAMPLER}-asked.png")
         written += [figure] if figure else []
     return written
 
 
-def numbers_figure(scored: Path, path: Path) -> Path | None:
+def asked_figure(scored: Path, path: Path) -> Path | None:
     """One image of each number asked of the claims' sampler (its images as the generation step scored them),
     asked>read: the README's figure of numbers on request. None for a sampler that was asked no numbers."""
     with np.load(scored / f"{BEST_SAMPLER}.npz", allow_pickle=False) as f:

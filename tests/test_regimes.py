@@ -127,7 +127,7 @@ def test_the_matrix_from_committed_digests_is_the_matrix_from_the_runs(tmp_path,
         assert digest.main([str(run), str(dest)]) == 0
     figure = digests[0] / "generation" / f"{BEST_SAMPLER}-asked.png"  # one image of each of 3, 7, 50: seed 0's
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5_000
-    assert digest.numbers_figure(runs[0] / "generation" / "seed-0", tmp_path / "f.png") == tmp_path / "f.png"
+    assert digest.asked_figure(runs[0] / "generation" / "seed-0", tmp_path / "f.png") == tmp_path / "f.png"
     assert not list((digests[0] / "generation").glob("*numbers*"))  # the 1 MB figure of every number stays
     assert not (digests[1] / "generation").exists()
     assert json.loads((digests[0] / "looks.json").read_text())["looks"][0]["seeds"] == 3

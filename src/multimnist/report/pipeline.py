@@ -56,24 +56,21 @@ def seeds_until_decided(out: Path, profile: str | Profile, **options) -> dict[st
         record = {"look": look + 1, "seeds": design.looks[look], "networks": networks(spec, more),
                   "open": [c.key for c in claims if _is_open(c)], "more_seeds": {}}
         looks.append(record)
-        write_json(out / LOOKS, {"design": design.describe(), "looks": looks, "more_seeds": more})
-        if not wanted or look + 1 >= len(design.looks):
-            break
-        n = design.looks[look + 1]
-        untrainable = [c for c in wanted if c not in trainable]
-        if untrainable:
-            log.warning("look %d: no step trains %s; the claims comparing them stay open", look + 1,
-                        ", ".join(untrainable))
-        record["more_seeds"] = {c: n for c in wanted if c in trainable and more.get(c, 0) < n}
+        if wanted and look + 1 < len(design.looks):
+            n = design.looks[look + 1]
+            untrainable = [c for c in wanted if c not in trainable]
+            if untrainable:
+                log.warning("look %d: no step trains %s; the claims comparing them stay open", look + 1,
+                            ", ".join(untrainable))
+            record["more_seeds"] = {c: n for c in wanted if c in trainable and more.get(c, 0) < n}
+        more.update(record["more_seeds"])
+        write_json(out / LOOKS, {"design": design.describe(), "looks": looks, "more_seeds": more})  # look by look
         if not record["more_seeds"]:
             break
         log.info("look %d (%d seeds a side): %d claim(s) open; %d configuration(s) to %d seeds: %s", look + 1,
-                 design.looks[look], len(record["open"]), len(record["more_seeds"]), n,
+                 design.looks[look], len(record["open"]), len(record["more_seeds"]), design.looks[look + 1],
                  ", ".join(record["more_seeds"]))
-        more.update(record["more_seeds"])
         look += 1
-    if looks:
-        write_json(out / LOOKS, {"design": study_design(loaded).describe(), "looks": looks, "more_seeds": more})
     return more
 
 
