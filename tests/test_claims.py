@@ -668,3 +668,26 @@ def test_the_data_sentence_leaves_out_unset_knobs():
     text = data_text({"kind": "preset", "preset": "study", "knobs": {"blend": "max", "offset_min": None,
                                                                      "train_distinct": None, "jitter": 2}, "seed": 0})
     assert text == "generator preset 'study' (blend max, jitter 2; data seed 0)"
+
+
+def test_the_report_reads_the_seeds_the_run_trained_not_those_another_run_left(study):
+    """profile.json records the seeds each configuration trained (the profile's lists, then those the looks added):
+    seeds left in the folder by another run are not read; a folder recorded without them reads every seed."""
+    for group in ("classifiers/unregularized", "classifiers/regularized"):
+        for seed in (3, 4):
+            classifier_run(study / group / f"seed-{seed}", group.rsplit("/", 1)[-1], seed, 0.5)
+    write_json(study / "autoencoder" / "final" / "seed-3" / "metrics.json",
+               {"test_mse": 0.9, "latent_size": 55, "epochs_run": 30})
+    everything = load_study(study)  # written before profile.json recorded the seeds: every finished seed
+    assert len(everything["runs"]["classifiers/unregularized"]) == 5 and len(everything["autoencoder"]) == 4
+    lists = {k: list(SEEDS) for k in ("seeds", "ablation_seeds", "sweep_seeds", "autoencoder_seeds")}
+    profile = json.loads((study / "profile.json").read_text())
+    write_json(study / "profile.json", {**profile, "profile": {**profile["profile"], **lists},
+                                        "more_seeds": {"unregularized": 4}})
+    loaded = load_study(study)
+    assert [len(loaded["runs"][f"classifiers/{g}"]) for g in ("unregularized", "regularized")] == [4, 3]
+    assert loaded["dirs"]["classifiers/unregularized"][-1] == "classifiers/unregularized/seed-3"
+    assert len(loaded["autoencoder"]) == 3 and len(loaded["generation"]) == 3
+    assert {f: len(runs) for f, runs in loaded["compression"].items()} == dict.fromkeys(FACTORS, 3)
+    only = load_study(study, seeds=lambda name: (0,))  # the seeds a look had, as the pipeline asks
+    assert len(only["runs"]["classifiers/unregularized"]) == 1 and len(only["generation"]) == 1

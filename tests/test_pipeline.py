@@ -13,11 +13,15 @@ from multimnist.report import pipeline
 import pytest
 
 
+class Calls(list):
+    state: dict
+
+
 @pytest.fixture
 def fake_study(monkeypatch, tmp_path):
     """run_study records the seeds it was asked for; claim b is open until regularized has 5 seeds, c forever
     (one of its configurations, `ghost`, no step trains), a is decided from the first look."""
-    calls: list[dict] = []
+    calls = Calls()
     state = {"more": {}}
 
     def run_study(out, profile, report=None, more_seeds=None, **options):
@@ -33,11 +37,19 @@ def fake_study(monkeypatch, tmp_path):
         return [claim("a", ("unregularized",), False), claim("b", ("regularized", "cf-20"), seeds < 5),
                 claim("c", ("batch-8", "ghost"), True)]
 
+    def load_study(out, seeds=None):  # the claims below read the seeds of regularized the look asked for
+        state["more"] = {"regularized": len(seeds("regularized"))} if seeds("regularized") != (0, 1, 2) else {}
+        state["read"].append({c: len(seeds(c)) for c in ("regularized", "batch-8", "unregularized")})
+        return {}
+
+    state["read"] = []
     monkeypatch.setattr(pipeline, "run_study", run_study)
-    monkeypatch.setattr(pipeline, "load_study", lambda out: {})
+    monkeypatch.setattr(pipeline, "load_study", load_study)
+    monkeypatch.setattr(pipeline, "finished_before", lambda *args, **kwargs: state.get("finished", False))
     monkeypatch.setattr(pipeline, "study_claims", claims)
     monkeypatch.setattr(pipeline, "study_design", lambda loaded: Design.up_to(3, 10, spending="pocock"))
     monkeypatch.setattr(pipeline, "write_report", lambda out: out)
+    calls.state = state
     return calls
 
 
@@ -66,3 +78,18 @@ def test_a_fixed_design_is_one_look_with_its_report(fake_study, tmp_path):
     pipeline.reproduce(tmp_path, "quick")  # no max_seeds
     pipeline.reproduce(tmp_path / "b", "paper", seeds=(0, 1, 2))  # --seeds: a fixed design
     assert fake_study == [{"more": {}, "report": True}] * 2 and not (tmp_path / "looks.json").exists()
+
+
+def test_a_look_whose_steps_finished_is_replayed_from_the_seeds_it_had(fake_study, tmp_path):
+    """A finished or interrupted run started again: the looks whose steps all finished with the same inputs run
+    nothing, and each is judged on the seeds it had, not on those a later look added (a run restarted after its
+    third look's trainings must not judge its first look on ten seeds)."""
+    fake_study.state["finished"] = True
+    pipeline.reproduce(tmp_path, "paper")
+    assert fake_study == [{"more": {"regularized": 5, "cf-20": 5, "batch-8": 10}, "report": True}]
+    assert fake_study.state["read"] == [{"regularized": 3, "batch-8": 3, "unregularized": 3},
+                                        {"regularized": 5, "batch-8": 5, "unregularized": 3},
+                                        {"regularized": 5, "batch-8": 10, "unregularized": 3}]
+    looks = json.loads((tmp_path / "looks.json").read_text())
+    assert [(k["look"], k["seeds"], k["open"]) for k in looks["looks"]] == [(1, 3, ["b", "c"]), (2, 5, ["c"]),
+                                                                            (3, 10, ["c"])]

@@ -4,6 +4,7 @@ The steps' work is replaced by a recorder, so these tests run the pipeline's boo
 skipping) on the real steps and settings without training anything.
 """
 
+import json
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -80,14 +81,31 @@ def test_editing_a_config_reruns_its_step_and_the_steps_that_read_it(recorded, c
     assert recorded() == ["classifiers", *(f"sweep-{k}" for k in study.SIDE_SWEEPS), "compare", "report"]
 
 
-def test_a_later_look_reruns_the_steps_of_the_configurations_given_more_seeds(recorded):
+def test_a_later_look_reruns_the_steps_of_the_configurations_given_more_seeds(recorded, tmp_path):
     """The sequential design asks for more seeds of some configurations: only their steps (and what reads them)
     run again, their finished trainings kept; asking again for the same is nothing new."""
     recorded()
     more = {"regularized": 5, "cf-20": 4, "batch-8": 5}
     assert recorded(more_seeds=more) == ["classifiers", "sweep-batch", "compare", "compression-sweep", "report"]
     assert recorded(more_seeds=more) == []
+    record = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert record["more_seeds"] == more and record["profile"]["seeds"] == [0, 1, 2]  # what the report reads
     assert recorded(more_seeds={**more, "autoencoder": 2}) == ["autoencoder", "generation", "explorer", "report"]
+
+
+def test_a_look_whose_steps_finished_then_or_later_needs_nothing_run(recorded, tmp_path):
+    """finished_before: every step of a look finished with the same inputs, at its last run or an earlier one
+    (the seeds until decided loop replays such a look from its files); a look asking for anything new did not."""
+    out = tmp_path / "run"
+    assert not study.finished_before(out, PROFILE)  # nothing ran
+    recorded()
+    more = {"regularized": 5, "cf-20": 4}
+    assert study.finished_before(out, PROFILE) and not study.finished_before(out, PROFILE, more_seeds=more)
+    recorded(more_seeds=more)
+    assert study.finished_before(out, PROFILE, more_seeds=more)
+    assert study.finished_before(out, PROFILE)  # the first look: in each step's earlier runs
+    assert not study.finished_before(out, PROFILE, more_seeds={"regularized": 6})
+    assert not study.finished_before(out, PROFILE, preset="faint")  # other inputs
 
 
 def test_more_seeds_continue_after_the_profiles_own():

@@ -22,13 +22,39 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from multimnist.errors import UserError
+from multimnist.paper import HEADLINE
 
 CONFIG, HISTORY, MODEL, METRICS, BACKUP = "config.yaml", "history.csv", "model.keras", "metrics.json", "backup"
 DATA_META = "meta.json"
 DATA_SPLITS = {"train": "train.npz", "test": "test.npz"}  # split -> its file in a dataset folder
+
+
+def seeds_for(base: Sequence[int], wanted: int | None) -> tuple[int, ...]:
+    """`base` (the profile's seeds), then the next unused seeds up to `wanted` in all (None: `base` as it is)."""
+    if wanted is None or wanted <= len(base):
+        return tuple(base)
+    start = max(base) + 1
+    return (*base, *range(start, start + wanted - len(base)))
+
+
+def configuration_seeds(profile: Mapping, more: Mapping[str, int] | None, name: str) -> tuple[int, ...]:
+    """The seeds a study's steps train of configuration `name` (a headline network, an ablation's or a side sweep's
+    setting, cf-F for a compression factor, `autoencoder` for the final autoencoders and the samplers scored on
+    them; the name of its folder): the profile's seed list for it (`profile`: the fields of profile.json's
+    "profile"), then the seeds a later look of the sequential design added (`more`, by configuration)."""
+    if name in HEADLINE:
+        base = profile["seeds"]
+    elif name.startswith("cf-"):
+        base = profile["sweep_seeds"]
+    elif name == "autoencoder":
+        base = profile["autoencoder_seeds"]
+    else:
+        base = profile["ablation_seeds"]
+    return seeds_for(base, (more or {}).get(name))
 
 
 def is_complete(run_dir: str | Path) -> bool:

@@ -40,7 +40,7 @@ from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.latent.mixture import read_kept_mixture
 from multimnist.latent.samplers import GUIDANCE, LEARNED, SAMPLERS
-from multimnist.layout import METRICS
+from multimnist.layout import METRICS, seeds_for
 from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
 
 import yaml
@@ -252,14 +252,6 @@ def estimate_seconds(step: str, profile: Profile, more: Mapping[str, int] | None
     return seconds
 
 
-def seeds_for(base: tuple[int, ...], wanted: int | None) -> tuple[int, ...]:
-    """`base` (the profile's seeds), then the next unused seeds up to `wanted` in all (None: `base` as it is)."""
-    if wanted is None or wanted <= len(base):
-        return tuple(base)
-    start = max(base) + 1
-    return (*base, *range(start, start + wanted - len(base)))
-
-
 def study_configurations(profile: Profile) -> set[str]:
     """The names `more_seeds` may give more seeds: the headline configs, the ablations and side sweeps' settings
     the profile runs, cf-F for each compression factor, and `autoencoder` for the final autoencoders."""
@@ -435,6 +427,28 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def finished_before(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
+                    n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
+                    preset: str | None = None, data: str | Path | None = None,
+                    more_seeds: Mapping[str, int] | None = None) -> bool:
+    """Whether every step `run_study` would run with these arguments has finished in OUT with the same inputs, at
+    its last run or an earlier one (a later look that added seeds keeps the earlier seeds' files as they were): a
+    look of the sequential design can then be judged from the files as they are, running nothing. Nothing runs."""
+    out = Path(out)
+    state_path = out / "steps.json"
+    if not state_path.is_file():
+        return False
+    state = json.loads(state_path.read_text())
+    profile = load_profile(profile).with_seeds(seeds).with_data(preset, data)
+    hashes: dict[str, str] = {}
+    for step in build_steps(out, profile, n_jobs, executor, pack, more_seeds):
+        hashes[step.name] = step_hash(step, hashes, profile)
+        record = state.get(step.name) or {}
+        if hashes[step.name] not in {record.get("hash"), *(r.get("hash") for r in record.get("earlier", []))}:
+            return False
+    return True
+
+
 def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
               n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
               preset: str | None = None, data: str | Path | None = None,
@@ -461,8 +475,8 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     source = profile.data_source()
     log.info("data: %s", source_text(source))
     log.debug("profile %s: %s", profile.name, ", ".join(f"{k}={v}" for k, v in asdict(profile).items()))
-    write_json(out / "profile.json", {"profile": asdict(profile), "data": source, "jobs": n_jobs, "pack": pack,
-                                      "multimnist_version": __version__})
+    write_json(out / "profile.json", {"profile": asdict(profile), "more_seeds": dict(more_seeds or {}), "data": source,
+                                      "jobs": n_jobs, "pack": pack, "multimnist_version": __version__})
 
     hashes: dict[str, str] = {}
     done_cost = spent = 0.0

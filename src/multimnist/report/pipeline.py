@@ -6,16 +6,27 @@ profile's seeds; then the claims are judged at that look (report/claims.py, at t
 gives each look), and every configuration an open claim compares trains up to the next look's seeds (5, then 10), its
 finished trainings kept; until no claim is open or the cap is reached. Each look is a rerun of the steps with more
 seeds for some configurations, so an interrupted run resumes where it stopped and a finished one reruns nothing:
-the looks are replayed from the files (the same files, the same decisions). `looks.json` records them.
+a look whose steps all finished with the same inputs is replayed from the files, reading the seeds that look had
+of each configuration and no later ones (the same files, the same decisions). `looks.json` records them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
-from multimnist.experiments.study import Profile, load_profile, networks, run_study, study_configurations
+from multimnist.experiments.study import (
+    Profile,
+    finished_before,
+    load_profile,
+    networks,
+    run_study,
+    study_configurations,
+)
 from multimnist.files import write_json
+from multimnist.layout import configuration_seeds
 from multimnist.report.claims import configs_needing_seeds, study_claims, study_design
 from multimnist.report.results import load_study
 from multimnist.report.study import write_report
@@ -46,8 +57,9 @@ def seeds_until_decided(out: Path, profile: str | Profile, **options) -> dict[st
     trainable = study_configurations(spec)
     look = 0
     while True:
-        run_study(out, profile, more_seeds=more, **options)
-        loaded = load_study(out)
+        if not finished_before(out, profile, more_seeds=more, **options):  # else a look replayed from its files
+            run_study(out, profile, more_seeds=more, **options)
+        loaded = load_study(out, seeds=partial(configuration_seeds, asdict(spec), more))
         design = study_design(loaded)
         if design is None:
             break

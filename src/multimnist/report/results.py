@@ -18,6 +18,8 @@ the README render from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from functools import partial
 from pathlib import Path
 
 from multimnist.data.config import KNOBS
@@ -26,7 +28,16 @@ from multimnist.evaluation.classification import top_confused_pairs
 from multimnist.evaluation.noise import summarize, wilson_interval
 from multimnist.files import write_json
 from multimnist.latent.explorer import EXPLORER, read_explorer
-from multimnist.layout import DATA_META, HISTORY, METRICS, read_csv_rows, read_history, read_json, step_seconds
+from multimnist.layout import (
+    DATA_META,
+    HISTORY,
+    METRICS,
+    configuration_seeds,
+    read_csv_rows,
+    read_history,
+    read_json,
+    step_seconds,
+)
 from multimnist.paper import CONFUSED_PAIRS
 from multimnist.report.claims import pair_counts, verdict_counts
 
@@ -59,16 +70,23 @@ SCORE_ROW = {"sampler": TEXT, "kind": TEXT, "readable_share_ci": NUMBERS, "disti
 
 # --- reading ---
 
-def load_study(run: str | Path) -> dict:
-    """Everything the report needs from a reproduce folder, as plain data (see the module docstring)."""
+def load_study(run: str | Path, seeds: Callable[[str], Collection[int]] | None = None) -> dict:
+    """Everything the report needs from a reproduce folder, as plain data (see the module docstring). `seeds`: the
+    seeds to read of each configuration, by its folder's name (`autoencoder` for the final autoencoders and the
+    samplers scored on them); None: those the run's profile.json says its steps trained (`recorded_seeds`), so
+    that seeds another run left in the folder are not read; every finished seed where it does not say."""
     run = Path(run)
-    runs, dirs = classifier_runs(run)
+    profile = _optional(run / "profile.json", PROFILE)
+    keep = seeds or recorded_seeds(profile)
+    runs, dirs = classifier_runs(run, keep)
     stats = _optional(run / "inspect" / "stats.json", STATS)
     if stats is not None:
         for split in ("train", "test"):
             require(stats[split], CLASS_STATS, run / "inspect" / "stats.json")
+    final = _seed_dirs(run / "autoencoder" / "final", keep=keep and keep("autoencoder"))
+    scored = _seed_dirs(run / "generation", "scores.json", keep=keep and keep("autoencoder"))
     return {
-        "profile": _optional(run / "profile.json", PROFILE),
+        "profile": profile,
         "steps": _optional(run / "steps.json"),
         "meta": _optional(run / "data" / DATA_META, META),
         "stats": stats,
@@ -76,14 +94,20 @@ def load_study(run: str | Path) -> dict:
         "dirs": dirs,
         "confusions": {g: [read_confusion(run / d / CONFUSION) for d in dirs[g]] for g in PAIR_GROUPS if g in dirs},
         "curves": {g: [_curves(run / d / HISTORY) for d in dirs[g]] for g in dirs},
-        "compression": compression_runs(run / "autoencoder" / "sweep"),
-        "autoencoder": [require(read_json(d / METRICS), AUTOENCODER, d / METRICS)
-                        for d in _seed_dirs(run / "autoencoder" / "final")],
+        "compression": compression_runs(run / "autoencoder" / "sweep", keep),
+        "autoencoder": [require(read_json(d / METRICS), AUTOENCODER, d / METRICS) for d in final],
         "reader": _optional(run / "reader" / METRICS, READER),
         "explorer": read_explorer(run / "explorer" / EXPLORER),
-        "generation": [_optional(d / "scores.json", SCORES, SCORE_ROW)
-                       for d in _seed_dirs(run / "generation", "scores.json")],
+        "generation": [_optional(d / "scores.json", SCORES, SCORE_ROW) for d in scored],
     }
+
+
+def recorded_seeds(profile: dict | None) -> Callable[[str], tuple[int, ...]] | None:
+    """The seeds a run's steps trained of each configuration, from its profile.json (the profile's seed lists and
+    the seeds its looks added, "more_seeds"); None for a profile.json written before it recorded them."""
+    if not profile or not isinstance(profile.get("more_seeds"), dict):
+        return None
+    return partial(configuration_seeds, profile["profile"], profile["more_seeds"])
 
 
 def _optional(path: Path, schema=None, row_schema=None):
@@ -112,19 +136,23 @@ def require(data, schema: dict, path: Path):
     return data
 
 
-def _seed_dirs(folder: Path, holding: str = METRICS) -> list[Path]:
-    """Finished runs (holding metrics.json, or `holding`) under folder/seed-S, in seed order."""
-    found = [p.parent for p in folder.glob(f"seed-*/{holding}")]
+def _seed_dirs(folder: Path, holding: str = METRICS, keep: Collection[int] | None = None) -> list[Path]:
+    """Finished runs (holding metrics.json, or `holding`) under folder/seed-S, in seed order; of the seeds in
+    `keep` only, where given."""
+    found = [p.parent for p in folder.glob(f"seed-*/{holding}")
+             if keep is None or (p.parent.name[5:].isdigit() and int(p.parent.name[5:]) in keep)]
     return sorted(found, key=lambda p: (int(p.name[5:]) if p.name[5:].isdigit() else 1 << 30, p.name))
 
 
-def classifier_runs(run: Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
+def classifier_runs(run: Path, keep: Callable[[str], Collection[int]] | None = None,
+                    ) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
     """({group: [metrics of each seed]}, {group: [run folder relative to run]}); group is e.g.
-    'classifiers/unregularized', 'ablations/l1_1e-3' or 'sweeps/depth/depth-2'."""
+    'classifiers/unregularized', 'ablations/l1_1e-3' or 'sweeps/depth/depth-2'; `keep`: the seeds to read of each
+    configuration, by its folder's name (None: every finished seed)."""
     runs, dirs = {}, {}
     for root in CLASSIFIER_ROOTS:
         for folder in sorted(p for p in run.glob(f"{root}/*") if p.is_dir()):
-            seeds = _seed_dirs(folder)
+            seeds = _seed_dirs(folder, keep=keep and keep(folder.name))
             if seeds:
                 group = folder.relative_to(run).as_posix()
                 runs[group] = [require(read_json(d / METRICS), CLASSIFIER, d / METRICS) for d in seeds]
@@ -132,13 +160,14 @@ def classifier_runs(run: Path) -> tuple[dict[str, list[dict]], dict[str, list[st
     return runs, dirs
 
 
-def compression_runs(sweep: Path) -> dict[int, list[dict]]:
-    """{compression factor: [metrics of each seed]} of the finished runs under sweep/cf-F/seed-S."""
+def compression_runs(sweep: Path, keep: Callable[[str], Collection[int]] | None = None) -> dict[int, list[dict]]:
+    """{compression factor: [metrics of each seed]} of the finished runs under sweep/cf-F/seed-S (of the seeds
+    `keep` gives cf-F, where given)."""
     out = {}
     for folder in sorted(sweep.glob("cf-*")):
-        if folder.name[3:].isdigit() and _seed_dirs(folder):
-            out[int(folder.name[3:])] = [require(read_json(d / METRICS), AUTOENCODER, d / METRICS)
-                                         for d in _seed_dirs(folder)]
+        seeds = _seed_dirs(folder, keep=keep and keep(folder.name))
+        if folder.name[3:].isdigit() and seeds:
+            out[int(folder.name[3:])] = [require(read_json(d / METRICS), AUTOENCODER, d / METRICS) for d in seeds]
     return dict(sorted(out.items()))
 
 
