@@ -47,28 +47,25 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-# The time-left estimate follows measured runs. PAPER_SECONDS: each step of the paper profile on the `study` preset,
-# on the 2-core development machine, otherwise idle, --jobs 2 (docs/results/runs/study/steps.json, 2026-12-02;
-# tests/test_study.py checks the two agree). SETUP_SECONDS: what one run of a step costs whatever its data and
-# epochs (imports, compiling, evaluating, drawing; for generation, once for all its autoencoder seeds), from the
-# quick profile's steps measured on the same machine under other work (2026-12-07: 558 s in all, generation 295 s)
-# scaled by 83/558 to its idle total (83 s, measured with 0.3.0: `git show a8bf7cb:README.md`). A step's estimate
-# is its runs' setup plus the paper step's seconds beyond setup scaled by its work against the paper's (step_sizes):
-# the paper profile's estimate is its measured time (84.8 min), the quick profile's 1.6 min.
-PAPER_SECONDS = {"data": 3.4, "inspect": 1.2, "classifiers": 282.3, "ablations": 780.4, "sweep-depth": 267.0,
-                 "sweep-optimizer": 364.5, "sweep-batch": 399.2, "sweep-activation": 114.0, "compare": 0.1,
-                 "compression-sweep": 2285.1, "autoencoder": 395.5, "reader": 84.5, "generation": 112.6,
-                 "report": 0.4}
+# The time-left estimate follows measured runs. PAPER_SECONDS: each step of the paper profile's first look (3 seeds
+# of every configuration) on the `study` preset, on the 2-core development machine, --jobs 2, shared with other
+# work part of the time: multimnist 0.4.0, 2026-12-07 (the first of each step's runs in
+# docs/results/runs/study/steps.json; tests/test_study.py checks the two agree; a later look's seeds are scaled
+# from them by step_sizes). SETUP_SECONDS: what one run of a step costs whatever its data and epochs (imports,
+# compiling, evaluating, drawing; for generation, once for all its autoencoder seeds), from the quick profile's
+# steps measured on the same machine under other work (2026-12-07: 558 s in all, generation 295 s) scaled by
+# 83/558 to its idle total (83 s, measured with 0.3.0: `git show a8bf7cb:README.md`). A step's estimate is its
+# runs' setup plus the paper step's seconds beyond setup scaled by its work against the paper's (step_sizes).
+# Generation's work is the encodings its samplers are fitted on (the validated mixtures' fits take most of it:
+# gmm-val 40 s, class-gmm 51 s of a seed's ~180 s in that run's log), so the quick profile's estimate (49 s) is
+# below its measured 77 s, whose 400 images a sampler are read and scored whatever the encodings.
+PAPER_SECONDS = {"data": 3.4, "inspect": 1.0, "classifiers": 539.0, "ablations": 525.6, "sweep-depth": 212.5,
+                 "sweep-optimizer": 280.8, "sweep-batch": 461.7, "sweep-activation": 100.6, "compare": 0.0,
+                 "compression-sweep": 1882.0, "autoencoder": 235.7, "reader": 78.5, "generation": 533.4,
+                 "report": 0.3}
 SETUP_SECONDS = {"data": 0.5, "inspect": 0.3, "classifiers": 2.8, "ablations": 2.8, "sweep-depth": 2.8,
                  "sweep-optimizer": 2.8, "sweep-batch": 2.8, "sweep-activation": 2.8, "compare": 0.0,
                  "compression-sweep": 4.5, "autoencoder": 2.1, "reader": 8.2, "generation": 33.0, "report": 0.4}
-# What the samplers the committed paper runs predate (gmm-val, class-gmm, two latent diffusion models) add to
-# generation, per autoencoder seed: ~30 s at the quick profile's size (its generation step took 77.4 s on this
-# otherwise idle 2-core machine on 2026-12-07, `multimnist -q reproduce --profile quick --jobs 2`, against ~50 s
-# estimated for the samplers before them) and ~450 s on the full data (docs/generation.md: gmm-val 149 s, class-gmm
-# 177 s, each diffusion model ~1 min); linear in the share of the data between the two.
-SAMPLER_FITS_SECONDS = (30.0, 450.0)
-QUICK_SHARE = 8000 / 83550  # the quick profile's share of the study plan's training images
 EXPLORER_ENCODING = "float16"  # the decoder's weights in the report's explorer (latent/explorer.py ENCODINGS)
 SLOW_BATCH_FACTOR = 6  # batch 8 takes ~6 runs' time of batch 256 (the other batch sizes about one each)
 
@@ -195,8 +192,8 @@ def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor
 
 def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[str, tuple[int, float]]:
     """Each step's (runs, work) for the time estimate: work is networks x epochs x share of the full data for the
-    trainings (with the seeds a later look added: `more`), fitted encodings for generation (a GMM's search dominates
-    it), images for data and inspect."""
+    trainings (with the seeds a later look added: `more`), fitted encodings for generation (the validated
+    mixtures' searches dominate it), images for data and inspect."""
     more = more or {}
     full = sum(load_plan("study").values())
     scale = (profile.train_size or full) / full
@@ -221,7 +218,7 @@ def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[
     runs = len(seeds_for(profile.autoencoder_seeds, more.get("autoencoder")))
     sizes["autoencoder"] = (runs, runs * (profile.autoencoder_epochs or 30) * scale)
     sizes["reader"] = (1, (profile.reader_train_size or 60000) * (profile.reader_epochs or 10))
-    fitted = min(0.8 * full * scale, 10000)  # the GMM fits a 10,000-encoding subset at most (latent/samplers.py)
+    fitted = 0.8 * full * scale  # the training split's encodings: the validated mixtures' fits dominate
     sizes["generation"] = (1, runs * fitted)  # one setup (imports, the reader) for all autoencoder seeds
     return sizes
 
@@ -237,19 +234,11 @@ def networks(profile: Profile, more: Mapping[str, int] | None = None) -> int:
 
 def estimate_seconds(step: str, profile: Profile, more: Mapping[str, int] | None = None) -> float:
     """A step's expected seconds on the development machine: its runs' setup, plus the paper profile's measured
-    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS); generation
-    also fits the learned and validated samplers for each autoencoder seed (SAMPLER_FITS_SECONDS)."""
+    seconds beyond setup scaled by the step's work against the paper's (PAPER_SECONDS, SETUP_SECONDS)."""
     runs, work = step_sizes(profile, more)[step]
     paper_runs, paper_work = step_sizes(PROFILES["paper"])[step]
     beyond = max(PAPER_SECONDS[step] - SETUP_SECONDS[step] * paper_runs, 0.0)
-    seconds = SETUP_SECONDS[step] * runs + beyond * work / paper_work
-    if step == "generation":
-        full = sum(load_plan("study").values())
-        small, large = SAMPLER_FITS_SECONDS
-        share = min((profile.train_size or full) / full, 1.0)
-        seeds = len(seeds_for(profile.autoencoder_seeds, (more or {}).get("autoencoder")))
-        seconds += seeds * (small + (large - small) * (share - QUICK_SHARE) / (1 - QUICK_SHARE))
-    return seconds
+    return SETUP_SECONDS[step] * runs + beyond * work / paper_work
 
 
 def study_configurations(profile: Profile) -> set[str]:
