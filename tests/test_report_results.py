@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from multimnist.formatting import MISSING
 from multimnist.layout import step_seconds
 from multimnist.report.readme import (
     ACROSS_BEGIN,
@@ -112,7 +113,12 @@ def test_the_committed_matrix_is_what_report_across_makes_of_the_committed_runs(
     runs = [r["run"] for r in matrix["regimes"]]
     assert runs == ["docs/results/runs/study", "docs/results/runs/faint", "docs/results/runs/few-source-digits"]
     assert json.loads(json.dumps(with_regularizers(load_runs(runs)))) == matrix
-    assert {r["version"] for r in matrix["regimes"]} == {"0.3.0"}  # one code version across the matrix
+    # the presets are re-run one at a time, so the matrix may mix code versions and designs while they land: each
+    # regime's is its digest's, and the README's claims table names each (a mixed matrix never reads as one run)
+    for regime in matrix["regimes"]:
+        assert regime["version"] == json.loads((ROOT / regime["run"] / "results.json").read_text())["version"]
+    summary = block(README.read_text(), SUMMARY_BEGIN, SUMMARY_END).split("\n", 1)[0]
+    assert all(f"multimnist {r['version']}" in summary for r in matrix["regimes"])
 
 
 def test_the_pages_quote_the_committed_matrix():
@@ -126,7 +132,9 @@ def test_the_pages_quote_the_committed_matrix():
     regimes = [r["name"] for r in matrix["regimes"]]
     assert f"{len(regimes)} paper-profile runs, one per data preset" in text
     rows = matrix["regularizers"]["rows"]
-    assert {r["preset"] for r in rows} == set(regimes) and all(r["n"] == 3 for r in rows)
+    assert {r["preset"] for r in rows} == set(regimes)
+    design = {r["name"]: (r["seeds"], r["max_seeds"] or r["seeds"]) for r in matrix["regimes"]}
+    assert all(design[r["preset"]][0] <= r["n"] <= design[r["preset"]][1] for r in rows)  # the seeds it trained
     for row in rows:  # Holm over each regime's regularizers: a verdict needs the corrected p below alpha
         if row["verdict"] in ("helps", "hurts"):
             assert row["p_value"] <= row["p_holm"] < matrix["regularizers"]["alpha"]
@@ -168,7 +176,8 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     statements = [c["statement"] for c in sorted(study, key=lambda c: order.index(c["key"]))]
     assert [row.split(" | ")[0][2:] for row in rows] == statements
     for claim in matrix["claims"]:
-        row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] for r in matrix["regimes"])
+        row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] or MISSING
+                                                        for r in matrix["regimes"])  # a claim an older run lacks
         assert (row + f" | {claim['status']} |" in summary) is (not claim["beyond"]), claim["key"]
     made, tally = re.search(r"claims, each judged in 3 paper-profile runs, one per data preset \((.*?)\), each "
                             r"verdict as its run.s claims table gave it: (.*?)\.", summary).groups()
@@ -178,7 +187,7 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     counted = dict((s.rsplit(" ", 1)[0], int(s.rsplit(" ", 1)[1])) for s in tally.split(", "))
     assert sum(counted.values()) == len(study) and counted["robust"] == sum(c["status"] == "robust" for c in study)
     legend = summary.splitlines()[-1]
-    shown = {v for c in study for v in c["verdicts"].values()} | {c["status"] for c in study}
+    shown = {v or MISSING for c in study for v in c["verdicts"].values()} | {c["status"] for c in study}
     assert all(f"*{word}*" in legend for word in shown), shown
 
 

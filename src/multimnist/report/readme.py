@@ -263,7 +263,9 @@ def claims_summary(matrix: dict) -> str:
     lines += _table(["claim", *(f"`{r}`" for r in regimes), "across regimes"],
                     [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), c["status"]]
                      for c in claims])
-    return "\n".join([*lines, LEGEND])
+    missing = any(c["verdicts"].get(r) is None for c in claims for r in regimes)
+    absent = f" *{MISSING}*: not in that run's claims table (its version predates the claim)." if missing else ""
+    return "\n".join([*lines, LEGEND + absent])
 
 
 def timings_table(timings: dict) -> str:
