@@ -202,3 +202,24 @@ def test_old_results_get_a_conservative_standard_error():
     (t,) = interaction({"x": old, "y": new})
     se = 1.0 / stats.t.ppf(0.975, 4)
     assert t["se"] == pytest.approx(se * 2 ** 0.5) and t["df"] == pytest.approx(4.0)  # 2 + 2 from two sides
+
+
+def test_a_claim_an_older_run_words_otherwise_is_marked(tmp_path):
+    """A matrix mixing versions: where an older run's criterion of a claim reads otherwise than the newest run's,
+    the row names the regimes (its `where`, across.md) and the README's status cell is marked; the same wording is
+    not marked."""
+    from multimnist.report.readme import REREAD, claims_summary
+
+    new = [claim("regularized_cure", "yes", 1.0), claim("depth", "yes", 1.0)]
+    old = [claim("regularized_cure", "no", -1.0), claim("depth", "yes", 1.0)]
+    new[0]["criterion"] = "gap (training accuracy as Keras' fit logs it)"
+    runs = [run(tmp_path / "a", STUDY, new), run(tmp_path / "b", FAINT, old)]
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    write_json(tmp_path / "a" / "results.json", {**results, "version": "0.4.0"})  # the newest: its wording counts
+    matrix = across(load_runs(runs))
+    rows = {c["key"]: c for c in matrix["claims"]}
+    assert rows["regularized_cure"]["readings_differ"] == ["faint"] and rows["depth"]["readings_differ"] == []
+    assert rows["regularized_cure"]["where"].endswith("criterion worded otherwise under faint (an older run)")
+    summary = claims_summary(matrix)
+    assert f"| {rows['regularized_cure']['status']} {REREAD} |" in summary and f"| robust {REREAD}" not in summary
+    assert f"*{REREAD}*: an older run words the claim's criterion otherwise" in summary

@@ -18,6 +18,7 @@ from multimnist.report.readme import (
     GENERATION_END,
     REGIMES_BEGIN,
     REGIMES_END,
+    REREAD,
     SUMMARY_BEGIN,
     SUMMARY_END,
     TIMINGS_BEGIN,
@@ -30,6 +31,7 @@ from multimnist.report.readme import (
     readme_tables,
     regime_table,
     replace_block,
+    status_cell,
     timings_table,
 )
 
@@ -178,7 +180,7 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     for claim in matrix["claims"]:
         row = f"| {claim['statement']} | " + " | ".join(claim["verdicts"][r["name"]] or MISSING
                                                         for r in matrix["regimes"])  # a claim an older run lacks
-        assert (row + f" | {claim['status']} |" in summary) is (not claim["beyond"]), claim["key"]
+        assert (row + f" | {status_cell(claim)} |" in summary) is (not claim["beyond"]), claim["key"]
     made, tally = re.search(r"claims, each judged in 3 paper-profile runs, one per data preset \((.*?)\), each "
                             r"verdict as its run.s claims table gave it: (.*?)\.", summary).groups()
     for regime in matrix["regimes"]:  # each regime's version and how its seeds were chosen
@@ -188,6 +190,7 @@ def test_the_claims_summary_is_one_row_per_study_claim_in_family_order():
     assert sum(counted.values()) == len(study) and counted["robust"] == sum(c["status"] == "robust" for c in study)
     legend = summary.splitlines()[-1]
     shown = {v or MISSING for c in study for v in c["verdicts"].values()} | {c["status"] for c in study}
+    shown |= {REREAD for c in study if c["readings_differ"]}
     assert all(f"*{word}*" in legend for word in shown), shown
 
 

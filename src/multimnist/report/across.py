@@ -189,6 +189,28 @@ def interaction_text(tests: list[dict], cells: dict[str, dict]) -> str:
             f"{p_text(t['p'])}, Holm over {len(scored)} tests {p_text(t['p_holm'])}{shows}")
 
 
+def readings_differ(key: str, runs: list[dict]) -> list[str]:
+    """The regimes whose run states claim `key`'s criterion otherwise than the newest run (by multimnist version)
+    that has it: a matrix mixing versions may compare a claim read two ways, and the row must say so."""
+    having = [r for r in runs if any(c["key"] == key for c in r["results"]["claims"])]
+    if len(having) < 2:
+        return []
+
+    def criterion(r: dict) -> str | None:
+        return next(c.get("criterion") for c in r["results"]["claims"] if c["key"] == key)
+
+    newest = max(having, key=lambda r: _version(r["results"].get("version")))
+    return [r["regime"] for r in having if criterion(r) != criterion(newest)]
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    """'0.4.0' -> (0, 4, 0); a missing or unreadable version sorts first."""
+    try:
+        return tuple(int(x) for x in str(text).split("."))
+    except ValueError:
+        return ()
+
+
 def where(verdicts: dict[str, str | None]) -> str:
     """Which verdict under which regimes: 'holds under faint (yes); no under study, few-source-digits' (the
     first part only where the claim holds somewhere)."""
@@ -217,12 +239,15 @@ def across(runs: list[dict]) -> dict:
         tests = interaction(judged)
         differs = any(_flip(t, judged) for t in tests)
         row_status = status(list(verdicts.values()), parts, differs)
+        reread = readings_differ(key, runs)
         claims.append({"key": key, "statement": first["statement"], "beyond": bool(first.get("beyond")),
                        "verdicts": verdicts, "status": row_status, "interaction": tests,
                        "interaction_text": interaction_text(tests, judged),
                        "holds_under": [r for r, v in verdicts.items() if v in HOLDS],
-                       "where": f"{next(iter(set(verdicts.values()) - {None, 'n/a'}))} everywhere"
-                       if row_status == "robust" else where(verdicts)})
+                       "readings_differ": reread,
+                       "where": (f"{next(iter(set(verdicts.values()) - {None, 'n/a'}))} everywhere"
+                                 if row_status == "robust" else where(verdicts))
+                       + (f"; criterion worded otherwise under {', '.join(reread)} (an older run)" if reread else "")})
         cells += [{"key": key, "regime": regime, "verdict": t[key]["verdict"], "ours": t[key]["ours"],
                    "n": t[key]["n"], "estimates": t[key].get("estimates") or [],
                    "decided": (t[key].get("sequential") or {}).get("status")}

@@ -261,11 +261,21 @@ def claims_summary(matrix: dict) -> str:
              + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) + ". Rendered from "
              "`docs/results/across.json` by `python -m multimnist.report.readme`.", ""]
     lines += _table(["claim", *(f"`{r}`" for r in regimes), "across regimes"],
-                    [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), c["status"]]
+                    [[c["statement"], *(c["verdicts"].get(r) or MISSING for r in regimes), status_cell(c)]
                      for c in claims])
     missing = any(c["verdicts"].get(r) is None for c in claims for r in regimes)
     absent = f" *{MISSING}*: not in that run's claims table (its version predates the claim)." if missing else ""
-    return "\n".join([*lines, LEGEND + absent])
+    reread = (f" *{REREAD}*: an older run words the claim's criterion otherwise (docs/results.md says how), so the row "
+              "compares readings as well as data." if any(c.get("readings_differ") for c in claims) else "")
+    return "\n".join([*lines, LEGEND + absent + reread])
+
+
+REREAD = "‡"  # a claim whose criterion an older run in the matrix words otherwise (across.readings_differ)
+
+
+def status_cell(claim: dict) -> str:
+    """A claim's status across regimes, marked where an older run read it by another criterion."""
+    return claim["status"] + (f" {REREAD}" if claim.get("readings_differ") else "")
 
 
 def timings_table(timings: dict) -> str:
