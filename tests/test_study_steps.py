@@ -12,6 +12,7 @@ from pathlib import Path
 import multimnist
 from multimnist import config as config_module
 from multimnist.experiments import study
+from multimnist.layout import seeds_for
 
 import numpy as np
 import pytest
@@ -109,9 +110,9 @@ def test_a_look_whose_steps_finished_then_or_later_needs_nothing_run(recorded, t
 
 
 def test_more_seeds_continue_after_the_profiles_own():
-    assert study.seeds_for((0, 1, 2), None) == (0, 1, 2) == study.seeds_for((0, 1, 2), 2)
-    assert study.seeds_for((0, 1, 2), 5) == (0, 1, 2, 3, 4)
-    assert study.seeds_for((4, 7), 4) == (4, 7, 8, 9)
+    assert seeds_for((0, 1, 2), None) == (0, 1, 2) == seeds_for((0, 1, 2), 2)
+    assert seeds_for((0, 1, 2), 5) == (0, 1, 2, 3, 4)
+    assert seeds_for((4, 7), 4) == (4, 7, 8, 9)
     steps = {s.name: s for s in study.build_steps(Path("/tmp/nowhere"), PROFILE, more_seeds={"batch-8": 3})}
     assert steps["sweep-batch"].settings["more_seeds"] == {"batch-8": 3}
     assert "more_seeds" not in steps["sweep-depth"].settings and "more_seeds" not in steps["classifiers"].settings

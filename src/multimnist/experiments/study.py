@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from multimnist._version import __version__
@@ -40,7 +41,7 @@ from multimnist.files import write_json
 from multimnist.formatting import duration
 from multimnist.latent.mixture import read_kept_mixture
 from multimnist.latent.samplers import GUIDANCE, LEARNED, SAMPLERS
-from multimnist.layout import METRICS, seeds_for
+from multimnist.layout import METRICS, configuration_seeds
 from multimnist.paper import ABLATIONS, HEADLINE, SIDE_SWEEPS
 
 import yaml
@@ -179,7 +180,7 @@ class Step:
 def build_steps(out: Path, profile: Profile, n_jobs: int = 1, executor: Executor | None = None,
                 pack: int | None = None, more_seeds: Mapping[str, int] | None = None) -> list[Step]:
     """The study's steps in order, closed over their settings; `pack`: networks per pack (None: by device);
-    `more_seeds`: seeds wanted by configuration (see `seeds_for`), beyond the profile's."""
+    `more_seeds`: seeds wanted by configuration (see `layout.configuration_seeds`), beyond the profile's."""
     more = dict(more_seeds or {})
     steps = _study_steps(out, profile, n_jobs, executor, pack, more)
     for step in steps:
@@ -199,23 +200,25 @@ def step_sizes(profile: Profile, more: Mapping[str, int] | None = None) -> dict[
     scale = (profile.train_size or full) / full
     epochs = profile.classifier_epochs or 50
 
-    def trainings(names, base) -> int:
-        return sum(len(seeds_for(base, more.get(n))) for n in names)
+    seeds_of = partial(configuration_seeds, asdict(profile), more)
 
-    headline = trainings(HEADLINE, profile.seeds)
+    def trainings(names) -> int:
+        return sum(len(seeds_of(n)) for n in names)
+
+    headline = trainings(HEADLINE)
     sizes = {"data": (1, scale), "inspect": (1, scale), "compare": (1, 1.0), "report": (1, 1.0),
              "classifiers": (headline, headline * epochs * scale)}
     if profile.ablations:
-        runs = trainings(ABLATIONS, profile.ablation_seeds)
+        runs = trainings(ABLATIONS)
         sizes["ablations"] = (runs, runs * epochs * scale)
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
-            runs = trainings(clf.SWEEPS[kind], profile.ablation_seeds)
-            slow = (SLOW_BATCH_FACTOR - 1) * trainings(["batch-8"], profile.ablation_seeds) if kind == "batch" else 0
+            runs = trainings(clf.SWEEPS[kind])
+            slow = (SLOW_BATCH_FACTOR - 1) * trainings(["batch-8"]) if kind == "batch" else 0
             sizes[f"sweep-{kind}"] = (runs, (runs + slow) * epochs * scale)
-    runs = trainings([f"cf-{f}" for f in profile.factors], profile.sweep_seeds)
+    runs = trainings([f"cf-{f}" for f in profile.factors])
     sizes["compression-sweep"] = (runs, runs * (profile.sweep_epochs or 20) * scale)
-    runs = len(seeds_for(profile.autoencoder_seeds, more.get("autoencoder")))
+    runs = trainings(["autoencoder"])
     sizes["autoencoder"] = (runs, runs * (profile.autoencoder_epochs or 30) * scale)
     sizes["reader"] = (1, (profile.reader_train_size or 60000) * (profile.reader_epochs or 10))
     fitted = 0.8 * full * scale  # the training split's encodings: the validated mixtures' fits dominate
@@ -258,8 +261,10 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     in `more` (a config's name, a sweep setting's, cf-F for a compression factor, `autoencoder` for the final
     autoencoders) trains that many seeds instead of the profile's."""
 
-    def seeds(names, base) -> dict[str, tuple[int, ...]]:
-        return {n: seeds_for(base, more.get(n)) for n in names}
+    seeds_of = partial(configuration_seeds, asdict(profile), more)  # the report reads by the same rule
+
+    def seeds(names) -> dict[str, tuple[int, ...]]:
+        return {n: seeds_of(n) for n in names}
 
     def extra(names) -> dict:  # the step's settings gain the added seeds only where a look asked for some
         added = {n: more[n] for n in names if n in more}
@@ -289,19 +294,19 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     def trainings(by_name) -> int:
         return sum(len(s) for s in by_name.values())
 
-    headline = seeds(HEADLINE, profile.seeds)
+    headline = seeds(HEADLINE)
     steps.append(Step("classifiers", classifiers(HEADLINE, "classifiers", headline),
                       {"configs": configs(HEADLINE), "seeds": profile.seeds, **extra(HEADLINE)}, ("data",),
                       outputs=("classifiers",)))
     if profile.ablations:
-        ablations = seeds(ABLATIONS, profile.ablation_seeds)
+        ablations = seeds(ABLATIONS)
         steps.append(Step("ablations", classifiers(ABLATIONS, "ablations", ablations),
                           {"configs": configs(ABLATIONS), "seeds": profile.ablation_seeds, **extra(ABLATIONS)},
                           ("data",), outputs=("ablations",)))
     if profile.side_sweeps:
         for kind in SIDE_SWEEPS:
             settings = clf.sweep_configs(kind, profile.classifier_epochs)
-            by_setting = seeds(settings, profile.ablation_seeds)
+            by_setting = seeds(settings)
             steps.append(Step(
                 f"sweep-{kind}",
                 lambda kind=kind, by_setting=by_setting: clf.run_sweep(
@@ -320,8 +325,8 @@ def _study_steps(out: Path, profile: Profile, n_jobs: int, executor: Executor | 
     steps.append(Step("compare", compare, {},
                       tuple(s.name for s in steps if s.name not in ("data", "inspect")), outputs=("compare",)))
     cf_names = [f"cf-{f}" for f in profile.factors]
-    by_factor = {f: seeds_for(profile.sweep_seeds, more.get(f"cf-{f}")) for f in profile.factors}
-    final_seeds = seeds_for(profile.autoencoder_seeds, more.get("autoencoder"))
+    by_factor = {f: seeds_of(f"cf-{f}") for f in profile.factors}
+    final_seeds = seeds_of("autoencoder")
     steps += [
         Step("compression-sweep",
              lambda: ae.sweep_compression(profile.factors, data, out / "autoencoder" / "sweep",
@@ -416,6 +421,20 @@ def step_hash(step: Step, upstream: dict[str, str], profile: Profile) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def step_hashes(steps: list[Step], profile: Profile) -> dict[str, str]:
+    """Each step's hash (`step_hash`), in order: a step's inputs include the hashes of the steps it reads."""
+    hashes: dict[str, str] = {}
+    for step in steps:
+        hashes[step.name] = step_hash(step, hashes, profile)
+    return hashes
+
+
+def read_steps_state(out: Path) -> dict:
+    """OUT/steps.json: each finished step's hash, seconds, summary and earlier runs ({} before any step ran)."""
+    path = out / "steps.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def finished_before(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
                     n_jobs: int = 1, executor: Executor | None = None, pack: int | None = None,
                     preset: str | None = None, data: str | Path | None = None,
@@ -424,18 +443,11 @@ def finished_before(out: str | Path, profile: str | Profile = "quick", seeds: tu
     its last run or an earlier one (a later look that added seeds keeps the earlier seeds' files as they were): a
     look of the sequential design can then be judged from the files as they are, running nothing. Nothing runs."""
     out = Path(out)
-    state_path = out / "steps.json"
-    if not state_path.is_file():
-        return False
-    state = json.loads(state_path.read_text())
+    state = read_steps_state(out)
     profile = load_profile(profile).with_seeds(seeds).with_data(preset, data)
-    hashes: dict[str, str] = {}
-    for step in build_steps(out, profile, n_jobs, executor, pack, more_seeds):
-        hashes[step.name] = step_hash(step, hashes, profile)
-        record = state.get(step.name) or {}
-        if hashes[step.name] not in {record.get("hash"), *(r.get("hash") for r in record.get("earlier", []))}:
-            return False
-    return True
+    hashes = step_hashes(build_steps(out, profile, n_jobs, executor, pack, more_seeds), profile)
+    return bool(state) and all(h in [r.get("hash") for r in earlier_runs(state.get(name))]
+                               for name, h in hashes.items())
 
 
 def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[int, ...] | None = None,
@@ -454,7 +466,7 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "steps.json"
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    state = read_steps_state(out)
     steps = build_steps(out, profile, n_jobs, executor, pack, more_seeds)
     if report is not None:
         steps.append(Step("report", lambda: str(report(out)), {}, tuple(s.name for s in steps),
@@ -467,11 +479,10 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
     write_json(out / "profile.json", {"profile": asdict(profile), "more_seeds": dict(more_seeds or {}), "data": source,
                                       "jobs": n_jobs, "pack": pack, "multimnist_version": __version__})
 
-    hashes: dict[str, str] = {}
+    hashes = step_hashes(steps, profile)
     done_cost = spent = 0.0
     remaining = sum(s.cost for s in steps)
     for i, step in enumerate(steps, 1):
-        hashes[step.name] = step_hash(step, hashes, profile)
         record = state.get(step.name)
         if record and record.get("hash") == hashes[step.name]:
             log.info("[%d/%d] %s: done earlier, kept (%s)", i, len(steps), step.name, ", ".join(step.outputs))
