@@ -27,8 +27,9 @@ reproduce: $(BIN)/multimnist
 
 # every claim in every regime: the paper profile on the three presets, each digested into docs/results/runs/ (the
 # files `report --across` reads, small enough to commit; scripts/digest_run.py), then the matrix from the digests
-# (each run takes over an hour on 2 cores: a finished run's digest can be committed on its own, and a
-# preset whose digest is already there is not run again: delete docs/results/runs/PRESET to redo it), committed as
+# (each run takes hours on 2 cores, the study preset about 4 with seeds until decided: a finished run's digest can
+# be committed on its own, and a preset whose digest is already there is not run again: delete
+# docs/results/runs/PRESET to redo it), committed as
 # docs/results/across.json and rendered into the README and docs/results.md (make test fails if they disagree)
 MATRIX := study faint few-source-digits
 matrix: $(BIN)/multimnist

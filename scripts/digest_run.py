@@ -2,9 +2,9 @@
 
     python scripts/digest_run.py RUN DEST
 
-A paper-profile run takes over an hour on 2 cores and its folder weighs hundreds of MB (models, figures),
-so the claims-by-regime matrix is built from digests, one per regime, committed under docs/results/runs/ as each
-run finishes (possibly on different days and machines):
+A paper-profile run takes hours on 2 cores (about 4 for the study preset) and its folder weighs hundreds of MB
+(models, figures), so the claims-by-regime matrix is built from digests, one per regime, committed under
+docs/results/runs/ as each run finishes (possibly on different days and machines):
 
     DEST/results.json, report.md, profile.json   the run's claims table, its report and its settings
     DEST/steps.json                              each step's hash and wall seconds (the summaries left out)
