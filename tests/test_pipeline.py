@@ -54,8 +54,9 @@ def fake_study(monkeypatch, tmp_path):
 
 
 def test_open_claims_get_the_next_looks_seeds_until_decided_or_the_cap(fake_study, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         pipeline.reproduce(tmp_path, "paper")
+    assert "a first look on 3 seeds a side, then more seeds (up to 10)" in caplog.text  # the time left is a look's
     assert [c["more"] for c in fake_study] == [
         {},
         {"regularized": 5, "cf-20": 5, "batch-8": 5},

@@ -55,6 +55,9 @@ def seeds_until_decided(out: Path, profile: str | Profile, **options) -> dict[st
     looks: list[dict] = []
     spec = load_profile(profile).with_seeds(options.get("seeds"))
     trainable = study_configurations(spec)
+    log.info("seeds until decided: a first look on %d seeds a side, then more seeds (up to %d) for the "
+             "configurations of the claims it leaves open; the time left is the current look's", len(spec.seeds),
+             spec.max_seeds)
     look = 0
     while True:
         if not finished_before(out, profile, more_seeds=more, **options):  # else a look replayed from its files
