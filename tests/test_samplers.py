@@ -123,6 +123,23 @@ def test_gmm_val_chooses_components_on_the_validation_codes():
         make_sampler("gmm-val").fit(x, val=x[:, :3])
 
 
+def test_an_em_fit_that_runs_out_of_iterations_says_so_in_one_log_line(caplog):
+    import logging
+    import warnings
+
+    from multimnist.latent.samplers import _fit_em
+
+    from sklearn.mixture import GaussianMixture
+
+    x, _, _ = _clusters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning reaching the caller would fail here
+        with caplog.at_level(logging.INFO):
+            model = _fit_em(GaussianMixture(5, max_iter=1, random_state=0), x[:2000], "gmm-val")
+    assert model.n_iter_ == 1 and not model.converged_
+    assert "gmm-val: 5 full components stopped at EM's 1 iterations before converging" in caplog.text
+
+
 def test_class_gmm_draws_the_number_asked(correlated):
     x, numbers, centres = _clusters()
     s = make_sampler("class-gmm").fit(x[:2000], numbers[:2000], x[2000:], numbers[2000:])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 
 from multimnist.errors import UserError
@@ -170,7 +171,8 @@ class GMM(Sampler):
         options = [self.n_components] if self.n_components else [k for k in self.candidates if k <= len(x) // 2]
         self.bic, best = {}, None
         for k in options:
-            model = GaussianMixture(k, covariance_type="full", reg_covar=1e-5, random_state=self.seed).fit(x)
+            model = _fit_em(GaussianMixture(k, covariance_type="full", reg_covar=1e-5, random_state=self.seed), x,
+                         self.name)
             self.bic[k] = float(model.bic(x))
             if best is not None and self.bic[k] >= self.bic[best.n_components]:
                 break
@@ -197,6 +199,23 @@ def _mixture(k: int, covariance: str, seed: int):
     from sklearn.mixture import GaussianMixture
 
     return GaussianMixture(k, covariance_type=covariance, reg_covar=1e-4, random_state=seed, max_iter=100)
+
+
+def _fit_em(model, x: np.ndarray, name: str):
+    """`model.fit(x)`, saying in one log line, not in a warning's traceback-like text, when EM ran out of
+    iterations before converging (the fit is kept: its validation likelihood or BIC judges it like any other)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x)
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            log.info("%s: %d %s components stopped at EM's %d iterations before converging; kept as fitted", name,
+                     model.n_components, model.covariance_type, model.max_iter)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model
 
 
 def _draw(model, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -227,7 +246,7 @@ class ValidatedGMM(Sampler):
             last = -np.inf
             for k in (k for k in self.candidates if k <= len(x) // 2):
                 start = time.perf_counter()
-                model = _mixture(k, cov, self.seed).fit(x)
+                model = _fit_em(_mixture(k, cov, self.seed), x, self.name)
                 ll = float(model.score(val))
                 self.val_loglik[f"{k} {cov}"] = ll
                 log.info("gmm-val: %d %s components, validation log-likelihood %.3f (%.0f s)", k, cov, ll,
@@ -272,7 +291,7 @@ class ClassGMM(Sampler):
             if k > 1 and k > counts.min() // 2:  # a number with few codes: one Gaussian (reg_covar keeps it proper)
                 break
             start = time.perf_counter()
-            models = {c: _mixture(k, "full", self.seed).fit(x[labels == c]) for c in self.classes}
+            models = {c: _fit_em(_mixture(k, "full", self.seed), x[labels == c], self.name) for c in self.classes}
             ll = sum(float(models[c].score_samples(val[val_labels == c]).sum()) for c in self.classes
                      if (val_labels == c).any()) / len(val)
             self.val_loglik[k] = ll
