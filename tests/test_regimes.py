@@ -10,7 +10,15 @@ from multimnist.cli import main
 from multimnist.evaluation.noise import gain_test
 from multimnist.files import write_json
 from multimnist.report.claims import BEST_SAMPLER
-from multimnist.report.regimes import BASELINE, CONFIGS, config_folders, holm_verdicts, regime_rows, regime_summary
+from multimnist.report.regimes import (
+    BASELINE,
+    CONFIGS,
+    config_folders,
+    gain_title,
+    holm_verdicts,
+    regime_rows,
+    regime_summary,
+)
 
 import numpy as np
 import pytest
@@ -108,6 +116,11 @@ def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
     report = (out / "across.md").read_text()
     assert "The regularizers across regimes" in report and "study: helps: dropout_0.1" in report
     assert "faint: hurts: dropout_0.1" in report and "| faint | dropout_0.1 | 3 |" in report
+    folders = {r.name: config_folders(r) for r in runs}
+    title = gain_title(folders, table["seeds"])
+    assert title.startswith("Test accuracy gain of each regularizer (mean over seeds 0, 1, 2,")
+    _fake_run(runs[1] / "classifiers" / BASELINE / "seed-3", 0.9)  # a look gave the baseline more seeds
+    assert "mean over each configuration's seeds in its run, 3 to 4," in gain_title(folders, [0, 1, 2, 3])
 
 
 @pytest.mark.slow

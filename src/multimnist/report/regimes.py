@@ -99,12 +99,20 @@ def write_regime_files(out: Path, table: dict, folders: dict[str, dict[str, Path
     series = {name: ([_points(by[p, name]["gain_mean"]) for p in presets],
                      [_points(by[p, name]["gain_se"]) for p in presets])
               for name in configs if name != BASELINE}
-    regime_gain_figure(list(presets), series, out / "regime_gain.png",
-                       f"Test accuracy gain of each regularizer (mean over seeds {', '.join(map(str, seeds))}, "
-                       "± standard error)")
+    regime_gain_figure(list(presets), series, out / "regime_gain.png", gain_title(folders, seeds))
     curves = {p: _mean_curves(folders[p][BASELINE]) for p in presets}
     regime_curves_figure({p: c for p, c in curves.items() if c is not None}, out / "regime_curves.png",
                          "Unregularized network per regime: mean train and validation accuracy")
+
+
+def gain_title(folders: dict[str, dict[str, Path]], seeds: list[int]) -> str:
+    """regime_gain.png's title: the seeds its means are over, or, where the sequential design gave the
+    configurations different numbers of seeds, how many."""
+    counts = sorted({sum((p / METRICS).is_file() for p in Path(f).glob("seed-*")) for by in folders.values()
+                     for f in by.values()})
+    over = (f"seeds {', '.join(map(str, seeds))}" if len(counts) == 1
+            else f"each configuration's seeds in its run, {counts[0]} to {counts[-1]}")
+    return f"Test accuracy gain of each regularizer (mean over {over}, ± standard error)"
 
 
 def regimes_section(table: dict) -> Section:
