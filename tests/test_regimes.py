@@ -18,6 +18,7 @@ from multimnist.report.regimes import (
     holm_verdicts,
     regime_rows,
     regime_summary,
+    regime_table_data,
 )
 
 import numpy as np
@@ -116,11 +117,10 @@ def test_across_writes_the_regularizers_view_from_paper_runs(tmp_path, capsys):
     report = (out / "across.md").read_text()
     assert "The regularizers across regimes" in report and "study: helps: dropout_0.1" in report
     assert "faint: hurts: dropout_0.1" in report and "| faint | dropout_0.1 | 3 |" in report
-    folders = {r.name: config_folders(r) for r in runs}
-    title = gain_title(folders, table["seeds"])
-    assert title.startswith("Test accuracy gain of each regularizer (mean over seeds 0, 1, 2,")
+    assert gain_title(table).startswith("Test accuracy gain of each regularizer (mean over seeds 0, 1, 2,")
     _fake_run(runs[1] / "classifiers" / BASELINE / "seed-3", 0.9)  # a look gave the baseline more seeds
-    assert "mean over each configuration's seeds in its run, 3 to 4," in gain_title(folders, [0, 1, 2, 3])
+    more = regime_table_data({r.name: config_folders(r) for r in runs})
+    assert "mean over each configuration's seeds in its run, 3 to 4," in gain_title(more)
 
 
 @pytest.mark.slow

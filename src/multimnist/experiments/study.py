@@ -429,9 +429,12 @@ def step_hashes(steps: list[Step], profile: Profile) -> dict[str, str]:
     return hashes
 
 
+STEPS = "steps.json"  # in a run's folder: each finished step's hash, seconds, summary and earlier runs
+
+
 def read_steps_state(out: Path) -> dict:
-    """OUT/steps.json: each finished step's hash, seconds, summary and earlier runs ({} before any step ran)."""
-    path = out / "steps.json"
+    """OUT/steps.json (`STEPS`), {} before any step ran."""
+    path = out / STEPS
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -465,7 +468,6 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         read_study_data(profile.data)  # a problem with the user's data is one clear error before anything runs
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / "steps.json"
     state = read_steps_state(out)
     steps = build_steps(out, profile, n_jobs, executor, pack, more_seeds)
     if report is not None:
@@ -499,7 +501,7 @@ def run_study(out: str | Path, profile: str | Profile = "quick", seeds: tuple[in
         seconds = time.time() - t0
         state[step.name] = {"hash": hashes[step.name], "seconds": round(seconds, 1), "summary": summary,
                             "earlier": earlier_runs(record)}
-        write_json(state_path, state)
+        write_json(out / STEPS, state)
         spent += seconds
         done_cost += step.cost
         remaining -= step.cost

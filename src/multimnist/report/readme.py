@@ -227,6 +227,7 @@ def _family_counts(claims: list[dict]) -> str:
     return "; ".join(parts) + "."
 
 
+REREAD = "‡"  # a claim whose criterion an older run in the matrix words otherwise (across.readings_differ)
 LEGEND = ("Verdicts: *yes*, *partly*, *no* when the 95% interval of our estimate, or of its difference, settles "
           "the claimed effect; *within noise* when it holds both zero and the claimed effect; *untestable* when "
           "the seeds cannot detect the claimed effect; *by construction* and *dependent* when the data was made to "
@@ -269,8 +270,6 @@ def claims_summary(matrix: dict) -> str:
               "compares readings as well as data." if any(c.get("readings_differ") for c in claims) else "")
     return "\n".join([*lines, LEGEND + absent + reread])
 
-
-REREAD = "‡"  # a claim whose criterion an older run in the matrix words otherwise (across.readings_differ)
 
 
 def status_cell(claim: dict) -> str:

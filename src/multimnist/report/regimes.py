@@ -92,25 +92,24 @@ def write_regime_files(out: Path, table: dict, folders: dict[str, dict[str, Path
     from multimnist.figures.png import regime_curves_figure, regime_gain_figure  # matplotlib: only when drawing
 
     out = Path(out)
-    rows, presets, configs, seeds = table["rows"], table["presets"], table["configs"], table["seeds"]
+    rows, presets, configs = table["rows"], table["presets"], table["configs"]
     write_json(out / "regimes.json", table)
     write_text(out / "regimes.csv", csv_text([{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows]))
     by = {(r["preset"], r["config"]): r for r in rows}
     series = {name: ([_points(by[p, name]["gain_mean"]) for p in presets],
                      [_points(by[p, name]["gain_se"]) for p in presets])
               for name in configs if name != BASELINE}
-    regime_gain_figure(list(presets), series, out / "regime_gain.png", gain_title(folders, seeds))
+    regime_gain_figure(list(presets), series, out / "regime_gain.png", gain_title(table))
     curves = {p: _mean_curves(folders[p][BASELINE]) for p in presets}
     regime_curves_figure({p: c for p, c in curves.items() if c is not None}, out / "regime_curves.png",
                          "Unregularized network per regime: mean train and validation accuracy")
 
 
-def gain_title(folders: dict[str, dict[str, Path]], seeds: list[int]) -> str:
+def gain_title(table: dict) -> str:
     """regime_gain.png's title: the seeds its means are over, or, where the sequential design gave the
     configurations different numbers of seeds, how many."""
-    counts = sorted({sum((p / METRICS).is_file() for p in Path(f).glob("seed-*")) for by in folders.values()
-                     for f in by.values()})
-    over = (f"seeds {', '.join(map(str, seeds))}" if len(counts) == 1
+    counts = sorted({row["n"] for row in table["rows"]})
+    over = (f"seeds {', '.join(map(str, table['seeds']))}" if len(counts) == 1
             else f"each configuration's seeds in its run, {counts[0]} to {counts[-1]}")
     return f"Test accuracy gain of each regularizer (mean over {over}, ± standard error)"
 
